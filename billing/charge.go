@@ -1,0 +1,402 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"tollgate/carriers"
+	"tollgate/internal/auth"
+	"tollgate/internal/msisdn"
+	"tollgate/internal/problem"
+	"tollgate/internal/store"
+)
+
+// ChargeParams is the body of POST /v1/charges.
+type ChargeParams struct {
+	Amount            *int64            `json:"amount"`
+	Currency          string            `json:"currency"`
+	MSISDN            string            `json:"msisdn"`
+	Country           string            `json:"country"`
+	Carrier           string            `json:"carrier"`
+	PaymentMethod     string            `json:"payment_method"`
+	Description       string            `json:"description"`
+	MerchantReference string            `json:"merchant_reference"`
+	Category          string            `json:"category"`
+	Metadata          map[string]string `json:"metadata"`
+}
+
+// Limits on free-text fields, so one merchant cannot bloat the store.
+const (
+	maxText          = 255
+	maxMetadataKeys  = 20
+	maxMetadataKey   = 40
+	maxMetadataValue = 500
+)
+
+func checkText(param, v string) error {
+	if !utf8.ValidString(v) {
+		return problem.Invalid(param, param+" must be valid UTF-8.")
+	}
+	if utf8.RuneCountInString(v) > maxText {
+		return problem.Invalid(param, fmt.Sprintf("%s must be at most %d characters.", param, maxText))
+	}
+	return nil
+}
+
+func checkMetadata(m map[string]string) error {
+	if len(m) > maxMetadataKeys {
+		return problem.Invalid("metadata", fmt.Sprintf("metadata may hold at most %d keys.", maxMetadataKeys))
+	}
+	for k, v := range m {
+		if k == "" || utf8.RuneCountInString(k) > maxMetadataKey {
+			return problem.Invalid("metadata", fmt.Sprintf("metadata keys must be 1 to %d characters.", maxMetadataKey))
+		}
+		if utf8.RuneCountInString(v) > maxMetadataValue {
+			return problem.Invalid("metadata", fmt.Sprintf("metadata values must be at most %d characters.", maxMetadataValue))
+		}
+	}
+	return nil
+}
+
+// checkAmount validates money against the currency and the carrier's limits.
+func checkAmount(c carriers.Carrier, amount int64, currency string) error {
+	caps := c.Capabilities()
+	if !caps.SupportsCurrency(currency) {
+		return problem.Unprocessable(problem.CodeUnsupportedCurrency, "currency", fmt.Sprintf("Carrier %s does not bill in %s; it bills in %v.", c.Name(), currency, caps.Currencies))
+	}
+	if amount < caps.MinAmount {
+		return problem.Unprocessable(problem.CodeAmountTooSmall, "amount", fmt.Sprintf("Carrier %s bills at least %d %s.", c.Name(), caps.MinAmount, currency))
+	}
+	if amount > caps.MaxAmount {
+		return problem.Unprocessable(problem.CodeAmountTooLarge, "amount", fmt.Sprintf("Carrier %s bills at most %d %s per charge.", c.Name(), caps.MaxAmount, currency))
+	}
+	return nil
+}
+
+// CreateCharge validates, records the intent, and either sends the
+// subscriber a confirmation code or (one-tap) charges the carrier at once.
+func (s *Service) CreateCharge(ctx context.Context, p auth.Principal, idemKey string, in ChargeParams) (*Charge, error) {
+	if in.Amount == nil {
+		return nil, problem.Invalid("amount", "amount is required: an integer count of the currency's minor unit.")
+	}
+	if *in.Amount <= 0 {
+		return nil, problem.Invalid("amount", "amount must be a positive integer of minor units.")
+	}
+	if in.Currency == "" {
+		return nil, problem.Invalid("currency", "currency is required: an ISO 4217 code such as KRW.")
+	}
+	cur, ok := LookupCurrency(in.Currency)
+	if !ok {
+		return nil, problem.Unprocessable(problem.CodeUnsupportedCurrency, "currency", fmt.Sprintf("%q is not a supported ISO 4217 currency code (upper case, e.g. KRW).", in.Currency))
+	}
+	for _, f := range [][2]string{{"description", in.Description}, {"merchant_reference", in.MerchantReference}, {"category", in.Category}} {
+		if err := checkText(f[0], f[1]); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkMetadata(in.Metadata); err != nil {
+		return nil, err
+	}
+	if existing, err := s.chargeByKey(ctx, p.MerchantID, idemKey); err == nil {
+		return existing, nil
+	}
+	if in.MSISDN != "" && in.PaymentMethod != "" {
+		return nil, problem.Invalid("payment_method", "Give either payment_method (one-tap) or msisdn (SMS code), not both.")
+	}
+	if in.MSISDN == "" && in.PaymentMethod == "" {
+		return nil, problem.Invalid("msisdn", "msisdn is required, unless a payment_method is given.")
+	}
+	if in.PaymentMethod != "" {
+		return s.createOneTap(ctx, p, idemKey, in)
+	}
+	return s.createWithCode(ctx, p, idemKey, in, cur)
+}
+
+func (s *Service) newCharge(p auth.Principal, idemKey string, in ChargeParams, c carriers.Carrier) (*Charge, error) {
+	meta := in.Metadata
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	mb, err := json.Marshal(meta)
+	if err != nil {
+		return nil, fmt.Errorf("encode metadata: %w", err)
+	}
+	now := s.now()
+	return &Charge{
+		ID: newID(prefixCharge), MerchantID: p.MerchantID, IdempotencyKey: idemKey, Livemode: p.Livemode,
+		Amount: *in.Amount, Currency: in.Currency, Carrier: c.Name(),
+		Description: in.Description, MerchantReference: in.MerchantReference, Category: in.Category,
+		Metadata: string(mb), CreatedAt: now, UpdatedAt: now,
+	}, nil
+}
+
+func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey string, in ChargeParams, cur Currency) (*Charge, error) {
+	e164, err := parseMSISDN(in.MSISDN, in.Country)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.resolveCarrier(p, in.Carrier, e164, in.Currency)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAmount(c, *in.Amount, in.Currency); err != nil {
+		return nil, err
+	}
+	ch, err := s.newCharge(p, idemKey, in, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.sealInto(ch, e164); err != nil {
+		return nil, err
+	}
+	code := newCode()
+	expires := ch.CreatedAt.Add(s.cfg.CodeTTL)
+	ch.Status = StatusRequiresConfirmation
+	ch.CodeHash = ptr(s.codeHash(ch.ID, code))
+	ch.CodeExpiresAt = &expires
+	if dup, err := s.insertCharge(ctx, ch); err != nil || dup != nil {
+		return dup, err
+	}
+	merchant, err := s.merchantName(ctx, p.MerchantID)
+	if err != nil {
+		return nil, err
+	}
+	body := fmt.Sprintf("%s is your code to pay %s to %s on your phone bill. It expires in %d minutes. Never share it.",
+		code, cur.Format(ch.Amount), merchant, int(s.cfg.CodeTTL.Minutes()))
+	if err := s.sms(ctx, c, e164, body); err != nil {
+		// Nothing was billed: the subscriber never got a code. Fail the charge
+		// so the merchant can try again with a new one.
+		s.log.Warn("confirmation SMS not sent", "charge", ch.ID, "carrier", c.Name(), "msisdn", ch.MSISDNMasked, "error", err)
+		if err := s.fail(ctx, ch, carriers.FailureCarrierUnavailable, "The carrier could not deliver the confirmation SMS.", ""); err != nil {
+			return nil, err
+		}
+	}
+	return s.reload(ctx, ch)
+}
+
+func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey string, in ChargeParams) (*Charge, error) {
+	pm, err := s.getPaymentMethod(ctx, p, in.PaymentMethod)
+	if err != nil {
+		var pr *problem.Problem
+		if errors.As(err, &pr) && pr.Code == problem.CodeNotFound {
+			return nil, problem.Unprocessable(problem.CodePaymentMethodInvalid, "payment_method", "No such payment method.")
+		}
+		return nil, err
+	}
+	if pm.Status != PMActive {
+		return nil, problem.Unprocessable(problem.CodePaymentMethodInvalid, "payment_method", fmt.Sprintf("Payment method %s is %s; only an active one can be charged.", pm.ID, pm.Status))
+	}
+	if in.Carrier != "" && in.Carrier != pm.Carrier {
+		return nil, problem.Unprocessable(problem.CodeUnknownCarrier, "carrier", fmt.Sprintf("Payment method %s is on carrier %s, not %s.", pm.ID, pm.Carrier, in.Carrier))
+	}
+	c, ok := s.usable(p, pm.Carrier)
+	if !ok {
+		return nil, problem.Unprocessable(problem.CodeUnknownCarrier, "carrier", fmt.Sprintf("Carrier %s is no longer available.", pm.Carrier))
+	}
+	if err := checkAmount(c, *in.Amount, in.Currency); err != nil {
+		return nil, err
+	}
+	ch, err := s.newCharge(p, idemKey, in, c)
+	if err != nil {
+		return nil, err
+	}
+	ch.MSISDNEnc, ch.MSISDNIndex, ch.MSISDNMasked = pm.MSISDNEnc, pm.MSISDNIndex, pm.MSISDNMasked
+	ch.PaymentMethodID = &pm.ID
+	ch.Status = StatusProcessing
+	if dup, err := s.insertCharge(ctx, ch); err != nil || dup != nil {
+		return dup, err
+	}
+	return s.submit(ctx, ch, c)
+}
+
+func (s *Service) sealInto(ch *Charge, e164 string) error {
+	enc, err := s.vault.Seal(e164)
+	if err != nil {
+		return fmt.Errorf("seal msisdn: %w", err)
+	}
+	ch.MSISDNEnc, ch.MSISDNIndex, ch.MSISDNMasked = enc, s.vault.Index(e164), msisdn.Mask(e164)
+	return nil
+}
+
+// insertCharge records the intent. If the merchant's idempotency key already
+// made a charge (a retry racing past the response cache), that charge is
+// returned instead: the unique index, not luck, stops a second one.
+func (s *Service) insertCharge(ctx context.Context, ch *Charge) (*Charge, error) {
+	err := s.db.WithContext(ctx).Create(ch).Error
+	if store.IsUniqueViolation(err) {
+		return s.chargeByKey(ctx, ch.MerchantID, ch.IdempotencyKey)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert charge: %w", err)
+	}
+	return nil, nil
+}
+
+func (s *Service) chargeByKey(ctx context.Context, merchantID, key string) (*Charge, error) {
+	var ch Charge
+	err := s.db.WithContext(ctx).Where("merchant_id = ? AND idempotency_key = ?", merchantID, key).Take(&ch).Error
+	if err != nil {
+		return nil, err
+	}
+	return &ch, nil
+}
+
+// GetCharge returns a charge the principal may see; anything else is 404.
+func (s *Service) GetCharge(ctx context.Context, p auth.Principal, id string) (*Charge, error) {
+	var ch Charge
+	q := s.db.WithContext(ctx).Where("id = ?", id)
+	if p.Role != auth.RoleFinance {
+		q = q.Where("merchant_id = ?", p.MerchantID)
+	}
+	err := q.Take(&ch).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, problem.NotFound("charge")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get charge %s: %w", id, err)
+	}
+	return &ch, nil
+}
+
+func (s *Service) reload(ctx context.Context, ch *Charge) (*Charge, error) {
+	var out Charge
+	if err := s.db.WithContext(ctx).Where("id = ?", ch.ID).Take(&out).Error; err != nil {
+		return nil, fmt.Errorf("reload charge %s: %w", ch.ID, err)
+	}
+	return &out, nil
+}
+
+// ConfirmCharge checks the subscriber's code and, when right, charges.
+func (s *Service) ConfirmCharge(ctx context.Context, p auth.Principal, id, code string) (*Charge, error) {
+	ch, err := s.GetCharge(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if ch.Status != StatusRequiresConfirmation {
+		return nil, stateProblem("charge", ch.ID, ch.Status, "only a charge that requires_confirmation can be confirmed")
+	}
+	if err := validCodeFormat(code); err != nil {
+		return nil, err
+	}
+	if expired(ch.CodeExpiresAt, s.now()) {
+		if err := s.fail(ctx, ch, carriers.FailureConfirmationExpired, "The confirmation code expired.", ""); err != nil && !errors.Is(err, errConflict) {
+			return nil, err
+		}
+		return nil, codeExpired("charge", ch.ID)
+	}
+	if !s.codeMatches(ch.ID, code, ch.CodeHash) {
+		return nil, s.chargeWrongCode(ctx, ch)
+	}
+	moved, err := s.move(ctx, ch, StatusProcessing, map[string]any{"code_hash": nil})
+	if errors.Is(err, errConflict) {
+		cur, rerr := s.reload(ctx, ch)
+		if rerr != nil {
+			return nil, rerr
+		}
+		return nil, stateProblem("charge", ch.ID, cur.Status, "only a charge that requires_confirmation can be confirmed")
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, ok := s.carriers.Get(moved.Carrier)
+	if !ok {
+		return nil, fmt.Errorf("charge %s: carrier %s vanished from config", ch.ID, ch.Carrier)
+	}
+	return s.submit(ctx, moved, c)
+}
+
+// chargeWrongCode counts a wrong attempt atomically; the attempt that
+// reaches the limit fails the charge.
+func (s *Service) chargeWrongCode(ctx context.Context, ch *Charge) error {
+	res := s.db.WithContext(ctx).Model(&Charge{}).
+		Where("id = ? AND status = ? AND code_attempts < ?", ch.ID, StatusRequiresConfirmation, s.cfg.MaxAttempts).
+		Updates(map[string]any{"code_attempts": gorm.Expr("code_attempts + 1"), "updated_at": s.now()})
+	if res.Error != nil {
+		return fmt.Errorf("count attempt on %s: %w", ch.ID, res.Error)
+	}
+	cur, err := s.reload(ctx, ch)
+	if err != nil {
+		return err
+	}
+	if cur.Status != StatusRequiresConfirmation {
+		if cur.Status == StatusFailed {
+			return tooManyWrongCodes("charge", ch.ID)
+		}
+		return stateProblem("charge", ch.ID, cur.Status, "only a charge that requires_confirmation can be confirmed")
+	}
+	if cur.CodeAttempts >= s.cfg.MaxAttempts {
+		if err := s.fail(ctx, cur, carriers.FailureConfirmationFailed, "Too many wrong confirmation codes.", ""); err != nil && !errors.Is(err, errConflict) {
+			return err
+		}
+		return tooManyWrongCodes("charge", ch.ID)
+	}
+	return wrongCode(s.cfg.MaxAttempts - cur.CodeAttempts)
+}
+
+// CancelCharge cancels a charge still waiting for its code.
+func (s *Service) CancelCharge(ctx context.Context, p auth.Principal, id string) (*Charge, error) {
+	ch, err := s.GetCharge(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if ch.Status != StatusRequiresConfirmation {
+		return nil, stateProblem("charge", ch.ID, ch.Status, "only a charge that requires_confirmation can be canceled")
+	}
+	out, err := s.move(ctx, ch, StatusCanceled, map[string]any{"code_hash": nil})
+	if errors.Is(err, errConflict) {
+		cur, rerr := s.reload(ctx, ch)
+		if rerr != nil {
+			return nil, rerr
+		}
+		return nil, stateProblem("charge", ch.ID, cur.Status, "only a charge that requires_confirmation can be canceled")
+	}
+	return out, err
+}
+
+// move applies one state-machine edge with a compare-and-swap on the
+// current status, so two racing requests can never both move a charge.
+func (s *Service) move(ctx context.Context, ch *Charge, to Status, fields map[string]any) (*Charge, error) {
+	var out *Charge
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		out, err = s.moveTx(tx, ch, to, fields)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) moveTx(tx *gorm.DB, ch *Charge, to Status, fields map[string]any) (*Charge, error) {
+	if !CanTransition(ch.Status, to) {
+		return nil, ErrTransition{From: ch.Status, To: to}
+	}
+	upd := map[string]any{"status": to, "updated_at": s.now()}
+	for k, v := range fields {
+		upd[k] = v
+	}
+	res := tx.Model(&Charge{}).Where("id = ? AND status = ?", ch.ID, ch.Status).Updates(upd)
+	if res.Error != nil {
+		return nil, fmt.Errorf("move charge %s to %s: %w", ch.ID, to, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, errConflict
+	}
+	var out Charge
+	if err := tx.Where("id = ?", ch.ID).Take(&out).Error; err != nil {
+		return nil, fmt.Errorf("reload charge %s: %w", ch.ID, err)
+	}
+	return &out, nil
+}
+
+func (s *Service) fail(ctx context.Context, ch *Charge, code, message, declineCode string) error {
+	fields := map[string]any{"failure_code": code, "failure_message": message, "code_hash": nil}
+	if declineCode != "" {
+		fields["carrier_decline_code"] = declineCode
+	}
+	_, err := s.move(ctx, ch, StatusFailed, fields)
+	return err
+}

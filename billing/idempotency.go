@@ -1,0 +1,203 @@
+package billing
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
+
+	"tollgate/internal/auth"
+	"tollgate/internal/problem"
+	"tollgate/internal/store"
+)
+
+// idempotencyKey is a row of idempotency_keys: the first answer to a
+// merchant's key, kept to be replayed byte for byte.
+type idempotencyKey struct {
+	MerchantID     string
+	Key            string
+	RequestHash    string
+	State          string
+	ResponseStatus int
+	ResponseType   string
+	ResponseBody   []byte
+	CreatedAt      time.Time
+	LockedUntil    time.Time
+}
+
+func (idempotencyKey) TableName() string { return "idempotency_keys" }
+
+const (
+	idemInProgress = "in_progress"
+	idemDone       = "done"
+	// idemLease bounds how long a crashed request holds its key; a retry
+	// after it takes the key over and, through the charge's own unique
+	// (merchant, key) index, finds the charge the crashed request made.
+	idemLease = 2 * time.Minute
+	// HeaderIdempotencyKey is the request header merchants send.
+	HeaderIdempotencyKey = "Idempotency-Key"
+)
+
+// Idempotency makes a POST safe to retry: the same merchant and key with the
+// same body get the first answer again, a different body gets 422, a
+// concurrent duplicate waits for the first or gets 409. 5xx answers are not
+// kept, so a retry after one runs again.
+func (s *Service) Idempotency(required bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			key := c.Request().Header.Get(HeaderIdempotencyKey)
+			if key == "" {
+				if required {
+					return problem.New(http.StatusBadRequest, problem.CodeIdempotencyKeyRequired, "This request needs an Idempotency-Key header (1 to 255 characters), unique per operation, reused on retries.")
+				}
+				return next(c)
+			}
+			if len(key) > 255 {
+				return problem.New(http.StatusBadRequest, problem.CodeIdempotencyKeyInvalid, "Idempotency-Key must be 1 to 255 characters.")
+			}
+			body, err := io.ReadAll(c.Request().Body)
+			if err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					return problem.New(http.StatusRequestEntityTooLarge, problem.CodeBodyTooLarge, "The request body is larger than 1 MiB.")
+				}
+				return problem.New(http.StatusBadRequest, problem.CodeInvalidJSON, "The request body could not be read.")
+			}
+			c.Request().Body = io.NopCloser(bytes.NewReader(body))
+			p := auth.From(c)
+			hash := requestHash(c.Request().Method, c.Request().URL.Path, body)
+			ctx := c.Request().Context()
+
+			deadline := s.now().Add(s.cfg.IdempotencyWait)
+			for {
+				row, owned, err := s.claimKey(ctx, p.MerchantID, key, hash)
+				if err != nil {
+					return err
+				}
+				if row.RequestHash != hash {
+					return problem.Unprocessable(problem.CodeIdempotencyKeyReused, "", "This Idempotency-Key was used with a different request; use a new key for a new operation.")
+				}
+				if owned {
+					return s.runAndStore(c, next, p.MerchantID, key)
+				}
+				if row.State == idemDone {
+					c.Response().Header().Set("Idempotent-Replayed", "true")
+					return c.Blob(row.ResponseStatus, row.ResponseType, row.ResponseBody)
+				}
+				if !s.now().Before(deadline) {
+					return problem.New(http.StatusConflict, problem.CodeIdempotencyInProgress, "A request with this Idempotency-Key is still in progress; retry shortly.")
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}
+	}
+}
+
+// requestHash identifies "the same request": method, path and the body's
+// JSON value (so key order and spacing do not matter).
+func requestHash(method, path string, body []byte) string {
+	canon := body
+	var v any
+	if err := json.Unmarshal(body, &v); err == nil {
+		if b, err := json.Marshal(v); err == nil {
+			canon = b
+		}
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s %s\n", method, path)
+	h.Write(canon)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// claimKey inserts the key as in progress, or returns the row that holds it.
+// owned is true when this request may run: it inserted the row, or took
+// over one whose lease ran out or whose retention passed.
+func (s *Service) claimKey(ctx context.Context, merchantID, key, hash string) (idempotencyKey, bool, error) {
+	now := s.now()
+	row := idempotencyKey{MerchantID: merchantID, Key: key, RequestHash: hash, State: idemInProgress, CreatedAt: now, LockedUntil: now.Add(idemLease)}
+	err := s.db.WithContext(ctx).Create(&row).Error
+	if err == nil {
+		return row, true, nil
+	}
+	if !store.IsUniqueViolation(err) {
+		return row, false, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	var cur idempotencyKey
+	err = s.db.WithContext(ctx).Where("merchant_id = ? AND key = ?", merchantID, key).Take(&cur).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return s.claimKey(ctx, merchantID, key, hash) // deleted after a 5xx meanwhile
+	}
+	if err != nil {
+		return cur, false, fmt.Errorf("read idempotency key: %w", err)
+	}
+	expiredRow := now.Sub(cur.CreatedAt) > s.cfg.IdempotencyRetention
+	staleLock := cur.State == idemInProgress && now.After(cur.LockedUntil)
+	if (expiredRow || staleLock) && (cur.RequestHash == hash || expiredRow) {
+		res := s.db.WithContext(ctx).Model(&idempotencyKey{}).
+			Where("merchant_id = ? AND key = ? AND state = ? AND locked_until = ?", merchantID, key, cur.State, cur.LockedUntil).
+			Updates(map[string]any{"request_hash": hash, "state": idemInProgress, "created_at": now, "locked_until": now.Add(idemLease), "response_body": nil})
+		if res.Error != nil {
+			return cur, false, fmt.Errorf("take over idempotency key: %w", res.Error)
+		}
+		if res.RowsAffected == 1 {
+			cur.RequestHash = hash
+			return cur, true, nil
+		}
+	}
+	return cur, false, nil
+}
+
+// recorder keeps a copy of what the handler writes.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+func (s *Service) runAndStore(c echo.Context, next echo.HandlerFunc, merchantID, key string) error {
+	rec := &recorder{ResponseWriter: c.Response().Writer}
+	c.Response().Writer = rec
+	if err := next(c); err != nil {
+		c.Error(err) // render now, so the answer can be kept
+	}
+	c.Response().Writer = rec.ResponseWriter
+	// The merchant may have gone; the answer is still recorded.
+	ctx := context.WithoutCancel(c.Request().Context())
+	where := s.db.WithContext(ctx).Where("merchant_id = ? AND key = ?", merchantID, key)
+	if rec.status >= 500 || rec.status == 0 {
+		if err := where.Delete(&idempotencyKey{}).Error; err != nil {
+			s.log.Error("release idempotency key", "error", err)
+		}
+		return nil
+	}
+	err := where.Model(&idempotencyKey{}).Updates(map[string]any{
+		"state": idemDone, "response_status": rec.status,
+		"response_type": c.Response().Header().Get(echo.HeaderContentType), "response_body": rec.body.Bytes(),
+	}).Error
+	if err != nil {
+		s.log.Error("store idempotent response", "error", err)
+	}
+	return nil
+}

@@ -1,0 +1,13 @@
+package billing
+
+import "tollgate/internal/auth"
+
+// Object id prefixes, part of the public contract.
+const (
+	prefixMerchant      = "mer_"
+	prefixCharge        = "ch_"
+	prefixRefund        = "re_"
+	prefixPaymentMethod = "pm_"
+)
+
+func newID(prefix string) string { return prefix + auth.RandomString(24) }

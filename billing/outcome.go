@@ -1,0 +1,116 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"tollgate/carriers"
+)
+
+// submit sends a processing charge to its carrier and applies the answer.
+// The merchant's connection may drop meanwhile; the carrier call and the
+// bookkeeping after it finish regardless, so nothing is left half-done.
+func (s *Service) submit(ctx context.Context, ch *Charge, c carriers.Carrier) (*Charge, error) {
+	ctx = context.WithoutCancel(ctx)
+	e164, err := s.vault.Open(ch.MSISDNEnc)
+	if err != nil {
+		return nil, fmt.Errorf("open msisdn of %s: %w", ch.ID, err)
+	}
+	merchant, err := s.merchantName(ctx, ch.MerchantID)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CarrierTimeout)
+	res, cerr := c.Charge(cctx, carriers.ChargeRequest{
+		Reference: ch.ID, MSISDN: e164, Amount: ch.Amount, Currency: ch.Currency,
+		Description: ch.Description, Merchant: merchant,
+	})
+	cancel()
+	if err := s.ApplyChargeResult(ctx, ch.ID, res, cerr); err != nil {
+		return nil, err
+	}
+	return s.reload(ctx, ch)
+}
+
+// ApplyChargeResult records what a carrier said of a processing charge:
+// success posts the ledger in the same transaction; a decline or a
+// provably-unsent request fails it; an unknown outcome leaves it processing
+// for a status query to finish. Applying the same result twice changes
+// nothing, and a charge already final is never moved back.
+func (s *Service) ApplyChargeResult(ctx context.Context, chargeID string, res carriers.Result, callErr error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var ch Charge
+		if err := tx.Where("id = ?", chargeID).Take(&ch).Error; err != nil {
+			return fmt.Errorf("load charge %s: %w", chargeID, err)
+		}
+		if ch.Status != StatusProcessing {
+			return nil
+		}
+		now := s.now()
+		if callErr != nil {
+			switch {
+			case errors.Is(callErr, carriers.ErrOutcomeUnknown):
+				s.log.Warn("carrier outcome unknown; charge stays processing", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
+				return nil
+			case errors.Is(callErr, carriers.ErrInvalidRequest):
+				_, err := s.moveTx(tx, &ch, StatusFailed, map[string]any{"failure_code": carriers.FailureCarrierDeclined, "failure_message": "The carrier refused the request."})
+				return err
+			default: // not sent, unavailable, rate limited: nothing was billed
+				s.log.Warn("carrier unavailable; charge failed", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
+				_, err := s.moveTx(tx, &ch, StatusFailed, map[string]any{"failure_code": carriers.FailureCarrierUnavailable, "failure_message": "The carrier could not be reached; nothing was billed."})
+				return err
+			}
+		}
+		fields := map[string]any{}
+		if res.CarrierReference != "" {
+			fields["carrier_reference"] = res.CarrierReference
+		}
+		switch res.Outcome {
+		case carriers.OutcomeSucceeded:
+			fields["succeeded_at"] = now
+			out, err := s.moveTx(tx, &ch, StatusSucceeded, fields)
+			if err != nil {
+				return err
+			}
+			return postCharge(tx, out, now)
+		case carriers.OutcomeDeclined:
+			code := res.FailureCode
+			if code == "" {
+				code = carriers.FailureCarrierDeclined
+			}
+			fields["failure_code"] = code
+			fields["failure_message"] = declineMessage(code, res.Message)
+			if res.DeclineCode != "" {
+				fields["carrier_decline_code"] = res.DeclineCode
+			}
+			_, err := s.moveTx(tx, &ch, StatusFailed, fields)
+			return err
+		case carriers.OutcomePending:
+			if len(fields) > 0 {
+				fields["updated_at"] = now
+				return tx.Model(&Charge{}).Where("id = ? AND status = ?", ch.ID, StatusProcessing).Updates(fields).Error
+			}
+			return nil
+		default:
+			return fmt.Errorf("charge %s: carrier %s answered unknown outcome %q", ch.ID, ch.Carrier, res.Outcome)
+		}
+	})
+}
+
+func declineMessage(code, carrierMsg string) string {
+	switch code {
+	case carriers.FailureInsufficientBalance:
+		return "The subscriber's balance or credit is insufficient."
+	case carriers.FailureSubscriberBlocked:
+		return "The subscriber's line is barred from carrier billing."
+	case carriers.FailureCarrierLimitExceeded:
+		return "The charge exceeds the subscriber's carrier billing limit."
+	}
+	if carrierMsg != "" {
+		return "The carrier declined the charge: " + carrierMsg
+	}
+	return "The carrier declined the charge."
+}

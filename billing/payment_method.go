@@ -1,0 +1,189 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"tollgate/internal/auth"
+	"tollgate/internal/msisdn"
+	"tollgate/internal/problem"
+	"tollgate/internal/store"
+)
+
+// PaymentMethodParams is the body of POST /v1/payment_methods.
+type PaymentMethodParams struct {
+	MSISDN  string `json:"msisdn"`
+	Country string `json:"country"`
+	Carrier string `json:"carrier"`
+}
+
+// CreatePaymentMethod starts a subscriber's opt-in to one-tap charges: the
+// subscriber proves the phone is theirs with a code sent by SMS.
+func (s *Service) CreatePaymentMethod(ctx context.Context, p auth.Principal, idemKey string, in PaymentMethodParams) (*PaymentMethod, error) {
+	e164, err := parseMSISDN(in.MSISDN, in.Country)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.resolveCarrier(p, in.Carrier, e164, "")
+	if err != nil {
+		return nil, err
+	}
+	enc, err := s.vault.Seal(e164)
+	if err != nil {
+		return nil, fmt.Errorf("seal msisdn: %w", err)
+	}
+	now := s.now()
+	code := newCode()
+	expires := now.Add(s.cfg.CodeTTL)
+	pm := &PaymentMethod{
+		ID: newID(prefixPaymentMethod), MerchantID: p.MerchantID, Livemode: p.Livemode, Carrier: c.Name(),
+		MSISDNEnc: enc, MSISDNIndex: s.vault.Index(e164), MSISDNMasked: msisdn.Mask(e164),
+		Status: PMRequiresConfirmation, CodeExpiresAt: &expires, CreatedAt: now, UpdatedAt: now,
+	}
+	pm.CodeHash = ptr(s.codeHash(pm.ID, code))
+	if idemKey != "" {
+		pm.IdempotencyKey = &idemKey
+	}
+	err = s.db.WithContext(ctx).Create(pm).Error
+	if store.IsUniqueViolation(err) {
+		var existing PaymentMethod
+		if err := s.db.WithContext(ctx).Where("merchant_id = ? AND idempotency_key = ?", p.MerchantID, idemKey).Take(&existing).Error; err != nil {
+			return nil, fmt.Errorf("load payment method by key: %w", err)
+		}
+		return &existing, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert payment method: %w", err)
+	}
+	merchant, err := s.merchantName(ctx, p.MerchantID)
+	if err != nil {
+		return nil, err
+	}
+	body := fmt.Sprintf("%s is your code to let %s charge your phone bill without a code each time. It expires in %d minutes. Never share it.",
+		code, merchant, int(s.cfg.CodeTTL.Minutes()))
+	if err := s.sms(ctx, c, e164, body); err != nil {
+		s.log.Warn("opt-in SMS not sent", "payment_method", pm.ID, "carrier", c.Name(), "msisdn", pm.MSISDNMasked, "error", err)
+		if _, err := s.movePM(ctx, pm, PMRequiresConfirmation, PMFailed, map[string]any{"failure_code": "carrier_unavailable"}); err != nil {
+			return nil, err
+		}
+	}
+	return s.reloadPM(ctx, pm.ID)
+}
+
+func (s *Service) getPaymentMethod(ctx context.Context, p auth.Principal, id string) (*PaymentMethod, error) {
+	var pm PaymentMethod
+	err := s.db.WithContext(ctx).Where("id = ? AND merchant_id = ?", id, p.MerchantID).Take(&pm).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, problem.NotFound("payment method")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get payment method %s: %w", id, err)
+	}
+	return &pm, nil
+}
+
+// GetPaymentMethod returns one of the merchant's payment methods.
+func (s *Service) GetPaymentMethod(ctx context.Context, p auth.Principal, id string) (*PaymentMethod, error) {
+	return s.getPaymentMethod(ctx, p, id)
+}
+
+func (s *Service) reloadPM(ctx context.Context, id string) (*PaymentMethod, error) {
+	var pm PaymentMethod
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&pm).Error; err != nil {
+		return nil, fmt.Errorf("reload payment method %s: %w", id, err)
+	}
+	return &pm, nil
+}
+
+// movePM changes a payment method's status with a compare-and-swap.
+func (s *Service) movePM(ctx context.Context, pm *PaymentMethod, from, to PaymentMethodStatus, fields map[string]any) (*PaymentMethod, error) {
+	upd := map[string]any{"status": to, "updated_at": s.now()}
+	for k, v := range fields {
+		upd[k] = v
+	}
+	res := s.db.WithContext(ctx).Model(&PaymentMethod{}).Where("id = ? AND status = ?", pm.ID, from).Updates(upd)
+	if res.Error != nil {
+		return nil, fmt.Errorf("move payment method %s to %s: %w", pm.ID, to, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, errConflict
+	}
+	return s.reloadPM(ctx, pm.ID)
+}
+
+func pmStateProblem(pm *PaymentMethod, wanted string) error {
+	p := stateProblem("payment method", pm.ID, pm.Status, wanted)
+	p.Code = problem.CodePaymentMethodInvalid
+	return p
+}
+
+// ConfirmPaymentMethod activates a payment method with the subscriber's code.
+func (s *Service) ConfirmPaymentMethod(ctx context.Context, p auth.Principal, id, code string) (*PaymentMethod, error) {
+	pm, err := s.getPaymentMethod(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if pm.Status != PMRequiresConfirmation {
+		return nil, pmStateProblem(pm, "only one that requires_confirmation can be confirmed")
+	}
+	if err := validCodeFormat(code); err != nil {
+		return nil, err
+	}
+	if expired(pm.CodeExpiresAt, s.now()) {
+		if _, err := s.movePM(ctx, pm, PMRequiresConfirmation, PMFailed, map[string]any{"failure_code": "confirmation_expired", "code_hash": nil}); err != nil && !errors.Is(err, errConflict) {
+			return nil, err
+		}
+		return nil, codeExpired("payment method", pm.ID)
+	}
+	if !s.codeMatches(pm.ID, code, pm.CodeHash) {
+		res := s.db.WithContext(ctx).Model(&PaymentMethod{}).
+			Where("id = ? AND status = ? AND code_attempts < ?", pm.ID, PMRequiresConfirmation, s.cfg.MaxAttempts).
+			Updates(map[string]any{"code_attempts": gorm.Expr("code_attempts + 1"), "updated_at": s.now()})
+		if res.Error != nil {
+			return nil, fmt.Errorf("count attempt on %s: %w", pm.ID, res.Error)
+		}
+		cur, err := s.reloadPM(ctx, pm.ID)
+		if err != nil {
+			return nil, err
+		}
+		if cur.Status != PMRequiresConfirmation {
+			return nil, pmStateProblem(cur, "only one that requires_confirmation can be confirmed")
+		}
+		if cur.CodeAttempts >= s.cfg.MaxAttempts {
+			if _, err := s.movePM(ctx, cur, PMRequiresConfirmation, PMFailed, map[string]any{"failure_code": "confirmation_failed", "code_hash": nil}); err != nil && !errors.Is(err, errConflict) {
+				return nil, err
+			}
+			return nil, tooManyWrongCodes("payment method", pm.ID)
+		}
+		return nil, wrongCode(s.cfg.MaxAttempts - cur.CodeAttempts)
+	}
+	out, err := s.movePM(ctx, pm, PMRequiresConfirmation, PMActive, map[string]any{"code_hash": nil})
+	if errors.Is(err, errConflict) {
+		cur, rerr := s.reloadPM(ctx, pm.ID)
+		if rerr != nil {
+			return nil, rerr
+		}
+		return nil, pmStateProblem(cur, "only one that requires_confirmation can be confirmed")
+	}
+	return out, err
+}
+
+// RevokePaymentMethod ends an opt-in; revoking twice is harmless.
+func (s *Service) RevokePaymentMethod(ctx context.Context, p auth.Principal, id string) (*PaymentMethod, error) {
+	pm, err := s.getPaymentMethod(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if pm.Status == PMRevoked {
+		return pm, nil
+	}
+	res := s.db.WithContext(ctx).Model(&PaymentMethod{}).Where("id = ? AND status <> ?", pm.ID, PMRevoked).
+		Updates(map[string]any{"status": PMRevoked, "code_hash": nil, "updated_at": s.now()})
+	if res.Error != nil {
+		return nil, fmt.Errorf("revoke payment method %s: %w", pm.ID, res.Error)
+	}
+	return s.reloadPM(ctx, pm.ID)
+}

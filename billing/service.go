@@ -1,0 +1,126 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"gorm.io/gorm"
+
+	"tollgate/carriers"
+	"tollgate/internal/auth"
+	"tollgate/internal/clock"
+	"tollgate/internal/msisdn"
+	"tollgate/internal/problem"
+)
+
+// CarrierSet is what billing needs of the carrier registry.
+type CarrierSet interface {
+	Get(name string) (carriers.Carrier, bool)
+	Simulated(name string) bool
+	Names() []string
+}
+
+// Settings tune the billing rules.
+type Settings struct {
+	CodeTTL              time.Duration
+	MaxAttempts          int
+	CarrierTimeout       time.Duration
+	IdempotencyRetention time.Duration
+	IdempotencyWait      time.Duration
+}
+
+// Service runs charges, refunds and payment methods.
+type Service struct {
+	db       *gorm.DB
+	carriers CarrierSet
+	vault    *msisdn.Vault
+	clock    clock.Clock
+	cfg      Settings
+	log      *slog.Logger
+}
+
+// NewService wires the billing service.
+func NewService(db *gorm.DB, cs CarrierSet, vault *msisdn.Vault, clk clock.Clock, cfg Settings, log *slog.Logger) *Service {
+	return &Service{db: db, carriers: cs, vault: vault, clock: clk, cfg: cfg, log: log}
+}
+
+func (s *Service) now() time.Time { return s.clock.Now().UTC() }
+
+// usable reports whether a key of this mode may use the named carrier: test
+// keys reach simulated carriers only, live keys never do.
+func (s *Service) usable(p auth.Principal, name string) (carriers.Carrier, bool) {
+	c, ok := s.carriers.Get(name)
+	if !ok || s.carriers.Simulated(name) == p.Livemode {
+		return nil, false
+	}
+	return c, true
+}
+
+// resolveCarrier picks the carrier for a subscriber: the one named, or the
+// only one that serves the number's country in the currency.
+func (s *Service) resolveCarrier(p auth.Principal, name, e164, currency string) (carriers.Carrier, error) {
+	if name != "" {
+		c, ok := s.usable(p, name)
+		if !ok {
+			return nil, problem.Unprocessable(problem.CodeUnknownCarrier, "carrier", fmt.Sprintf("No carrier named %q is available to this key; GET /v1/carriers lists them.", name))
+		}
+		return c, nil
+	}
+	region := msisdn.Region(e164)
+	var found []carriers.Carrier
+	for _, n := range s.carriers.Names() {
+		c, ok := s.usable(p, n)
+		if ok && c.Capabilities().Country == region && (currency == "" || c.Capabilities().SupportsCurrency(currency)) {
+			found = append(found, c)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return nil, problem.Unprocessable(problem.CodeUnknownCarrier, "carrier", "No configured carrier serves this phone number's country in this currency.")
+	default:
+		names := ""
+		for i, c := range found {
+			if i > 0 {
+				names += ", "
+			}
+			names += c.Name()
+		}
+		return nil, problem.Unprocessable(problem.CodeCarrierRequired, "carrier", "Several carriers serve this phone number ("+names+"); say which one with carrier.")
+	}
+}
+
+// parseMSISDN normalises a number or answers a problem that never repeats it.
+func parseMSISDN(raw, country string) (string, error) {
+	if raw == "" {
+		return "", problem.Invalid("msisdn", "msisdn is required.")
+	}
+	e164, err := msisdn.Parse(raw, country)
+	if err != nil {
+		p := problem.Unprocessable(problem.CodeInvalidMSISDN, "msisdn", "msisdn is not a valid mobile number; send it in E.164 form (+ and country code) or in national form with country.")
+		return "", p
+	}
+	return e164, nil
+}
+
+// errConflict means another request moved the row first.
+var errConflict = errors.New("concurrent update")
+
+func stateProblem(what, id string, st any, wanted string) *problem.Problem {
+	return problem.New(http.StatusConflict, problem.CodeChargeStateInvalid, fmt.Sprintf("%s %s is %s; %s.", what, id, st, wanted))
+}
+
+func (s *Service) sms(ctx context.Context, c carriers.Carrier, e164, body string) error {
+	snd, ok := c.(carriers.SMSSender)
+	if !ok {
+		return fmt.Errorf("carrier %s cannot send SMS", c.Name())
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
+	defer cancel()
+	return snd.SendSMS(ctx, carriers.SMS{MSISDN: e164, Body: body})
+}

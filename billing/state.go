@@ -1,0 +1,62 @@
+// Package billing is the heart of tollgate: charges, refunds, payment
+// methods, their state machine, idempotency, money, the ledger, and the
+// merchant HTTP handlers.
+package billing
+
+import "fmt"
+
+// Status is a charge's state. Wire values, frozen once published.
+type Status string
+
+const (
+	StatusRequiresConfirmation Status = "requires_confirmation"
+	StatusProcessing           Status = "processing"
+	StatusSucceeded            Status = "succeeded"
+	StatusFailed               Status = "failed"
+	StatusCanceled             Status = "canceled"
+	StatusPartiallyRefunded    Status = "partially_refunded"
+	StatusRefunded             Status = "refunded"
+)
+
+// transitions is the whole charge state machine of API.md. Nothing moves a
+// charge except through CanTransition; a late or repeated carrier message
+// never moves one backwards because no backward edge exists here.
+var transitions = map[Status][]Status{
+	StatusRequiresConfirmation: {StatusProcessing, StatusCanceled, StatusFailed},
+	StatusProcessing:           {StatusSucceeded, StatusFailed},
+	StatusSucceeded:            {StatusPartiallyRefunded, StatusRefunded},
+	StatusPartiallyRefunded:    {StatusPartiallyRefunded, StatusRefunded},
+}
+
+// initialStatuses are the states a charge may be created in: waiting for the
+// subscriber's code, or straight to the carrier for a one-tap payment method.
+var initialStatuses = map[Status]bool{StatusRequiresConfirmation: true, StatusProcessing: true}
+
+// CanTransition reports whether a charge may move from one status to another.
+func CanTransition(from, to Status) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Final reports whether no further move except a refund can happen.
+func (s Status) Final() bool {
+	switch s {
+	case StatusSucceeded, StatusFailed, StatusCanceled, StatusPartiallyRefunded, StatusRefunded:
+		return true
+	}
+	return false
+}
+
+// AllStatuses lists every status, for validation and docs.
+var AllStatuses = []Status{StatusRequiresConfirmation, StatusProcessing, StatusSucceeded, StatusFailed, StatusCanceled, StatusPartiallyRefunded, StatusRefunded}
+
+// ErrTransition is returned when a move is not in the state machine.
+type ErrTransition struct{ From, To Status }
+
+func (e ErrTransition) Error() string {
+	return fmt.Sprintf("charge cannot move from %s to %s", e.From, e.To)
+}

@@ -1,0 +1,123 @@
+package camara
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"tollgate/carriers"
+)
+
+// defaultDescription is the billing text when the merchant gave none:
+// CAMARA requires one, and it is what the subscriber reads on the bill.
+const defaultDescription = "Purchase"
+
+// Charge bills the subscriber once with a 1-step createPayment. The gateway's
+// charge id goes out as clientCorrelator, so a carrier that got an earlier
+// attempt answers with that payment instead of billing again.
+func (c *Client) Charge(ctx context.Context, r carriers.ChargeRequest) (carriers.Result, error) {
+	res, err := c.charge(ctx, r)
+	if err != nil {
+		return carriers.Result{}, fmt.Errorf("camara %s: charge %s: %w", c.name, r.Reference, err)
+	}
+	return res, nil
+}
+
+func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers.Result, error) {
+	if r.Reference == "" || r.Amount <= 0 {
+		return carriers.Result{}, fmt.Errorf("%w: a charge needs a reference and a positive amount", carriers.ErrInvalidRequest)
+	}
+	amount, err := formatAmount(r.Amount, r.Currency)
+	if err != nil {
+		return carriers.Result{}, fmt.Errorf("%w: %v", carriers.ErrInvalidRequest, err)
+	}
+	desc := r.Description
+	if desc == "" {
+		desc = defaultDescription
+	}
+	body := createPayment{AmountTransaction: amountTransaction{
+		PhoneNumber:      r.MSISDN,
+		ClientCorrelator: r.Reference,
+		ReferenceCode:    r.Reference,
+		PaymentAmount: paymentAmount{
+			ChargingInformation: chargingInformation{Amount: amount, Currency: r.Currency, Description: desc},
+		},
+	}}
+	if r.Merchant != "" {
+		// merchantIdentifier is how CAMARA lets an aggregator name the real merchant.
+		body.AmountTransaction.PaymentAmount.ChargingMetaData = &chargingMetaData{MerchantIdentifier: r.Merchant}
+	}
+
+	a, err := c.send(ctx, http.MethodPost, paymentsPath, nil, body, correlatorFor(r.Reference))
+	if err != nil {
+		return carriers.Result{}, err
+	}
+	if a.status == http.StatusCreated || a.status == http.StatusOK {
+		var p payment
+		if err := decode(a.body, &p); err != nil {
+			return carriers.Result{}, errUnreadable(a, err)
+		}
+		res, err := paymentResult(p)
+		if err != nil {
+			return carriers.Result{}, err
+		}
+		res.Message = amountMismatch(p.AmountTransaction.PaymentAmount.ChargingInformation, r.Amount, r.Currency)
+		return res, nil
+	}
+	if res, ok := decline(a, chargeDeclines); ok {
+		return res, nil
+	}
+	return carriers.Result{}, answerError(a, true, time.Now())
+}
+
+// paymentResult maps a payment resource to a Result.
+func paymentResult(p payment) (carriers.Result, error) {
+	if p.PaymentID == "" {
+		return carriers.Result{}, fmt.Errorf("%w: payment %v", carriers.ErrOutcomeUnknown, errNoID)
+	}
+	res := carriers.Result{CarrierReference: p.PaymentID}
+	switch p.PaymentStatus {
+	case paymentSucceeded:
+		res.Outcome = carriers.OutcomeSucceeded
+	case paymentProcessing, paymentPendingValidation, paymentReserved:
+		// Accepted; the final word comes by notification or a later status query.
+		res.Outcome = carriers.OutcomePending
+	case paymentDenied, paymentCancelled:
+		res.Outcome = carriers.OutcomeDeclined
+		res.FailureCode = carriers.FailureCarrierDeclined
+		res.DeclineCode = p.PaymentStatus
+	default:
+		return carriers.Result{}, fmt.Errorf("%w: payment %s has unknown status %q", carriers.ErrOutcomeUnknown, p.PaymentID, p.PaymentStatus)
+	}
+	return res, nil
+}
+
+// amountMismatch describes a carrier echoing a different amount than we
+// asked for. The carrier's word on the outcome still stands (it may well
+// have billed), so this is surfaced for people and settlement, not an error.
+func amountMismatch(ci chargingInformation, want int64, currency string) string {
+	if ci.Amount == "" && ci.Currency == "" {
+		return ""
+	}
+	if ci.Currency != currency {
+		return fmt.Sprintf("carrier reports currency %q, requested %s", ci.Currency, currency)
+	}
+	got, err := parseAmount(ci.Amount, currency)
+	if err != nil {
+		return fmt.Sprintf("carrier reports an unreadable amount: %v", err)
+	}
+	if got != want {
+		return fmt.Sprintf("carrier reports amount %d, requested %d (minor units of %s)", got, want, currency)
+	}
+	return ""
+}
+
+// decode reads a JSON answer keeping numbers as their exact decimal text.
+func decode(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	return d.Decode(v)
+}

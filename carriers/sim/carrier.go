@@ -1,0 +1,123 @@
+package sim
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// settleDelay is how long a 0005 payment stays processing before it succeeds,
+// on the simulator's clock.
+const settleDelay = time.Second
+
+// carrierState is one simulated carrier: its books, its faults, its counters.
+type carrierState struct {
+	name string
+
+	payments     map[string]*payment // by paymentId
+	byCorrelator map[string]*payment // clientCorrelator → payment
+	byReference  map[string]*payment // referenceCode → payment
+	processing   []*payment          // waiting to settle (0005)
+	failedOnce   map[string]bool     // 0007: correlators already answered 503
+
+	refunds            map[string]*refund // by refundId
+	refundByCorrelator map[string]*refund
+	refundByReference  map[string]*refund
+
+	smsByCorrelator map[string]*smsRequest
+
+	faults faults
+	stats  carrierStats
+}
+
+func newCarrierState(name string) *carrierState {
+	return &carrierState{
+		name:               name,
+		payments:           map[string]*payment{},
+		byCorrelator:       map[string]*payment{},
+		byReference:        map[string]*payment{},
+		failedOnce:         map[string]bool{},
+		refunds:            map[string]*refund{},
+		refundByCorrelator: map[string]*refund{},
+		refundByReference:  map[string]*refund{},
+		smsByCorrelator:    map[string]*smsRequest{},
+		stats:              newCarrierStats(),
+	}
+}
+
+// payment is one payment in a simulated carrier's books.
+type payment struct {
+	seq           int64
+	id            string
+	phone         string
+	correlator    string
+	referenceCode string
+	amount        int64
+	currency      string
+	description   string
+	taxIncluded   *bool
+	taxAmount     json.RawMessage
+	metaData      json.RawMessage
+	details       json.RawMessage
+	merchant      string
+	sink          string
+
+	status    string // processing, succeeded
+	createdAt time.Time
+	paidAt    time.Time // when it was billed; zero until then
+	settleAt  time.Time // processing → succeeded
+
+	refunded int64 // sum of succeeded refunds
+	refunds  []*refund
+}
+
+// refund is one refund of a payment.
+type refund struct {
+	seq           int64
+	id            string
+	paymentID     string
+	correlator    string
+	referenceCode string
+	kind          string // total, partial
+	amount        int64
+	currency      string
+	description   string
+	reason        string
+	metaData      json.RawMessage
+	sink          string
+	status        string
+	createdAt     time.Time
+	doneAt        time.Time
+}
+
+// settleDue moves processing payments whose time has come to succeeded.
+// Settlement is lazy: every read of the books calls this first, so a reader
+// sees the same thing a timer would have produced. Callers hold s.mu.
+//
+// Pushing the CAMARA payment notification to the payment's sink belongs
+// here: when callbacks are simulated, a timer started at creation will call
+// settleDue at settleAt and post the event for each payment it settles.
+func (c *carrierState) settleDue(now time.Time) {
+	kept := c.processing[:0]
+	for _, p := range c.processing {
+		if now.Before(p.settleAt) {
+			kept = append(kept, p)
+			continue
+		}
+		p.status = paymentSucceeded
+		p.paidAt = p.settleAt
+		c.stats.ChargesBilled++
+	}
+	c.processing = kept
+}
+
+// remaining is what can still be refunded of p.
+func (p *payment) remaining() int64 { return p.amount - p.refunded }
+
+// newID returns a random resource identifier with a readable prefix.
+func newID(prefix string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return prefix + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,108 @@
+// Package sim simulates mobile carriers for test mode: in-memory operators
+// that speak the carrier protocols over real HTTP, decide outcomes from the
+// last four digits of the phone number, keep their own books (the ledger),
+// "deliver" text messages to a readable inbox and inject faults on demand, so
+// the gateway runs end to end without a real carrier.
+//
+// Everything is served under /sim/: the gateway mounts Handler as is in test
+// mode, and `tollgate sim` serves it alone. A simulated carrier's protocol
+// lives at /sim/{carrier}/{protocol}/..., which is carriers.SimPath appended
+// to a base URL ending in /sim. CAMARA is the only protocol so far (camara*.go);
+// another one is a sibling file that adds its routes in routes() and keeps its
+// records in carrierState.
+//
+// The simulator never logs: requests carry phone numbers.
+package sim
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Options configure a Simulator.
+type Options struct {
+	// Carriers are the simulated carriers' names; any other name is answered 404.
+	Carriers []string
+	// Now is the simulator's clock; nil means time.Now. Only the books use it
+	// (creation dates, the 0005 settlement delay); holding a connection and
+	// injected latency are real time, as on a network.
+	Now func() time.Time
+	// Seed makes fault injection repeatable; 0 picks a random seed.
+	Seed int64
+}
+
+// maxHold bounds how long a request that "times out" is held open when the
+// client never gives up; it is then answered 504.
+const maxHold = 60 * time.Second
+
+// Simulator is a set of simulated carriers.
+type Simulator struct {
+	now     func() time.Time
+	maxHold time.Duration
+	mux     *http.ServeMux
+
+	mu       sync.Mutex // guards everything below
+	rng      *rand.Rand
+	carriers map[string]*carrierState
+	names    []string
+	inbox    []smsRecord
+	seq      int64
+}
+
+// New builds a simulator for the named carriers.
+func New(opts Options) *Simulator {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	seed := uint64(opts.Seed)
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	s := &Simulator{
+		now:      now,
+		maxHold:  maxHold,
+		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		carriers: map[string]*carrierState{},
+	}
+	for _, name := range opts.Carriers {
+		if _, dup := s.carriers[name]; dup || name == "" {
+			continue
+		}
+		s.carriers[name] = newCarrierState(name)
+		s.names = append(s.names, name)
+	}
+	sort.Strings(s.names)
+	s.mux = http.NewServeMux()
+	s.routes(s.mux)
+	return s
+}
+
+// Handler serves the simulator at full paths beginning with /sim/.
+func (s *Simulator) Handler() http.Handler { return s.mux }
+
+func (s *Simulator) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /sim/ledger", s.getLedger)
+	mux.HandleFunc("GET /sim/sms", s.getSMS)
+	mux.HandleFunc("GET /sim/faults", s.getFaults)
+	mux.HandleFunc("PUT /sim/faults", s.putFaults)
+	mux.HandleFunc("GET /sim/stats", s.getStats)
+	s.routesCAMARA(mux)
+	mux.HandleFunc("/sim/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errNotFound("no such simulator endpoint"))
+	})
+}
+
+// nextSeq orders records in creation order. Callers hold s.mu.
+func (s *Simulator) nextSeq() int64 {
+	s.seq++
+	return s.seq
+}
+
+// roll reports whether an event of probability rate happens. Callers hold s.mu.
+func (s *Simulator) roll(rate float64) bool {
+	return rate > 0 && s.rng.Float64() < rate
+}

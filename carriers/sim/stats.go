@@ -1,0 +1,78 @@
+package sim
+
+import "net/http"
+
+// Endpoint kinds counted per carrier.
+const (
+	kindCreatePayment   = "create_payment"
+	kindRetrievePayment = "retrieve_payment"
+	kindListPayments    = "retrieve_payments"
+	kindCreateRefund    = "create_refund"
+	kindRetrieveRefund  = "retrieve_refund"
+	kindListRefunds     = "retrieve_refunds"
+	kindRemaining       = "retrieve_remaining_amount"
+	kindSendSMS         = "send_sms"
+)
+
+// carrierStats counts what one simulated carrier did.
+type carrierStats struct {
+	Requests        map[string]int64 `json:"requests"` // by endpoint kind
+	ChargesBilled   int64            `json:"charges_billed"`
+	ChargesDeclined int64            `json:"charges_declined"`
+	UnavailableOnce int64            `json:"unavailable_once"` // 0007's first answers
+	Refunds         int64            `json:"refunds"`
+	RefundsRefused  int64            `json:"refunds_refused"`
+	SMSSent         int64            `json:"sms_sent"`
+	Duplicates      int64            `json:"duplicates"` // requests answered from an earlier one by clientCorrelator
+	Faults          faultStats       `json:"faults"`
+}
+
+// faultStats counts injected faults by kind.
+type faultStats struct {
+	Errors         int64 `json:"errors"`
+	Timeouts       int64 `json:"timeouts"`
+	Resets         int64 `json:"resets"`
+	DownRefusals   int64 `json:"down_refusals"`
+	LatencyApplied int64 `json:"latency_applied"`
+}
+
+func newCarrierStats() carrierStats { return carrierStats{Requests: map[string]int64{}} }
+
+func (a *carrierStats) add(b carrierStats) {
+	for k, v := range b.Requests {
+		a.Requests[k] += v
+	}
+	a.ChargesBilled += b.ChargesBilled
+	a.ChargesDeclined += b.ChargesDeclined
+	a.UnavailableOnce += b.UnavailableOnce
+	a.Refunds += b.Refunds
+	a.RefundsRefused += b.RefundsRefused
+	a.SMSSent += b.SMSSent
+	a.Duplicates += b.Duplicates
+	a.Faults.Errors += b.Faults.Errors
+	a.Faults.Timeouts += b.Faults.Timeouts
+	a.Faults.Resets += b.Faults.Resets
+	a.Faults.DownRefusals += b.Faults.DownRefusals
+	a.Faults.LatencyApplied += b.Faults.LatencyApplied
+}
+
+// statsBody is GET /sim/stats.
+type statsBody struct {
+	Carriers map[string]carrierStats `json:"carriers"`
+	Totals   carrierStats            `json:"totals"`
+}
+
+func (s *Simulator) getStats(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	body := statsBody{Carriers: map[string]carrierStats{}, Totals: newCarrierStats()}
+	for _, name := range s.names {
+		c := s.carriers[name]
+		c.settleDue(s.now()) // a settled 0005 payment counts as billed
+		snap := newCarrierStats()
+		snap.add(c.stats) // a copy: the map is written again once the lock is released
+		body.Carriers[name] = snap
+		body.Totals.add(c.stats)
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, body)
+}

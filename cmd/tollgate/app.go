@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"tollgate/billing"
+	"tollgate/carriers"
+	_ "tollgate/carriers/camara" // registers the camara protocol
+	"tollgate/carriers/sim"
+	"tollgate/configs"
+	"tollgate/internal/auth"
+	"tollgate/internal/clock"
+	"tollgate/internal/msisdn"
+	"tollgate/internal/store"
+)
+
+// app is a wired gateway: everything serve needs, built top to bottom.
+type app struct {
+	cfg      configs.Config
+	log      *slog.Logger
+	store    *store.Store
+	clock    clock.Clock
+	vault    *msisdn.Vault
+	keys     auth.Keys
+	billing  *billing.Service
+	carriers *carriers.Registry
+	sim      *sim.Simulator // test mode only
+	handler  http.Handler
+}
+
+// loadConfig reads and validates the configuration for a subcommand.
+func loadConfig(c *common, getenv func(string) string) (configs.Config, error) {
+	cfg, err := configs.Load(c.config, getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if c.listen != "" {
+		cfg.Listen = c.listen
+	}
+	if c.databaseURL != "" {
+		cfg.DatabaseURL = c.databaseURL
+	}
+	return cfg, cfg.Validate()
+}
+
+// openStore opens and migrates the database.
+func openStore(ctx context.Context, cfg configs.Config, log *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("database_url: %w", err)
+	}
+	if _, err := st.Migrate(ctx, log); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// secretKey returns the phone-number key. In test mode on the embedded
+// store a missing key is generated once and kept beside the database file.
+func secretKey(cfg configs.Config) ([]byte, error) {
+	if cfg.SecretKey != "" {
+		b, err := msisdn.DecodeSecret(cfg.SecretKey)
+		if err != nil {
+			return nil, fmt.Errorf("secret_key: %w", err)
+		}
+		return b, nil
+	}
+	path, ok := strings.CutPrefix(cfg.DatabaseURL, "sqlite:")
+	if cfg.Mode != "test" || !ok {
+		return nil, errors.New("secret_key: TOLLGATE_SECRET_KEY is required (32+ random bytes, base64 or hex; e.g. openssl rand -base64 32)")
+	}
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	keyFile := path + ".secret"
+	if b, err := os.ReadFile(keyFile); err == nil {
+		return msisdn.DecodeSecret(strings.TrimSpace(string(b)))
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("secret_key: read %s: %w", keyFile, err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	enc := base64.StdEncoding.EncodeToString(raw)
+	if err := os.WriteFile(keyFile, []byte(enc+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("secret_key: keep generated key in %s: %w", keyFile, err)
+	}
+	return raw, nil
+}
+
+// buildApp wires a gateway on an open store. addr is the address the server
+// listens on, so simulated carriers can be reached at its own /sim/.
+func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr string, log *slog.Logger, clk clock.Clock) (*app, error) {
+	secret, err := secretKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	vault, err := msisdn.NewVault(secret)
+	if err != nil {
+		return nil, fmt.Errorf("secret_key: %w", err)
+	}
+	a := &app{cfg: cfg, log: log, store: st, clock: clk, vault: vault}
+	a.keys = auth.Keys{DB: st.DB, Now: clk.Now}
+
+	simURL := cfg.SimURL
+	if cfg.Mode == "test" {
+		var names []string
+		for _, cc := range cfg.Carriers {
+			if cc.Simulated {
+				names = append(names, cc.Name)
+			}
+		}
+		a.sim = sim.New(sim.Options{Carriers: names, Now: clk.Now})
+		if simURL == "" {
+			simURL = "http://" + addr + "/sim"
+		}
+	}
+	hc := &http.Client{Transport: &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+	}}
+	a.carriers, err = carriers.NewRegistry(cfg.Carriers, strings.TrimRight(simURL, "/"), hc)
+	if err != nil {
+		return nil, fmt.Errorf("carriers: %w", err)
+	}
+	a.billing = billing.NewService(st.DB, a.carriers, vault, clk, billing.Settings{
+		CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts, CarrierTimeout: cfg.CarrierTimeout,
+		IdempotencyRetention: cfg.Idempotency.Retention, IdempotencyWait: cfg.Idempotency.Wait,
+	}, log)
+	a.handler = a.routes()
+	return a, nil
+}
+
+// demoKey is the demo merchant's test key, derived from the secret so every
+// start of the same database prints the same working key.
+func (a *app) demoKey() string {
+	return "tg_test_demo" + a.vault.Keyed("demo merchant key", "v1")[:28]
+}
+
+const demoMerchantID = "mer_demo"
+
+// ensureDemo creates the demo merchant and its key in test mode.
+func (a *app) ensureDemo(ctx context.Context) (string, error) {
+	if _, err := a.billing.EnsureMerchant(ctx, demoMerchantID, "Demo Shop", false); err != nil {
+		return "", err
+	}
+	key := a.demoKey()
+	if err := a.keys.Ensure(ctx, auth.RoleMerchant, demoMerchantID, false, key); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+func printWelcome(w io.Writer, base, key string) {
+	fmt.Fprintf(w, `
+tollgate is serving at %[1]s (test mode: simulated carriers skt, kt, lgu under %[1]s/sim/)
+Demo merchant key: %[2]s
+
+Make a first charge (the subscriber gets an SMS code):
+  curl -s %[1]s/v1/charges -H "Authorization: Bearer %[2]s" -H "Idempotency-Key: first-charge-1" \
+    -H "Content-Type: application/json" \
+    -d '{"amount": 5000, "currency": "KRW", "msisdn": "+821012345678", "carrier": "skt", "description": "500 gems"}'
+Read the code the subscriber received:
+  curl -s '%[1]s/sim/sms?msisdn=%%2B821012345678'
+Confirm it (use the charge id and the code):
+  curl -s %[1]s/v1/charges/CH_ID/confirm -H "Authorization: Bearer %[2]s" -H "Content-Type: application/json" -d '{"code": "123456"}'
+
+`, base, key)
+}

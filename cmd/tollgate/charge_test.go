@@ -1,0 +1,218 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestChargeWithSMSCodeEndToEnd(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		ch := g.charge(g.key, map[string]any{"amount": 5000, "currency": "KRW", "msisdn": "010-1234-5678", "country": "KR",
+			"carrier": "skt", "merchant_reference": "order-123", "category": "game", "metadata": map[string]string{"sku": "gems500"}})
+		if ch.str("status") != "requires_confirmation" || ch.str("msisdn_masked") != "+82 10-****-5678" || ch.num("amount") != 5000 {
+			t.Fatalf("created: %s", ch.Raw)
+		}
+		id := ch.str("id")
+		done := g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": g.smsCode("+821012345678")})
+		if done.Status != 200 || done.str("status") != "succeeded" || done.str("carrier_reference") == "" {
+			t.Fatalf("confirmed: %d %s", done.Status, done.Raw)
+		}
+		got := g.call("GET", "/v1/charges/"+id, g.key, "", nil)
+		if got.str("status") != "succeeded" || got.str("merchant_reference") != "order-123" {
+			t.Fatalf("get: %s", got.Raw)
+		}
+		books := g.simLedger("skt")
+		if len(books) != 1 || books[0]["client_reference"] != id || books[0]["amount"].(float64) != 5000 {
+			t.Fatalf("carrier books: %v", books)
+		}
+		g.assertLedgerBalances()
+	})
+}
+
+func TestDeclinesAreNormalised(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		for _, c := range []struct{ msisdn, code string }{
+			{"+821012340002", "insufficient_balance"},
+			{"+821012340003", "subscriber_blocked"},
+			{"+821012340004", "carrier_limit_exceeded"},
+		} {
+			r := g.paid(g.key, c.msisdn, 1000, "skt")
+			if r.Status != 200 || r.str("status") != "failed" || r.str("failure_code") != c.code || r.str("carrier_decline_code") == "" {
+				t.Errorf("%s: %d %s", c.code, r.Status, r.Raw)
+			}
+		}
+		if n := len(g.simLedger("skt")); n != 0 {
+			t.Fatalf("declined charges were billed: %d", n)
+		}
+		g.assertLedgerBalances()
+	})
+}
+
+func TestWrongCodesFailTheChargeOnTheThird(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		ch := g.charge(g.key, krw("+821011112222", 1000, "skt"))
+		id := ch.str("id")
+		right := g.smsCode("+821011112222")
+		wrong := "000000"
+		if right == wrong {
+			wrong = "111111"
+		}
+		for i, remaining := range []int64{2, 1} {
+			r := g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": wrong})
+			if r.Status != 422 || r.str("code") != "invalid_confirmation_code" || r.num("attempts_remaining") != remaining {
+				t.Fatalf("attempt %d: %d %s", i+1, r.Status, r.Raw)
+			}
+		}
+		r := g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": wrong})
+		if r.Status != 422 || r.str("code") != "confirmation_failed" {
+			t.Fatalf("third attempt: %d %s", r.Status, r.Raw)
+		}
+		after := g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": right})
+		if after.Status != http.StatusConflict {
+			t.Fatalf("right code after failure: %d %s", after.Status, after.Raw)
+		}
+		got := g.call("GET", "/v1/charges/"+id, g.key, "", nil)
+		if got.str("status") != "failed" || got.str("failure_code") != "confirmation_failed" {
+			t.Fatalf("charge: %s", got.Raw)
+		}
+	})
+}
+
+func TestConcurrentWrongCodesNeverExceedTheLimit(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		ch := g.charge(g.key, krw("+821011113333", 1000, "skt"))
+		id := ch.str("id")
+		right := g.smsCode("+821011113333")
+		codes := make(chan int, 10)
+		for i := range 10 {
+			go func() {
+				c := fmt.Sprintf("%06d", i)
+				if c == right {
+					c = "12345678" // eight digits never equal a six-digit code
+				}
+				codes <- g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": c}).Status
+			}()
+		}
+		for range 10 {
+			if s := <-codes; s != 422 && s != 409 {
+				t.Errorf("wrong code answered %d", s)
+			}
+		}
+		r := g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": right})
+		if r.Status != http.StatusConflict {
+			t.Fatalf("the right code after 10 wrong ones was accepted: %d %s", r.Status, r.Raw)
+		}
+	})
+}
+
+func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		ch := g.charge(g.key, krw("+821011114444", 1000, "skt"))
+		code := g.smsCode("+821011114444")
+		g.clock.Advance(5*time.Minute + time.Second)
+		r := g.call("POST", "/v1/charges/"+ch.str("id")+"/confirm", g.key, "", map[string]string{"code": code})
+		if r.Status != 422 || r.str("code") != "confirmation_expired" {
+			t.Fatalf("expired code: %d %s", r.Status, r.Raw)
+		}
+		got := g.call("GET", "/v1/charges/"+ch.str("id"), g.key, "", nil)
+		if got.str("status") != "failed" || got.str("failure_code") != "confirmation_expired" {
+			t.Fatalf("charge: %s", got.Raw)
+		}
+	})
+}
+
+func TestCancelOnlyFromRequiresConfirmation(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		ch := g.charge(g.key, krw("+821011115555", 1000, "skt"))
+		id := ch.str("id")
+		r := g.call("POST", "/v1/charges/"+id+"/cancel", g.key, "", nil)
+		if r.Status != 200 || r.str("status") != "canceled" {
+			t.Fatalf("cancel: %d %s", r.Status, r.Raw)
+		}
+		if r := g.call("POST", "/v1/charges/"+id+"/cancel", g.key, "", nil); r.Status != 409 || r.str("code") != "charge_state_invalid" {
+			t.Fatalf("second cancel: %d %s", r.Status, r.Raw)
+		}
+		if r := g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": g.smsCode("+821011115555")}); r.Status != 409 {
+			t.Fatalf("confirm after cancel: %d %s", r.Status, r.Raw)
+		}
+		paid := g.paid(g.key, "+821011116666", 1000, "skt")
+		if r := g.call("POST", "/v1/charges/"+paid.str("id")+"/cancel", g.key, "", nil); r.Status != 409 {
+			t.Fatalf("cancel succeeded charge: %d %s", r.Status, r.Raw)
+		}
+		if r := g.call("POST", "/v1/charges/"+paid.str("id")+"/confirm", g.key, "", map[string]string{"code": "123456"}); r.Status != 409 {
+			t.Fatalf("confirm succeeded charge: %d %s", r.Status, r.Raw)
+		}
+		if r := g.call("POST", "/v1/charges/"+id+"/refunds", g.key, newIdem(), nil); r.Status != 409 {
+			t.Fatalf("refund canceled charge: %d %s", r.Status, r.Raw)
+		}
+	})
+}
+
+func TestOneTapPaymentMethod(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		pm := g.call("POST", "/v1/payment_methods", g.key, "", map[string]any{"msisdn": "+821022223333", "carrier": "skt"})
+		if pm.Status != 201 || pm.str("status") != "requires_confirmation" || pm.str("msisdn_masked") != "+82 10-****-3333" {
+			t.Fatalf("create pm: %d %s", pm.Status, pm.Raw)
+		}
+		id := pm.str("id")
+		early := g.call("POST", "/v1/charges", g.key, newIdem(), map[string]any{"amount": 1000, "currency": "KRW", "payment_method": id})
+		if early.Status != 422 || early.str("code") != "payment_method_invalid" {
+			t.Fatalf("charge before opt-in: %d %s", early.Status, early.Raw)
+		}
+		act := g.call("POST", "/v1/payment_methods/"+id+"/confirm", g.key, "", map[string]string{"code": g.smsCode("+821022223333")})
+		if act.Status != 200 || act.str("status") != "active" {
+			t.Fatalf("confirm pm: %d %s", act.Status, act.Raw)
+		}
+		ch := g.call("POST", "/v1/charges", g.key, newIdem(), map[string]any{"amount": 1000, "currency": "KRW", "payment_method": id})
+		if ch.Status != 201 || ch.str("status") != "succeeded" || ch.str("payment_method") != id || ch.str("carrier") != "skt" {
+			t.Fatalf("one-tap charge: %d %s", ch.Status, ch.Raw)
+		}
+		if r := g.call("DELETE", "/v1/payment_methods/"+id, g.key, "", nil); r.Status != 200 || r.str("status") != "revoked" {
+			t.Fatalf("revoke: %d %s", r.Status, r.Raw)
+		}
+		after := g.call("POST", "/v1/charges", g.key, newIdem(), map[string]any{"amount": 1000, "currency": "KRW", "payment_method": id})
+		if after.Status != 422 || after.str("code") != "payment_method_invalid" {
+			t.Fatalf("charge after revoke: %d %s", after.Status, after.Raw)
+		}
+		g.assertLedgerBalances()
+	})
+}
+
+func TestListChargesPaginatesNewestFirstWithFilters(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		var ids []string
+		for i := range 5 {
+			r := g.charge(g.key, map[string]any{"amount": 1000 + i, "currency": "KRW", "msisdn": "+821033330000", "carrier": "skt", "merchant_reference": fmt.Sprintf("o-%d", i%2)})
+			ids = append(ids, r.str("id"))
+		}
+		g.charge(g.other, krw("+821033330000", 1000, "skt"))
+		page1 := g.call("GET", "/v1/charges?limit=2", g.key, "", nil)
+		data := page1.Body["data"].([]any)
+		if len(data) != 2 || page1.Body["has_more"] != true || data[0].(map[string]any)["id"] != ids[4] || data[1].(map[string]any)["id"] != ids[3] {
+			t.Fatalf("page 1: %s", page1.Raw)
+		}
+		page2 := g.call("GET", "/v1/charges?limit=10&starting_after="+ids[3], g.key, "", nil)
+		data = page2.Body["data"].([]any)
+		if len(data) != 3 || page2.Body["has_more"] != false || data[2].(map[string]any)["id"] != ids[0] {
+			t.Fatalf("page 2: %s", page2.Raw)
+		}
+		refs := g.call("GET", "/v1/charges?merchant_reference=o-1&status=requires_confirmation&carrier=skt", g.key, "", nil)
+		if n := len(refs.Body["data"].([]any)); n != 2 {
+			t.Fatalf("filtered: %d %s", n, refs.Raw)
+		}
+		future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		if r := g.call("GET", "/v1/charges?created_gte="+future, g.key, "", nil); len(r.Body["data"].([]any)) != 0 {
+			t.Fatalf("created_gte in the future: %s", r.Raw)
+		}
+		if r := g.call("GET", "/v1/charges?created_lt="+future, g.key, "", nil); len(r.Body["data"].([]any)) != 5 {
+			t.Fatalf("created_lt in the future: %s", r.Raw)
+		}
+		for _, q := range []string{"limit=0", "limit=x", "status=nope", "created_gte=yesterday", "starting_after=ch_nope", "colour=red"} {
+			if r := g.call("GET", "/v1/charges?"+q, g.key, "", nil); r.Status != 400 {
+				t.Errorf("%s: %d %s", q, r.Status, r.Raw)
+			}
+		}
+	})
+}

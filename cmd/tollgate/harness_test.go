@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tollgate/configs"
+	"tollgate/internal/auth"
+	"tollgate/internal/clock"
+	"tollgate/internal/store"
+	"tollgate/internal/storetest"
+)
+
+// testSecret is a fixed phone-number key for tests (32 bytes, base64).
+var testSecret = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+
+// gw is a running gateway on a real listener, with the simulator mounted.
+type gw struct {
+	t     *testing.T
+	base  string
+	app   *app
+	clock *clock.Offset
+	logs  *syncBuffer
+	key   string // a test merchant's key
+	other string // another merchant's key
+	store *store.Store
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// eachStore runs fn against a fresh gateway on every database of this run.
+func eachStore(t *testing.T, fn func(t *testing.T, g *gw)) {
+	t.Helper()
+	for _, d := range storetest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) { fn(t, start(t, d)) })
+	}
+}
+
+func start(t *testing.T, d store.Dialect) *gw {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := configs.Load("", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DatabaseURL = storetest.URL(t, d)
+	cfg.SecretKey = testSecret
+	cfg.CarrierTimeout = 3 * time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock.Offset{}
+	a, err := buildApp(ctx, cfg, st, ln.Addr().String(), log, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: a.handler}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	g := &gw{t: t, base: "http://" + ln.Addr().String(), app: a, clock: clk, logs: logs, store: st}
+	g.key = g.newMerchant("Shop A")
+	g.other = g.newMerchant("Shop B")
+	return g
+}
+
+func (g *gw) newMerchant(name string) string {
+	g.t.Helper()
+	ctx := context.Background()
+	m, err := g.app.billing.CreateMerchant(ctx, name, false)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	key, err := g.app.keys.Create(ctx, auth.RoleMerchant, m.ID, false)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return key
+}
+
+func (g *gw) roleKey(r auth.Role) string {
+	g.t.Helper()
+	key, err := g.app.keys.Create(context.Background(), r, "", false)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return key
+}
+
+// resp is a decoded answer.
+type resp struct {
+	Status int
+	Header http.Header
+	Raw    []byte
+	Body   map[string]any
+}
+
+func (r resp) str(k string) string { s, _ := r.Body[k].(string); return s }
+func (r resp) num(k string) int64  { f, _ := r.Body[k].(float64); return int64(f) }
+
+// call sends a request; body may be nil, a string (sent as is) or a value
+// (encoded as JSON). idem sets Idempotency-Key when not empty.
+func (g *gw) call(method, path, key, idem string, body any) resp {
+	g.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			g.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, g.base+path, rd)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := resp{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	_ = json.Unmarshal(raw, &r.Body)
+	return r
+}
+
+var idemSeq struct {
+	sync.Mutex
+	n int
+}
+
+func newIdem() string {
+	idemSeq.Lock()
+	defer idemSeq.Unlock()
+	idemSeq.n++
+	return fmt.Sprintf("idem-%d-%d", time.Now().UnixNano(), idemSeq.n)
+}
+
+// charge creates an SMS-code charge and fails the test unless it is 201.
+func (g *gw) charge(key string, body map[string]any) resp {
+	g.t.Helper()
+	r := g.call("POST", "/v1/charges", key, newIdem(), body)
+	if r.Status != http.StatusCreated {
+		g.t.Fatalf("create charge: %d %s", r.Status, r.Raw)
+	}
+	return r
+}
+
+func krw(msisdn string, amount int64, carrier string) map[string]any {
+	return map[string]any{"amount": amount, "currency": "KRW", "msisdn": msisdn, "carrier": carrier, "description": "500 gems"}
+}
+
+// smsCode reads the newest code the simulated carrier sent to msisdn.
+func (g *gw) smsCode(msisdn string) string {
+	g.t.Helper()
+	r := g.call("GET", "/sim/sms?msisdn="+url.QueryEscape(msisdn), "", "", nil)
+	data, _ := r.Body["data"].([]any)
+	if r.Status != 200 || len(data) == 0 {
+		g.t.Fatalf("no SMS for the number: %d %s", r.Status, r.Raw)
+	}
+	code, _ := data[0].(map[string]any)["code"].(string)
+	if code == "" {
+		g.t.Fatalf("SMS without a code: %s", r.Raw)
+	}
+	return code
+}
+
+// paid creates and confirms a charge, returning the confirmed answer.
+func (g *gw) paid(key, msisdn string, amount int64, carrier string) resp {
+	g.t.Helper()
+	ch := g.charge(key, krw(msisdn, amount, carrier))
+	return g.call("POST", "/v1/charges/"+ch.str("id")+"/confirm", key, "", map[string]string{"code": g.smsCode(msisdn)})
+}
+
+// simLedger returns the simulated carrier's own books for a carrier.
+func (g *gw) simLedger(carrier string) []map[string]any {
+	g.t.Helper()
+	r := g.call("GET", "/sim/ledger?carrier="+carrier, "", "", nil)
+	var out []map[string]any
+	data, _ := r.Body["data"].([]any)
+	for _, d := range data {
+		out = append(out, d.(map[string]any))
+	}
+	return out
+}
+
+// assertLedgerBalances checks invariant 3: every charge's and every refund's
+// entries sum to zero, and each succeeded charge is posted exactly once.
+func (g *gw) assertLedgerBalances() {
+	g.t.Helper()
+	db := g.store.DB
+	var unbalanced int64
+	if err := db.Raw(`SELECT COUNT(*) FROM (SELECT charge_id, refund_id FROM ledger_entries GROUP BY charge_id, refund_id HAVING SUM(amount) <> 0) x`).Scan(&unbalanced).Error; err != nil {
+		g.t.Fatal(err)
+	}
+	if unbalanced != 0 {
+		g.t.Fatalf("%d postings do not balance", unbalanced)
+	}
+	var wrong int64
+	err := db.Raw(`SELECT COUNT(*) FROM charges c WHERE
+		(SELECT COALESCE(SUM(amount),0) FROM ledger_entries l WHERE l.charge_id = c.id AND l.account = 'carrier_receivable')
+		<> CASE WHEN c.status IN ('succeeded','partially_refunded','refunded') THEN c.amount - c.refunded_amount ELSE 0 END`).Scan(&wrong).Error
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	if wrong != 0 {
+		g.t.Fatalf("%d charges whose ledger does not match amount - refunded", wrong)
+	}
+}
+
+// simChargeRequests is how many createPayment requests the simulated
+// carrier received: what the carrier saw, not what the gateway thinks it sent.
+func (g *gw) simChargeRequests(carrier string) int64 {
+	g.t.Helper()
+	r := g.call("GET", "/sim/stats", "", "", nil)
+	cs, _ := r.Body["carriers"].(map[string]any)
+	c, _ := cs[carrier].(map[string]any)
+	reqs, _ := c["requests"].(map[string]any)
+	n, ok := reqs[simCreatePayment].(float64)
+	if !ok {
+		g.t.Fatalf("no %s counter in /sim/stats: %s", simCreatePayment, r.Raw)
+	}
+	return int64(n)
+}
+const simCreatePayment = "create_payment"

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"sync"
+	"testing"
+)
+
+func TestIdempotencyReplaysTheFirstAnswerByteForByte(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		body := krw("+821044440000", 2000, "skt")
+		first := g.call("POST", "/v1/charges", g.key, "order-77", body)
+		again := g.call("POST", "/v1/charges", g.key, "order-77", `{"currency":"KRW","amount":2000, "carrier":"skt","description":"500 gems","msisdn":"+821044440000"}`)
+		if first.Status != 201 || again.Status != 201 || !bytes.Equal(first.Raw, again.Raw) || again.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay differs:\n%d %s\n%d %s", first.Status, first.Raw, again.Status, again.Raw)
+		}
+		other := g.call("POST", "/v1/charges", g.key, "order-77", krw("+821044440000", 2001, "skt"))
+		if other.Status != 422 || other.str("code") != "idempotency_key_reused" {
+			t.Fatalf("other body: %d %s", other.Status, other.Raw)
+		}
+		// Scope is merchant + key: another merchant's same key is its own.
+		mine := g.call("POST", "/v1/charges", g.other, "order-77", body)
+		if mine.Status != 201 || mine.str("id") == first.str("id") {
+			t.Fatalf("other merchant, same key: %d %s", mine.Status, mine.Raw)
+		}
+		if r := g.call("POST", "/v1/charges", g.key, "", body); r.Status != 400 || r.str("code") != "idempotency_key_required" {
+			t.Fatalf("no key: %d %s", r.Status, r.Raw)
+		}
+		long := string(bytes.Repeat([]byte("k"), 256))
+		if r := g.call("POST", "/v1/charges", g.key, long, body); r.Status != 400 || r.str("code") != "idempotency_key_invalid" {
+			t.Fatalf("long key: %d %s", r.Status, r.Raw)
+		}
+		var n int64
+		g.store.DB.Raw("SELECT COUNT(*) FROM charges").Scan(&n)
+		if n != 2 {
+			t.Fatalf("%d charges stored, want 2", n)
+		}
+		// A bad request is answered the same way on a retry, too.
+		bad := g.call("POST", "/v1/charges", g.key, "bad-1", `{"amount": -1, "currency": "KRW", "msisdn": "+821044440000"}`)
+		badAgain := g.call("POST", "/v1/charges", g.key, "bad-1", `{"amount": -1, "currency": "KRW", "msisdn": "+821044440000"}`)
+		if bad.Status != 400 || !bytes.Equal(bad.Raw, badAgain.Raw) {
+			t.Fatalf("bad request replay: %s / %s", bad.Raw, badAgain.Raw)
+		}
+	})
+}
+
+// Fifty merchants' retries of one one-tap charge race each other: one charge,
+// one carrier call, fifty identical answers.
+func TestFiftyConcurrentSameKeyRequestsChargeOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		pmID := g.activePaymentMethod(g.key, "+821055550000", "skt")
+		body := map[string]any{"amount": 3000, "currency": "KRW", "payment_method": pmID}
+		var wg sync.WaitGroup
+		answers := make([]resp, 50)
+		for i := range answers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				answers[i] = g.call("POST", "/v1/charges", g.key, "same-key", body)
+			}()
+		}
+		wg.Wait()
+		var first []byte
+		for i, a := range answers {
+			if a.Status == http.StatusConflict && a.str("code") == "idempotency_request_in_progress" {
+				continue
+			}
+			if a.Status != 201 || a.str("status") != "succeeded" {
+				t.Fatalf("answer %d: %d %s", i, a.Status, a.Raw)
+			}
+			if first == nil {
+				first = a.Raw
+			}
+			if !bytes.Equal(a.Raw, first) {
+				t.Fatalf("answer %d differs:\n%s\n%s", i, a.Raw, first)
+			}
+		}
+		var n int64
+		g.store.DB.Raw("SELECT COUNT(*) FROM charges").Scan(&n)
+		if n != 1 {
+			t.Fatalf("%d charges, want 1", n)
+		}
+		books := g.simLedger("skt")
+		if len(books) != 1 {
+			t.Fatalf("carrier billed %d times, want 1", len(books))
+		}
+		if calls := g.simChargeRequests("skt"); calls != 1 {
+			t.Fatalf("carrier received %d charge requests, want 1", calls)
+		}
+		g.assertLedgerBalances()
+	})
+}
+
+// activePaymentMethod opts a subscriber in and returns the pm id.
+func (g *gw) activePaymentMethod(key, msisdn, carrier string) string {
+	g.t.Helper()
+	pm := g.call("POST", "/v1/payment_methods", key, "", map[string]any{"msisdn": msisdn, "carrier": carrier})
+	if pm.Status != 201 {
+		g.t.Fatalf("create pm: %d %s", pm.Status, pm.Raw)
+	}
+	act := g.call("POST", "/v1/payment_methods/"+pm.str("id")+"/confirm", key, "", map[string]string{"code": g.smsCode(msisdn)})
+	if act.str("status") != "active" {
+		g.t.Fatalf("activate pm: %d %s", act.Status, act.Raw)
+	}
+	return pm.str("id")
+}

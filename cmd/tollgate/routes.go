@@ -1,0 +1,81 @@
+package main
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"tollgate/internal/auth"
+	"tollgate/internal/openapi"
+	"tollgate/internal/problem"
+)
+
+// maxBody bounds every request body; a charge is a few hundred bytes.
+const maxBody = 1 << 20
+
+func (a *app) routes() http.Handler {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = problem.Handler(a.log)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	requests := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "tollgate_http_request_duration_seconds", Help: "HTTP requests by route, method and status.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"route", "method", "code"})
+	reg.MustRegister(requests)
+
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false}))
+	e.Use(middleware.RequestID())
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, maxBody)
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			status := c.Response().Status
+			requests.WithLabelValues(c.Path(), c.Request().Method, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
+			// The route pattern, never the raw URL: query strings may hold
+			// a phone number (GET /sim/sms?msisdn=…).
+			a.log.Info("request", "method", c.Request().Method, "route", c.Path(), "status", status,
+				"took_ms", time.Since(start).Milliseconds(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			return nil
+		}
+	})
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", a.handleReady)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openapi.Document) })
+	if a.sim != nil {
+		h := echo.WrapHandler(a.sim.Handler())
+		e.Any("/sim", h)
+		e.Any("/sim/*", h)
+	}
+
+	v1 := e.Group("/v1")
+	merchant := auth.Require(a.keys, auth.RoleMerchant)
+	reader := auth.Require(a.keys, auth.RoleMerchant, auth.RoleFinance)
+	a.billing.Mount(v1, merchant, reader)
+	return e
+}
+
+func (a *app) handleReady(c echo.Context) error {
+	ctx := c.Request().Context()
+	if err := a.store.SQL.PingContext(ctx); err != nil {
+		return problem.New(http.StatusServiceUnavailable, problem.CodeServiceUnavailable, "The database is unreachable.")
+	}
+	pending, err := a.store.Pending(ctx)
+	if err != nil || pending {
+		return problem.New(http.StatusServiceUnavailable, problem.CodeServiceUnavailable, "Database migrations are pending.")
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,221 @@
+// Package configs holds tollgate's one typed configuration: embedded defaults,
+// then a YAML file, then TOLLGATE_* environment variables, then flags,
+// validated once with errors that name the bad key.
+package configs
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// Config is the whole configuration of a tollgate process.
+type Config struct {
+	Mode            string             `yaml:"mode"`
+	Listen          string             `yaml:"listen"`
+	DatabaseURL     string             `yaml:"database_url"`
+	SecretKey       string             `yaml:"secret_key"`
+	SimURL          string             `yaml:"sim_url"`
+	LogLevel        string             `yaml:"log_level"`
+	ShutdownTimeout time.Duration      `yaml:"shutdown_timeout"`
+	Confirmation    ConfirmationConfig `yaml:"confirmation"`
+	Idempotency     IdempotencyConfig  `yaml:"idempotency"`
+	CarrierTimeout  time.Duration      `yaml:"carrier_timeout"`
+	Carriers        []CarrierConfig    `yaml:"carriers"`
+}
+
+// ConfirmationConfig governs SMS confirmation codes.
+type ConfirmationConfig struct {
+	CodeTTL     time.Duration `yaml:"code_ttl"`
+	MaxAttempts int           `yaml:"max_attempts"`
+}
+
+// IdempotencyConfig governs the Idempotency-Key store.
+type IdempotencyConfig struct {
+	Retention time.Duration `yaml:"retention"`
+	Wait      time.Duration `yaml:"wait"`
+}
+
+// CarrierConfig declares one carrier connection and its capabilities.
+type CarrierConfig struct {
+	Name           string             `yaml:"name"`
+	Protocol       string             `yaml:"protocol"`
+	Simulated      bool               `yaml:"simulated"`
+	BaseURL        string             `yaml:"base_url"` // empty for simulated carriers
+	Country        string             `yaml:"country"`
+	Currencies     []string           `yaml:"currencies"`
+	MinAmount      int64              `yaml:"min_amount"`
+	MaxAmount      int64              `yaml:"max_amount"`
+	PartialRefunds bool               `yaml:"partial_refunds"`
+	RefundWindow   RefundWindowConfig `yaml:"refund_window"`
+}
+
+// RefundWindowConfig: kind none | days | calendar_month.
+type RefundWindowConfig struct {
+	Kind     string `yaml:"kind"`
+	Days     int    `yaml:"days"`
+	TimeZone string `yaml:"time_zone"`
+}
+
+// Protocols the registry knows how to build.
+var Protocols = map[string]bool{"camara": true}
+
+// Load builds the configuration from the embedded defaults, the file at path
+// (if not empty) and the environment (getenv, usually os.Getenv).
+func Load(path string, getenv func(string) string) (Config, error) {
+	var c Config
+	if err := decode(defaultYAML, &c); err != nil {
+		return c, fmt.Errorf("embedded defaults: %w", err)
+	}
+	if path == "" {
+		path = getenv("TOLLGATE_CONFIG")
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config file: %w", err)
+		}
+		// The file replaces the carrier list as a whole when it names one.
+		var probe struct {
+			Carriers []CarrierConfig `yaml:"carriers"`
+		}
+		if err := yaml.Unmarshal(b, &probe); err == nil && probe.Carriers != nil {
+			c.Carriers = nil
+		}
+		if err := decode(b, &c); err != nil {
+			return c, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	env := map[string]*string{
+		"TOLLGATE_MODE":         &c.Mode,
+		"TOLLGATE_LISTEN":       &c.Listen,
+		"TOLLGATE_DATABASE_URL": &c.DatabaseURL,
+		"TOLLGATE_SECRET_KEY":   &c.SecretKey,
+		"TOLLGATE_SIM_URL":      &c.SimURL,
+		"TOLLGATE_LOG_LEVEL":    &c.LogLevel,
+	}
+	for k, p := range env {
+		if v := getenv(k); v != "" {
+			*p = v
+		}
+	}
+	return c, nil
+}
+
+func decode(b []byte, c *Config) error {
+	d := yaml.NewDecoder(bytes.NewReader(b))
+	d.KnownFields(true)
+	// An empty file decodes to nothing.
+	if err := d.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// Validate checks every setting once and names the first bad key.
+func (c Config) Validate() error {
+	if c.Mode != "test" && c.Mode != "live" {
+		return fmt.Errorf("mode: must be test or live, got %q", c.Mode)
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("listen: %q is not host:port", c.Listen)
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return fmt.Errorf("database_url: must start with sqlite: or postgres://")
+	}
+	if c.Mode == "live" && c.SecretKey == "" {
+		return fmt.Errorf("secret_key: TOLLGATE_SECRET_KEY is required in live mode")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level: must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.Confirmation.CodeTTL <= 0 {
+		return fmt.Errorf("confirmation.code_ttl: must be positive")
+	}
+	if c.Confirmation.MaxAttempts < 1 {
+		return fmt.Errorf("confirmation.max_attempts: must be at least 1")
+	}
+	if c.Idempotency.Retention < 24*time.Hour {
+		return fmt.Errorf("idempotency.retention: must be at least 24h")
+	}
+	if c.CarrierTimeout <= 0 {
+		return fmt.Errorf("carrier_timeout: must be positive")
+	}
+	if len(c.Carriers) == 0 {
+		return fmt.Errorf("carriers: at least one carrier is required")
+	}
+	seen := map[string]bool{}
+	for i, cc := range c.Carriers {
+		key := fmt.Sprintf("carriers[%d]", i)
+		if cc.Name == "" || strings.ToLower(cc.Name) != cc.Name || strings.ContainsAny(cc.Name, " /?#") {
+			return fmt.Errorf("%s.name: must be a lower-case name without spaces or slashes, got %q", key, cc.Name)
+		}
+		if seen[cc.Name] {
+			return fmt.Errorf("%s.name: %q is configured twice", key, cc.Name)
+		}
+		seen[cc.Name] = true
+		if !Protocols[cc.Protocol] {
+			return fmt.Errorf("%s.protocol: unknown protocol %q", key, cc.Protocol)
+		}
+		if !cc.Simulated && cc.BaseURL == "" {
+			return fmt.Errorf("%s.base_url: required for a carrier that is not simulated", key)
+		}
+		if cc.Simulated && c.Mode == "live" {
+			return fmt.Errorf("%s.simulated: simulated carriers are not allowed in live mode", key)
+		}
+		if len(cc.Country) != 2 {
+			return fmt.Errorf("%s.country: must be an ISO 3166-1 alpha-2 code, got %q", key, cc.Country)
+		}
+		if len(cc.Currencies) == 0 {
+			return fmt.Errorf("%s.currencies: at least one currency is required", key)
+		}
+		for _, cur := range cc.Currencies {
+			if len(cur) != 3 || strings.ToUpper(cur) != cur {
+				return fmt.Errorf("%s.currencies: %q is not an ISO 4217 code", key, cur)
+			}
+		}
+		if cc.MinAmount < 1 || cc.MaxAmount < cc.MinAmount {
+			return fmt.Errorf("%s.min_amount: need 1 <= min_amount <= max_amount", key)
+		}
+		switch cc.RefundWindow.Kind {
+		case "", "none":
+		case "days":
+			if cc.RefundWindow.Days < 1 {
+				return fmt.Errorf("%s.refund_window.days: must be at least 1", key)
+			}
+		case "calendar_month":
+			if _, err := time.LoadLocation(cc.RefundWindow.TimeZone); err != nil || cc.RefundWindow.TimeZone == "" {
+				return fmt.Errorf("%s.refund_window.time_zone: unknown time zone %q", key, cc.RefundWindow.TimeZone)
+			}
+		default:
+			return fmt.Errorf("%s.refund_window.kind: must be none, days or calendar_month", key)
+		}
+	}
+	return nil
+}
+
+// Redacted returns a copy safe to log: secrets masked.
+func (c Config) Redacted() Config {
+	if c.SecretKey != "" {
+		c.SecretKey = "***"
+	}
+	if i := strings.Index(c.DatabaseURL, "@"); i > 0 && strings.HasPrefix(c.DatabaseURL, "postgres") {
+		if j := strings.Index(c.DatabaseURL, "://"); j > 0 && strings.Contains(c.DatabaseURL[j+3:i], ":") {
+			c.DatabaseURL = c.DatabaseURL[:j+3] + "***" + c.DatabaseURL[i:]
+		}
+	}
+	return c
+}

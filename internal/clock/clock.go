@@ -1,0 +1,44 @@
+// Package clock is the one source of "now" for everything that depends on it:
+// code expiry, retry schedules, webhook tolerance, business days. Tests and
+// test mode move it; nothing sleeps to make time pass.
+package clock
+
+import (
+	"sync"
+	"time"
+)
+
+// Clock tells the time.
+type Clock interface {
+	Now() time.Time
+}
+
+// System is the wall clock.
+type System struct{}
+
+// Now returns the current UTC time.
+func (System) Now() time.Time { return time.Now().UTC() }
+
+// Offset is a wall clock that can be moved forward, for test mode's
+// POST /v1/test_helpers/clock/advance: time keeps flowing, shifted.
+type Offset struct {
+	mu     sync.RWMutex
+	offset time.Duration
+}
+
+// Now returns the wall clock plus every advance so far.
+func (o *Offset) Now() time.Time {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return time.Now().UTC().Add(o.offset)
+}
+
+// Advance moves the clock forward by d (never backward).
+func (o *Offset) Advance(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	o.mu.Lock()
+	o.offset += d
+	o.mu.Unlock()
+}

@@ -1,0 +1,179 @@
+// Package problem renders every failure as an RFC 9457 problem with a stable,
+// machine-readable code, and maps errors nobody classified to a 500 that
+// reveals nothing.
+package problem
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+)
+
+// TypeBase prefixes every problem type URI.
+const TypeBase = "https://tollgate.dev/errors/"
+
+// Problem is an RFC 9457 problem detail that is also an error.
+type Problem struct {
+	Status     int            `json:"status"`
+	Code       string         `json:"code"`
+	Title      string         `json:"title"`
+	Detail     string         `json:"detail,omitempty"`
+	Param      string         `json:"param,omitempty"`
+	Extra      map[string]any `json:"-"`
+	RetryAfter int            `json:"-"` // seconds; sets the Retry-After header when > 0
+}
+
+func (p *Problem) Error() string {
+	if p.Param != "" {
+		return fmt.Sprintf("%s (%s): %s", p.Code, p.Param, p.Detail)
+	}
+	return p.Code + ": " + p.Detail
+}
+
+// New builds a problem; Title defaults to the status text.
+func New(status int, code, detail string) *Problem {
+	return &Problem{Status: status, Code: code, Title: http.StatusText(status), Detail: detail}
+}
+
+// Invalid is a 400 about one request field.
+func Invalid(param, detail string) *Problem {
+	p := New(http.StatusBadRequest, CodeInvalidParameter, detail)
+	p.Param = param
+	return p
+}
+
+// Unprocessable is a 422 about one request field with its own code.
+func Unprocessable(code, param, detail string) *Problem {
+	p := New(http.StatusUnprocessableEntity, code, detail)
+	p.Param = param
+	return p
+}
+
+// NotFound is the answer for anything the caller may not see, whether or not it exists.
+func NotFound(what string) *Problem {
+	return New(http.StatusNotFound, CodeNotFound, "No such "+what+".")
+}
+
+// With adds an extension member to the problem body.
+func (p *Problem) With(key string, value any) *Problem {
+	if p.Extra == nil {
+		p.Extra = map[string]any{}
+	}
+	p.Extra[key] = value
+	return p
+}
+
+// Stable codes. Frozen once published.
+const (
+	CodeInvalidJSON             = "invalid_json"
+	CodeInvalidParameter        = "invalid_parameter"
+	CodeMissingParameter        = "parameter_missing"
+	CodeUnknownParameter        = "unknown_parameter"
+	CodeBodyTooLarge            = "body_too_large"
+	CodeUnsupportedMediaType    = "unsupported_media_type"
+	CodeNotFound                = "not_found"
+	CodeMethodNotAllowed        = "method_not_allowed"
+	CodeUnauthorized            = "unauthorized"
+	CodeForbidden               = "forbidden"
+	CodeInternal                = "internal_error"
+	CodeIdempotencyKeyRequired  = "idempotency_key_required"
+	CodeIdempotencyKeyInvalid   = "idempotency_key_invalid"
+	CodeIdempotencyKeyReused    = "idempotency_key_reused"
+	CodeIdempotencyInProgress   = "idempotency_request_in_progress"
+	CodeInvalidMSISDN           = "invalid_msisdn"
+	CodeUnsupportedCurrency     = "unsupported_currency"
+	CodeAmountTooSmall          = "amount_too_small"
+	CodeAmountTooLarge          = "amount_too_large"
+	CodeUnknownCarrier          = "unknown_carrier"
+	CodeCarrierRequired         = "carrier_required"
+	CodeCarrierUnavailable      = "carrier_unavailable"
+	CodeInvalidConfirmationCode = "invalid_confirmation_code"
+	CodeConfirmationFailed      = "confirmation_failed"
+	CodeConfirmationExpired     = "confirmation_expired"
+	CodeChargeStateInvalid      = "charge_state_invalid"
+	CodePaymentMethodInvalid    = "payment_method_invalid"
+	CodeRefundExceedsCharge     = "refund_exceeds_charge"
+	CodeRefundNotSupported      = "refund_not_supported"
+	CodeRefundWindowClosed      = "refund_window_closed"
+	CodeRateLimited             = "rate_limited"
+	CodeServiceUnavailable      = "service_unavailable"
+)
+
+// Body is the JSON object written for p.
+func (p *Problem) Body() map[string]any {
+	m := map[string]any{
+		"type":   TypeBase + p.Code,
+		"title":  p.Title,
+		"status": p.Status,
+		"code":   p.Code,
+	}
+	if p.Detail != "" {
+		m["detail"] = p.Detail
+	}
+	if p.Param != "" {
+		m["param"] = p.Param
+	}
+	for k, v := range p.Extra {
+		m[k] = v
+	}
+	return m
+}
+
+// Handler is echo's HTTPErrorHandler: problems as they are, echo's own
+// errors translated, anything else a 500 that is logged but not shown.
+func Handler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		p := From(err)
+		if p.Status >= 500 {
+			log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "error", err)
+		}
+		if p.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
+		}
+		Write(c, p)
+	}
+}
+
+// Write sends p as application/problem+json.
+func Write(c echo.Context, p *Problem) {
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(p.Status)
+		return
+	}
+	_ = c.JSON(p.Status, p.Body())
+}
+
+// From classifies any error as a problem.
+func From(err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			return New(http.StatusNotFound, CodeNotFound, "No such endpoint.")
+		case http.StatusMethodNotAllowed:
+			return New(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "This endpoint does not accept that method.")
+		case http.StatusRequestEntityTooLarge:
+			return New(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "The request body is larger than 1 MiB.")
+		case http.StatusUnauthorized:
+			return New(http.StatusUnauthorized, CodeUnauthorized, "A valid API key is required: Authorization: Bearer <key>.")
+		case http.StatusUnsupportedMediaType:
+			return New(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "Send JSON with Content-Type: application/json.")
+		}
+		if he.Code >= 400 && he.Code < 500 {
+			return New(he.Code, CodeInvalidParameter, fmt.Sprint(he.Message))
+		}
+	}
+	return New(http.StatusInternalServerError, CodeInternal, "Something went wrong on our side. It has been logged; please retry later.")
+}

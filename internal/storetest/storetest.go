@@ -1,0 +1,111 @@
+// Package storetest gives each test a fresh, migrated store on every database
+// the run has: the embedded SQLite always, PostgreSQL when
+// TOLLGATE_TEST_POSTGRES_URL names a server (CI always does; with CI=true a
+// missing or unreachable server fails the test instead of skipping it).
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"tollgate/internal/store"
+)
+
+// EnvPostgres names the PostgreSQL server tests use.
+const EnvPostgres = "TOLLGATE_TEST_POSTGRES_URL"
+
+// Each runs fn once per available database, as a subtest named after it.
+func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	t.Helper()
+	for _, d := range Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			fn(t, New(t, d))
+		})
+	}
+}
+
+// Dialects lists the databases this run tests against.
+func Dialects(t *testing.T) []store.Dialect {
+	t.Helper()
+	ds := []store.Dialect{store.SQLite}
+	if os.Getenv(EnvPostgres) != "" {
+		ds = append(ds, store.Postgres)
+	} else if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not set, and CI=true requires the PostgreSQL tests to run", EnvPostgres)
+	}
+	return ds
+}
+
+// New opens a fresh migrated store of dialect d, removed when t ends.
+func New(t *testing.T, d store.Dialect) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	var dbURL string
+	switch d {
+	case store.SQLite:
+		dbURL = "sqlite:" + filepath.Join(t.TempDir(), "tollgate.db")
+	case store.Postgres:
+		dbURL = freshSchema(t)
+	}
+	s, err := store.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("open %s: %v", d, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.Migrate(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("migrate %s: %v", d, err)
+	}
+	return s
+}
+
+// URL returns a database URL for a fresh empty database of dialect d, for
+// tests that run the binary's own start-up (migrate on an empty database).
+func URL(t *testing.T, d store.Dialect) string {
+	t.Helper()
+	if d == store.SQLite {
+		return "sqlite:" + filepath.Join(t.TempDir(), "tollgate.db")
+	}
+	return freshSchema(t)
+}
+
+// freshSchema creates a schema of its own for one test and returns a URL
+// whose search_path points at it, so tests never see each other's rows.
+func freshSchema(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv(EnvPostgres)
+	ctx := context.Background()
+	admin, err := store.Open(ctx, base)
+	if err != nil {
+		t.Fatalf("PostgreSQL at %s is unreachable: %v", EnvPostgres, err)
+	}
+	defer admin.Close()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	if err := admin.DB.Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := store.Open(ctx, base)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.DB.Exec("DROP SCHEMA " + schema + " CASCADE").Error
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvPostgres, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
