@@ -20,7 +20,6 @@ const (
 	refundPartial   = "partial"
 	refundSucceeded = "succeeded"
 
-	codePaymentDenied          = "CARRIER_BILLING.PAYMENT_DENIED"
 	codeUserThreshold          = "CARRIER_BILLING.USER_AMOUNT_THRESHOLD_OVERPASSED"
 	codeInvalidDateRange       = "CARRIER_BILLING.INVALID_DATE_RANGE"
 	codeRefundInvalidDateRange = "CARRIER_BILLING_REFUND.INVALID_DATE_RANGE"

@@ -16,15 +16,14 @@ type apiError struct {
 
 // Generic CAMARA error codes.
 const (
-	codeInvalidArgument    = "INVALID_ARGUMENT"
-	codeOutOfRange         = "OUT_OF_RANGE"
-	codeNotFound           = "NOT_FOUND"
-	codeIdentifierNotFound = "IDENTIFIER_NOT_FOUND"
-	codeMissingIdentifier  = "MISSING_IDENTIFIER"
-	codeAlreadyExists      = "ALREADY_EXISTS"
-	codeInvalidSink        = "INVALID_SINK"
-	codeUnavailable        = "UNAVAILABLE"
-	codeTimeout            = "TIMEOUT"
+	codeInvalidArgument   = "INVALID_ARGUMENT"
+	codeOutOfRange        = "OUT_OF_RANGE"
+	codeNotFound          = "NOT_FOUND"
+	codeMissingIdentifier = "MISSING_IDENTIFIER"
+	codeAlreadyExists     = "ALREADY_EXISTS"
+	codeInvalidSink       = "INVALID_SINK"
+	codeUnavailable       = "UNAVAILABLE"
+	codeTimeout           = "TIMEOUT"
 )
 
 func errInvalid(msg string) apiError {
