@@ -91,6 +91,13 @@ type ChargeRequest struct {
 	Currency    string
 	Description string
 	Merchant    string
+	// AuthorizationID is the carrier's handle from Authorizer.Verify when
+	// the carrier owns the code (CAMARA: confirm the prepared payment).
+	AuthorizationID string
+	// Token is a charging token from a token API's authorization; secret.
+	Token string
+	// CallbackURL is where an asynchronous carrier should report the result.
+	CallbackURL string
 }
 
 // RefundRequest asks a carrier to refund all or part of a charge it billed.

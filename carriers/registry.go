@@ -17,6 +17,14 @@ type Settings struct {
 	BaseURL      string // the carrier's API root for this protocol, no trailing slash
 	Capabilities Capabilities
 	HTTPClient   *http.Client
+	// CallbackURL is the gateway's inbound webhook URL for this carrier
+	// (POST /v1/carriers/{name}/webhooks), for protocols that call back.
+	CallbackURL string
+	// WebhookSecret signs this carrier's callbacks (HMAC), agreed at onboarding.
+	WebhookSecret string
+	// Options are protocol-specific settings from config (e.g. camara's
+	// "flow": "2-step").
+	Options map[string]string
 }
 
 // Factory builds a Carrier for one protocol.

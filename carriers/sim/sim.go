@@ -32,6 +32,11 @@ type Options struct {
 	Now func() time.Time
 	// Seed makes fault injection repeatable; 0 picks a random seed.
 	Seed int64
+	// Secrets are the carriers' webhook secrets, by carrier name: what the
+	// simulated operator signs its callbacks with (agreed at onboarding).
+	Secrets map[string]string
+	// CallbackClient delivers callbacks; nil means a client with a 10 s timeout.
+	CallbackClient *http.Client
 }
 
 // maxHold bounds how long a request that "times out" is held open when the
@@ -42,6 +47,8 @@ const maxHold = 60 * time.Second
 type Simulator struct {
 	now     func() time.Time
 	maxHold time.Duration
+	secrets map[string]string
+	cbc     *http.Client
 	mux     *http.ServeMux
 
 	mu       sync.Mutex // guards everything below
@@ -67,6 +74,11 @@ func New(opts Options) *Simulator {
 		maxHold:  maxHold,
 		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		carriers: map[string]*carrierState{},
+		secrets:  opts.Secrets,
+		cbc:      opts.CallbackClient,
+	}
+	if s.cbc == nil {
+		s.cbc = &http.Client{Timeout: 10 * time.Second}
 	}
 	for _, name := range opts.Carriers {
 		if _, dup := s.carriers[name]; dup || name == "" {
@@ -91,6 +103,8 @@ func (s *Simulator) routes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /sim/faults", s.putFaults)
 	mux.HandleFunc("GET /sim/stats", s.getStats)
 	s.routesCAMARA(mux)
+	s.routesOneAPI(mux)
+	s.routesTokenPay(mux)
 	mux.HandleFunc("/sim/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNotFound("no such simulator endpoint"))
 	})
