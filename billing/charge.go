@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"time"
 	"tollgate/carriers"
 	"tollgate/internal/auth"
 	"tollgate/internal/msisdn"
@@ -147,6 +148,9 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 	if err := checkAmount(c, *in.Amount, in.Currency); err != nil {
 		return nil, err
 	}
+	if err := s.ensureAvailable(c.Name()); err != nil {
+		return nil, err
+	}
 	ch, err := s.newCharge(p, idemKey, in, c)
 	if err != nil {
 		return nil, err
@@ -154,11 +158,14 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 	if err := s.sealInto(ch, e164); err != nil {
 		return nil, err
 	}
-	code := newCode()
 	expires := ch.CreatedAt.Add(s.cfg.CodeTTL)
 	ch.Status = StatusRequiresConfirmation
-	ch.CodeHash = ptr(s.codeHash(ch.ID, code))
 	ch.CodeExpiresAt = &expires
+	code := newCode()
+	carrierOwned := c.Capabilities().CarrierConfirms && carriers.Implements[carriers.Authorizer](c)
+	if !carrierOwned {
+		ch.CodeHash = ptr(s.codeHash(ch.ID, code))
+	}
 	if dup, err := s.insertCharge(ctx, ch); err != nil || dup != nil {
 		return dup, err
 	}
@@ -166,17 +173,35 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 	if err != nil {
 		return nil, err
 	}
-	body := fmt.Sprintf("%s is your code to pay %s to %s on your phone bill. It expires in %d minutes. Never share it.",
-		code, cur.Format(ch.Amount), merchant, int(s.cfg.CodeTTL.Minutes()))
-	if err := s.sms(ctx, c, e164, body); err != nil {
+	if carrierOwned {
+		err = s.authorizeCharge(ctx, ch, c, e164, merchant)
+	} else {
+		body := fmt.Sprintf("%s is your code to pay %s to %s on your phone bill. It expires in %d minutes. Never share it.",
+			code, cur.Format(ch.Amount), merchant, int(s.cfg.CodeTTL.Minutes()))
+		err = s.sms(ctx, c, e164, body)
+	}
+	if err != nil {
 		// Nothing was billed: the subscriber never got a code. Fail the charge
 		// so the merchant can try again with a new one.
-		s.log.Warn("confirmation SMS not sent", "charge", ch.ID, "carrier", c.Name(), "msisdn", ch.MSISDNMasked, "error", err)
-		if err := s.fail(ctx, ch, carriers.FailureCarrierUnavailable, "The carrier could not deliver the confirmation SMS.", ""); err != nil {
+		s.log.Warn("confirmation code not sent", "charge", ch.ID, "carrier", c.Name(), "msisdn", ch.MSISDNMasked, "error", err)
+		if err := s.fail(ctx, ch, carriers.FailureCarrierUnavailable, "The carrier could not send the subscriber a confirmation code.", ""); err != nil {
 			return nil, err
 		}
 	}
 	return s.reload(ctx, ch)
+}
+
+// authorizeCharge asks a carrier that owns the code to send it, and keeps
+// the carrier's handle on the charge for the confirmation.
+func (s *Service) authorizeCharge(ctx context.Context, ch *Charge, c carriers.Carrier, e164, merchant string) error {
+	a := c.(carriers.Authorizer)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
+	defer cancel()
+	auth, err := a.Authorize(actx, carriers.AuthorizeRequest{Reference: ch.ID, MSISDN: e164, Amount: ch.Amount, Currency: ch.Currency, Description: ch.Description, Merchant: merchant})
+	if err != nil {
+		return err
+	}
+	return s.db.WithContext(ctx).Model(&Charge{}).Where("id = ?", ch.ID).Update("authorization_ref", auth.ID).Error
 }
 
 func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey string, in ChargeParams) (*Charge, error) {
@@ -201,6 +226,9 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 	if err := checkAmount(c, *in.Amount, in.Currency); err != nil {
 		return nil, err
 	}
+	if err := s.ensureAvailable(c.Name()); err != nil {
+		return nil, err
+	}
 	ch, err := s.newCharge(p, idemKey, in, c)
 	if err != nil {
 		return nil, err
@@ -208,10 +236,29 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 	ch.MSISDNEnc, ch.MSISDNIndex, ch.MSISDNMasked = pm.MSISDNEnc, pm.MSISDNIndex, pm.MSISDNMasked
 	ch.PaymentMethodID = &pm.ID
 	ch.Status = StatusProcessing
-	if dup, err := s.insertCharge(ctx, ch); err != nil || dup != nil {
-		return dup, err
+	var token string
+	if pm.TokenEnc != nil {
+		if token, err = s.vault.Open(*pm.TokenEnc); err != nil {
+			return nil, fmt.Errorf("open token of %s: %w", pm.ID, err)
+		}
 	}
-	return s.submit(ctx, ch, c)
+	var dup *Charge
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(ch).Error; err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, ChargeStatusArgs{ChargeID: ch.ID}, s.statusDelay())
+	})
+	if store.IsUniqueViolation(err) {
+		if dup, err = s.chargeByKey(ctx, ch.MerchantID, ch.IdempotencyKey); err != nil {
+			return nil, fmt.Errorf("load charge by key: %w", err)
+		}
+		return dup, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert charge: %w", err)
+	}
+	return s.submit(ctx, ch, c, carriers.ChargeRequest{Token: token})
 }
 
 func (s *Service) sealInto(ch *Charge, e164 string) error {
@@ -283,16 +330,44 @@ func (s *Service) ConfirmCharge(ctx context.Context, p auth.Principal, id, code 
 	if err := validCodeFormat(code); err != nil {
 		return nil, err
 	}
+	c, ok := s.carriers.Get(ch.Carrier)
+	if !ok {
+		return nil, fmt.Errorf("charge %s: carrier %s vanished from config", ch.ID, ch.Carrier)
+	}
 	if expired(ch.CodeExpiresAt, s.now()) {
 		if err := s.fail(ctx, ch, carriers.FailureConfirmationExpired, "The confirmation code expired.", ""); err != nil && !errors.Is(err, errConflict) {
 			return nil, err
 		}
+		s.releaseAuthorization(ctx, c, ch.AuthorizationRef)
 		return nil, codeExpired("charge", ch.ID)
 	}
-	if !s.codeMatches(ch.ID, code, ch.CodeHash) {
-		return nil, s.chargeWrongCode(ctx, ch)
+	if err := s.ensureAvailable(c.Name()); err != nil {
+		return nil, err
 	}
-	moved, err := s.move(ctx, ch, StatusProcessing, map[string]any{"code_hash": nil})
+	req := carriers.ChargeRequest{}
+	if ch.AuthorizationRef != nil {
+		// The carrier owns the code: it says whether it is right.
+		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
+		auth, err := c.(carriers.Authorizer).Verify(vctx, carriers.VerifyRequest{AuthorizationID: *ch.AuthorizationRef, Reference: ch.ID, Code: code})
+		cancel()
+		switch {
+		case errors.Is(err, carriers.ErrWrongCode):
+			return nil, s.chargeWrongCode(ctx, ch, c)
+		case err != nil:
+			return nil, s.verifyFailed(ch.Carrier, err)
+		}
+		req.AuthorizationID, req.Token = auth.ID, auth.Token
+	} else if !s.codeMatches(ch.ID, code, ch.CodeHash) {
+		return nil, s.chargeWrongCode(ctx, ch, c)
+	}
+	var moved *Charge
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if moved, err = s.moveTx(tx, ch, StatusProcessing, map[string]any{"code_hash": nil}); err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, ChargeStatusArgs{ChargeID: ch.ID}, s.statusDelay())
+	})
 	if errors.Is(err, errConflict) {
 		cur, rerr := s.reload(ctx, ch)
 		if rerr != nil {
@@ -303,16 +378,40 @@ func (s *Service) ConfirmCharge(ctx context.Context, p auth.Principal, id, code 
 	if err != nil {
 		return nil, err
 	}
-	c, ok := s.carriers.Get(moved.Carrier)
-	if !ok {
-		return nil, fmt.Errorf("charge %s: carrier %s vanished from config", ch.ID, ch.Carrier)
+	return s.submit(ctx, moved, c, req)
+}
+
+// verifyFailed: the carrier could not check the code (down, no answer). The
+// charge stays requires_confirmation; the subscriber may try again.
+func (s *Service) verifyFailed(carrier string, err error) error {
+	var ue *carriers.UnavailableError
+	if errors.As(err, &ue) {
+		return carrierUnavailable(carrier, ue.RetryAfter)
 	}
-	return s.submit(ctx, moved, c)
+	if errors.Is(err, carriers.ErrInvalidRequest) {
+		return problem.Unprocessable(problem.CodeConfirmationFailed, "code", "The carrier no longer accepts a code for this charge; start again with a new charge.")
+	}
+	s.log.Warn("carrier could not verify a code", "carrier", carrier, "error", err)
+	return carrierUnavailable(carrier, time.Second)
+}
+
+// releaseAuthorization tells a carrier that holds a reservation for a
+// charge that will not be confirmed to let it go. Best effort: an
+// unconfirmed reservation expires at the carrier on its own.
+func (s *Service) releaseAuthorization(ctx context.Context, c carriers.Carrier, ref *string) {
+	if ref == nil || !carriers.Implements[carriers.Canceler](c) {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
+	defer cancel()
+	if err := c.(carriers.Canceler).CancelAuthorization(cctx, *ref); err != nil {
+		s.log.Warn("release carrier authorization", "carrier", c.Name(), "error", err)
+	}
 }
 
 // chargeWrongCode counts a wrong attempt atomically; the attempt that
 // reaches the limit fails the charge.
-func (s *Service) chargeWrongCode(ctx context.Context, ch *Charge) error {
+func (s *Service) chargeWrongCode(ctx context.Context, ch *Charge, c carriers.Carrier) error {
 	res := s.db.WithContext(ctx).Model(&Charge{}).
 		Where("id = ? AND status = ? AND code_attempts < ?", ch.ID, StatusRequiresConfirmation, s.cfg.MaxAttempts).
 		Updates(map[string]any{"code_attempts": gorm.Expr("code_attempts + 1"), "updated_at": s.now()})
@@ -333,6 +432,7 @@ func (s *Service) chargeWrongCode(ctx context.Context, ch *Charge) error {
 		if err := s.fail(ctx, cur, carriers.FailureConfirmationFailed, "Too many wrong confirmation codes.", ""); err != nil && !errors.Is(err, errConflict) {
 			return err
 		}
+		s.releaseAuthorization(ctx, c, cur.AuthorizationRef)
 		return tooManyWrongCodes("charge", ch.ID)
 	}
 	return wrongCode(s.cfg.MaxAttempts - cur.CodeAttempts)
@@ -354,6 +454,11 @@ func (s *Service) CancelCharge(ctx context.Context, p auth.Principal, id string)
 			return nil, rerr
 		}
 		return nil, stateProblem("charge", ch.ID, cur.Status, "only a charge that requires_confirmation can be canceled")
+	}
+	if err == nil {
+		if c, ok := s.carriers.Get(ch.Carrier); ok {
+			s.releaseAuthorization(ctx, c, ch.AuthorizationRef)
+		}
 	}
 	return out, err
 }

@@ -177,13 +177,6 @@ func (s *Service) handleRevokePaymentMethod(c echo.Context) error {
 	return c.JSON(http.StatusOK, pm.View())
 }
 
-// CarrierHealth reports a carrier connection's state: available, degraded
-// or unavailable. The resilience layer provides it; without one every
-// carrier is available.
-type CarrierHealth interface {
-	Health(name string) string
-}
-
 type carrierView struct {
 	Name                  string   `json:"name"`
 	Object                string   `json:"object"`
@@ -201,17 +194,13 @@ type carrierView struct {
 func (s *Service) handleListCarriers(c echo.Context) error {
 	p := auth.From(c)
 	l := list{Object: "list", Data: []any{}}
-	health, _ := s.carriers.(CarrierHealth)
 	for _, name := range s.carriers.Names() {
 		cr, ok := s.usable(p, name)
 		if !ok {
 			continue
 		}
 		caps := cr.Capabilities()
-		status := "available"
-		if health != nil {
-			status = health.Health(name)
-		}
+		status := string(s.carriers.Health(name))
 		window := caps.RefundWindow.Kind
 		switch window {
 		case "days":

@@ -29,6 +29,7 @@ type Charge struct {
 	FailureMessage     *string
 	CarrierDeclineCode *string
 	CarrierReference   *string
+	AuthorizationRef   *string
 	Description        string
 	MerchantReference  string
 	Category           string
@@ -77,22 +78,24 @@ const (
 
 // PaymentMethod is a subscriber's opt-in to one-tap charges by one merchant.
 type PaymentMethod struct {
-	Seq            int64 `gorm:"->"`
-	ID             string
-	MerchantID     string
-	Livemode       bool
-	Carrier        string
-	MSISDNEnc      string `gorm:"column:msisdn_enc"`
-	MSISDNIndex    string `gorm:"column:msisdn_index"`
-	MSISDNMasked   string `gorm:"column:msisdn_masked"`
-	Status         PaymentMethodStatus
-	CodeHash       *string
-	CodeExpiresAt  *time.Time
-	CodeAttempts   int
-	FailureCode    *string
-	IdempotencyKey *string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	Seq              int64 `gorm:"->"`
+	ID               string
+	MerchantID       string
+	Livemode         bool
+	Carrier          string
+	MSISDNEnc        string `gorm:"column:msisdn_enc"`
+	MSISDNIndex      string `gorm:"column:msisdn_index"`
+	MSISDNMasked     string `gorm:"column:msisdn_masked"`
+	Status           PaymentMethodStatus
+	CodeHash         *string
+	CodeExpiresAt    *time.Time
+	CodeAttempts     int
+	FailureCode      *string
+	IdempotencyKey   *string
+	AuthorizationRef *string
+	TokenEnc         *string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // LedgerEntry is one leg of a balanced posting; every charge's and every

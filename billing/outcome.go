@@ -13,7 +13,7 @@ import (
 // submit sends a processing charge to its carrier and applies the answer.
 // The merchant's connection may drop meanwhile; the carrier call and the
 // bookkeeping after it finish regardless, so nothing is left half-done.
-func (s *Service) submit(ctx context.Context, ch *Charge, c carriers.Carrier) (*Charge, error) {
+func (s *Service) submit(ctx context.Context, ch *Charge, c carriers.Carrier, req carriers.ChargeRequest) (*Charge, error) {
 	ctx = context.WithoutCancel(ctx)
 	e164, err := s.vault.Open(ch.MSISDNEnc)
 	if err != nil {
@@ -24,10 +24,9 @@ func (s *Service) submit(ctx context.Context, ch *Charge, c carriers.Carrier) (*
 		return nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.CarrierTimeout)
-	res, cerr := c.Charge(cctx, carriers.ChargeRequest{
-		Reference: ch.ID, MSISDN: e164, Amount: ch.Amount, Currency: ch.Currency,
-		Description: ch.Description, Merchant: merchant,
-	})
+	req.Reference, req.MSISDN, req.Amount, req.Currency = ch.ID, e164, ch.Amount, ch.Currency
+	req.Description, req.Merchant = ch.Description, merchant
+	res, cerr := c.Charge(cctx, req)
 	cancel()
 	if err := s.ApplyChargeResult(ctx, ch.ID, res, cerr); err != nil {
 		return nil, err
@@ -42,6 +41,12 @@ func (s *Service) submit(ctx context.Context, ch *Charge, c carriers.Carrier) (*
 // nothing, and a charge already final is never moved back.
 func (s *Service) ApplyChargeResult(ctx context.Context, chargeID string, res carriers.Result, callErr error) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return s.applyChargeResultTx(tx, chargeID, res, callErr)
+	})
+}
+
+func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers.Result, callErr error) error {
+	{
 		var ch Charge
 		if err := tx.Where("id = ?", chargeID).Take(&ch).Error; err != nil {
 			return fmt.Errorf("load charge %s: %w", chargeID, err)
@@ -97,7 +102,7 @@ func (s *Service) ApplyChargeResult(ctx context.Context, chargeID string, res ca
 		default:
 			return fmt.Errorf("charge %s: carrier %s answered unknown outcome %q", ch.ID, ch.Carrier, res.Outcome)
 		}
-	})
+	}
 }
 
 func declineMessage(code, carrierMsg string) string {

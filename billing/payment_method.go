@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"tollgate/carriers"
 	"tollgate/internal/auth"
 	"tollgate/internal/msisdn"
 	"tollgate/internal/problem"
@@ -29,6 +30,9 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, p auth.Principal, ide
 	}
 	c, err := s.resolveCarrier(p, in.Carrier, e164, "")
 	if err != nil {
+		return nil, err
+	}
+	if err := s.ensureAvailable(c.Name()); err != nil {
 		return nil, err
 	}
 	enc, err := s.vault.Seal(e164)
@@ -62,9 +66,8 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, p auth.Principal, ide
 	if err != nil {
 		return nil, err
 	}
-	body := fmt.Sprintf("%s is your code to let %s charge your phone bill without a code each time. It expires in %d minutes. Never share it.",
-		code, merchant, int(s.cfg.CodeTTL.Minutes()))
-	if err := s.sms(ctx, c, e164, body); err != nil {
+	err = s.sendOptInCode(ctx, pm, c, e164, merchant, code)
+	if err != nil {
 		s.log.Warn("opt-in SMS not sent", "payment_method", pm.ID, "carrier", c.Name(), "msisdn", pm.MSISDNMasked, "error", err)
 		if _, err := s.movePM(ctx, pm, PMRequiresConfirmation, PMFailed, map[string]any{"failure_code": "carrier_unavailable"}); err != nil {
 			return nil, err
@@ -138,7 +141,36 @@ func (s *Service) ConfirmPaymentMethod(ctx context.Context, p auth.Principal, id
 		}
 		return nil, codeExpired("payment method", pm.ID)
 	}
-	if !s.codeMatches(pm.ID, code, pm.CodeHash) {
+	fields := map[string]any{"code_hash": nil}
+	right := false
+	if pm.AuthorizationRef != nil {
+		c, ok := s.carriers.Get(pm.Carrier)
+		if !ok {
+			return nil, fmt.Errorf("payment method %s: carrier %s vanished from config", pm.ID, pm.Carrier)
+		}
+		if err := s.ensureAvailable(c.Name()); err != nil {
+			return nil, err
+		}
+		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
+		auth, err := c.(carriers.Authorizer).Verify(vctx, carriers.VerifyRequest{AuthorizationID: *pm.AuthorizationRef, Reference: pm.ID, Code: code})
+		cancel()
+		switch {
+		case err == nil:
+			right = true
+			if auth.Token != "" {
+				sealed, err := s.vault.Seal(auth.Token)
+				if err != nil {
+					return nil, fmt.Errorf("seal token: %w", err)
+				}
+				fields["token_enc"] = sealed
+			}
+		case !errors.Is(err, carriers.ErrWrongCode):
+			return nil, s.verifyFailed(pm.Carrier, err)
+		}
+	} else {
+		right = s.codeMatches(pm.ID, code, pm.CodeHash)
+	}
+	if !right {
 		res := s.db.WithContext(ctx).Model(&PaymentMethod{}).
 			Where("id = ? AND status = ? AND code_attempts < ?", pm.ID, PMRequiresConfirmation, s.cfg.MaxAttempts).
 			Updates(map[string]any{"code_attempts": gorm.Expr("code_attempts + 1"), "updated_at": s.now()})
@@ -160,7 +192,7 @@ func (s *Service) ConfirmPaymentMethod(ctx context.Context, p auth.Principal, id
 		}
 		return nil, wrongCode(s.cfg.MaxAttempts - cur.CodeAttempts)
 	}
-	out, err := s.movePM(ctx, pm, PMRequiresConfirmation, PMActive, map[string]any{"code_hash": nil})
+	out, err := s.movePM(ctx, pm, PMRequiresConfirmation, PMActive, fields)
 	if errors.Is(err, errConflict) {
 		cur, rerr := s.reloadPM(ctx, pm.ID)
 		if rerr != nil {
@@ -186,4 +218,25 @@ func (s *Service) RevokePaymentMethod(ctx context.Context, p auth.Principal, id 
 		return nil, fmt.Errorf("revoke payment method %s: %w", pm.ID, res.Error)
 	}
 	return s.reloadPM(ctx, pm.ID)
+}
+
+// sendOptInCode has the carrier authorise the subscriber for one-tap
+// charges when it owns the code and can do so without an amount (token
+// APIs); otherwise tollgate sends its own code by SMS.
+func (s *Service) sendOptInCode(ctx context.Context, pm *PaymentMethod, c carriers.Carrier, e164, merchant, code string) error {
+	if c.Capabilities().CarrierConfirms && carriers.Implements[carriers.Authorizer](c) {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
+		auth, err := c.(carriers.Authorizer).Authorize(actx, carriers.AuthorizeRequest{Reference: pm.ID, MSISDN: e164, Merchant: merchant, Recurring: true})
+		cancel()
+		if err == nil {
+			return s.db.WithContext(ctx).Model(&PaymentMethod{}).Where("id = ?", pm.ID).
+				Updates(map[string]any{"authorization_ref": auth.ID, "code_hash": nil}).Error
+		}
+		if !errors.Is(err, carriers.ErrUnsupported) {
+			return err
+		}
+	}
+	body := fmt.Sprintf("%s is your code to let %s charge your phone bill without a code each time. It expires in %d minutes. Never share it.",
+		code, merchant, int(s.cfg.CodeTTL.Minutes()))
+	return s.sms(ctx, c, e164, body)
 }

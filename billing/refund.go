@@ -66,6 +66,9 @@ func (s *Service) CreateRefund(ctx context.Context, p auth.Principal, chargeID, 
 				"Carrier %s accepted refunds of this charge until %s; the subscriber has been billed. Refund them outside the phone bill (e.g. store credit or a bank transfer).", c.Name(), closes.UTC().Format("2006-01-02T15:04:05Z")))
 		}
 	}
+	if err := s.ensureAvailable(c.Name()); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	rf := &Refund{ID: newID(prefixRefund), ChargeID: ch.ID, MerchantID: ch.MerchantID, IdempotencyKey: idemKey,
 		Amount: amount, Currency: ch.Currency, Status: RefundPending, Reason: in.Reason, CreatedAt: now, UpdatedAt: now}
@@ -79,7 +82,10 @@ func (s *Service) CreateRefund(ctx context.Context, p auth.Principal, chargeID, 
 		if res.RowsAffected == 0 {
 			return errConflict
 		}
-		return tx.Create(rf).Error
+		if err := tx.Create(rf).Error; err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, RefundStatusArgs{RefundID: rf.ID}, s.statusDelay())
 	})
 	switch {
 	case store.IsUniqueViolation(err):
@@ -133,6 +139,12 @@ func (s *Service) submitRefund(ctx context.Context, ch *Charge, rf *Refund, c ca
 // transaction; a decline or unsent request releases the reservation.
 func (s *Service) ApplyRefundResult(ctx context.Context, refundID string, res carriers.Result, callErr error) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return s.applyRefundResultTx(tx, refundID, res, callErr)
+	})
+}
+
+func (s *Service) applyRefundResultTx(tx *gorm.DB, refundID string, res carriers.Result, callErr error) error {
+	{
 		var rf Refund
 		if err := tx.Where("id = ?", refundID).Take(&rf).Error; err != nil {
 			return fmt.Errorf("load refund %s: %w", refundID, err)
@@ -196,7 +208,7 @@ func (s *Service) ApplyRefundResult(ctx context.Context, refundID string, res ca
 			return err
 		}
 		return postRefund(tx, &ch, &rf, now)
-	})
+	}
 }
 
 // GetRefund returns one of the merchant's refunds.

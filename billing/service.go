@@ -13,6 +13,7 @@ import (
 	"tollgate/carriers"
 	"tollgate/internal/auth"
 	"tollgate/internal/clock"
+	"tollgate/internal/jobs"
 	"tollgate/internal/msisdn"
 	"tollgate/internal/problem"
 )
@@ -22,6 +23,11 @@ type CarrierSet interface {
 	Get(name string) (carriers.Carrier, bool)
 	Simulated(name string) bool
 	Names() []string
+	// Available answers, without I/O, whether calls to the carrier may go
+	// out now (its breaker is not open) and if not, when to try again.
+	Available(name string) (bool, time.Duration)
+	// Health is the carrier's breaker state for GET /v1/carriers.
+	Health(name string) carriers.Health
 }
 
 // Settings tune the billing rules.
@@ -41,6 +47,7 @@ type Service struct {
 	clock    clock.Clock
 	cfg      Settings
 	log      *slog.Logger
+	jobs     *jobs.Client
 }
 
 // NewService wires the billing service.
@@ -48,7 +55,32 @@ func NewService(db *gorm.DB, cs CarrierSet, vault *msisdn.Vault, clk clock.Clock
 	return &Service{db: db, carriers: cs, vault: vault, clock: clk, cfg: cfg, log: log}
 }
 
+// SetJobs gives the service its job queue; the queue's workers need the
+// service, so it comes after construction.
+func (s *Service) SetJobs(c *jobs.Client) { s.jobs = c }
+
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }
+
+// ensureAvailable refuses at once, before anything is written, when the
+// carrier's breaker is open: 503 with Retry-After, no carrier call.
+func (s *Service) ensureAvailable(name string) error {
+	ok, wait := s.carriers.Available(name)
+	if ok {
+		return nil
+	}
+	return carrierUnavailable(name, wait)
+}
+
+func carrierUnavailable(name string, wait time.Duration) error {
+	secs := int((wait + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	p := problem.New(http.StatusServiceUnavailable, problem.CodeCarrierUnavailable,
+		fmt.Sprintf("Carrier %s is not answering right now; nothing was charged. Retry after %d s with the same Idempotency-Key.", name, secs))
+	p.RetryAfter = secs
+	return p
+}
 
 // usable reports whether a key of this mode may use the named carrier: test
 // keys reach simulated carriers only, live keys never do.

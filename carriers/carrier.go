@@ -41,7 +41,10 @@ type Capabilities struct {
 	RefundWindow        RefundWindow
 	Async               bool // results may arrive later by callback
 	ConfirmationMethods []string
-	Country             string // ISO 3166-1 alpha-2 of the subscribers it serves
+	// CarrierConfirms: the carrier sends and checks the subscriber's code
+	// (the adapter is an Authorizer); otherwise tollgate does, by SMS.
+	CarrierConfirms bool
+	Country         string // ISO 3166-1 alpha-2 of the subscribers it serves
 }
 
 // SupportsCurrency reports whether the carrier bills in cur.
@@ -117,6 +120,7 @@ type Reference struct {
 	ClientReference  string
 	CarrierReference string
 	ChargeReference  string // for refunds: the carrier's id of the charge
+	MSISDN           string // E.164, for protocols that address operations by subscriber
 }
 
 // Outcome is what a carrier said became of an operation.

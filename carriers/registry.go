@@ -49,33 +49,50 @@ func SimPath(carrier, protocol string) string {
 	return "/" + carrier + "/" + protocol
 }
 
-// Registry holds the configured carrier connections by name.
+// Build makes one carrier with a registered protocol adapter.
+func Build(protocol string, s Settings) (Carrier, error) {
+	protocolsMu.RLock()
+	f, ok := protocols[protocol]
+	protocolsMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("protocol %q has no adapter", protocol)
+	}
+	return f(s)
+}
+
+// Registry holds the configured carrier connections by name, each behind
+// its own circuit breaker.
 type Registry struct {
-	byName    map[string]Carrier
+	byName    map[string]*Guarded
 	simulated map[string]bool
 	names     []string
 }
 
-// NewRegistry builds every configured carrier. simURL is the simulator's base
-// URL (ending in /sim) that simulated carriers talk to.
-func NewRegistry(cfgs []configs.CarrierConfig, simURL string, hc *http.Client) (*Registry, error) {
-	r := &Registry{byName: map[string]Carrier{}, simulated: map[string]bool{}}
+// RegistryOptions say how carriers are reached and guarded.
+type RegistryOptions struct {
+	SimURL     string // the simulator's base URL, ending in /sim, for simulated carriers
+	PublicURL  string // the gateway's own base URL, for carrier callbacks
+	HTTPClient *http.Client
+	Breaker    BreakerSettings
+}
+
+// NewRegistry builds every configured carrier.
+func NewRegistry(cfgs []configs.CarrierConfig, o RegistryOptions) (*Registry, error) {
+	r := &Registry{byName: map[string]*Guarded{}, simulated: map[string]bool{}}
 	for _, cc := range cfgs {
-		protocolsMu.RLock()
-		f, ok := protocols[cc.Protocol]
-		protocolsMu.RUnlock()
-		if !ok {
-			return nil, fmt.Errorf("carrier %s: protocol %q has no adapter", cc.Name, cc.Protocol)
-		}
 		base := strings.TrimRight(cc.BaseURL, "/")
 		if cc.Simulated {
-			base = strings.TrimRight(simURL, "/") + SimPath(cc.Name, cc.Protocol)
+			base = strings.TrimRight(o.SimURL, "/") + SimPath(cc.Name, cc.Protocol)
 		}
-		c, err := f(Settings{Name: cc.Name, BaseURL: base, Capabilities: CapabilitiesOf(cc), HTTPClient: hc})
+		c, err := Build(cc.Protocol, Settings{
+			Name: cc.Name, BaseURL: base, Capabilities: CapabilitiesOf(cc), HTTPClient: o.HTTPClient,
+			CallbackURL:   strings.TrimRight(o.PublicURL, "/") + "/v1/carriers/" + cc.Name + "/webhooks",
+			WebhookSecret: cc.WebhookSecret, Options: cc.Options,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("carrier %s: %w", cc.Name, err)
 		}
-		r.byName[cc.Name] = c
+		r.byName[cc.Name] = Guard(c, o.Breaker)
 		r.simulated[cc.Name] = cc.Simulated
 		r.names = append(r.names, cc.Name)
 	}
@@ -100,15 +117,39 @@ func CapabilitiesOf(cc configs.CarrierConfig) Capabilities {
 		MaxAmount:           cc.MaxAmount,
 		PartialRefunds:      cc.PartialRefunds,
 		RefundWindow:        w,
+		Async:               cc.Async,
 		ConfirmationMethods: []string{"sms_code", "payment_method"},
+		CarrierConfirms:     cc.Confirmation == "carrier",
 		Country:             cc.Country,
 	}
 }
 
-// Get returns the named carrier.
+// Get returns the named carrier, behind its breaker.
 func (r *Registry) Get(name string) (Carrier, bool) {
 	c, ok := r.byName[name]
-	return c, ok
+	if !ok {
+		return nil, false
+	}
+	return c, true
+}
+
+// Health reports the named carrier's breaker state.
+func (r *Registry) Health(name string) Health {
+	c, ok := r.byName[name]
+	if !ok {
+		return Unavailable
+	}
+	return c.Health()
+}
+
+// Available says whether calls to the named carrier may go out now, and if
+// not, after how long to try again. Answering costs one lock, no I/O.
+func (r *Registry) Available(name string) (bool, time.Duration) {
+	c, ok := r.byName[name]
+	if !ok || c.Health() != Unavailable {
+		return ok, 0
+	}
+	return false, c.RetryAfter()
 }
 
 // Simulated reports whether the named carrier is a simulated one (test mode only).

@@ -27,12 +27,32 @@ type Config struct {
 	DatabaseURL     string             `yaml:"database_url"`
 	SecretKey       string             `yaml:"secret_key"`
 	SimURL          string             `yaml:"sim_url"`
+	PublicURL       string             `yaml:"public_url"` // how carriers reach this gateway; default http://LISTEN
+	Breaker         BreakerConfig      `yaml:"breaker"`
+	CarrierHTTP     CarrierHTTPConfig  `yaml:"carrier_http"`
 	LogLevel        string             `yaml:"log_level"`
 	ShutdownTimeout time.Duration      `yaml:"shutdown_timeout"`
 	Confirmation    ConfirmationConfig `yaml:"confirmation"`
 	Idempotency     IdempotencyConfig  `yaml:"idempotency"`
 	CarrierTimeout  time.Duration      `yaml:"carrier_timeout"`
 	Carriers        []CarrierConfig    `yaml:"carriers"`
+}
+
+// BreakerConfig tunes each carrier's circuit breaker.
+type BreakerConfig struct {
+	OpenFor             time.Duration `yaml:"open_for"`
+	ConsecutiveFailures uint32        `yaml:"consecutive_failures"`
+	FailureRatio        float64       `yaml:"failure_ratio"`
+	MinRequests         uint32        `yaml:"min_requests"`
+	Window              time.Duration `yaml:"window"`
+}
+
+// CarrierHTTPConfig tunes the resilient client's tries.
+type CarrierHTTPConfig struct {
+	AttemptTimeout time.Duration `yaml:"attempt_timeout"`
+	MaxRetries     int           `yaml:"max_retries"`
+	WaitMin        time.Duration `yaml:"wait_min"`
+	WaitMax        time.Duration `yaml:"wait_max"`
 }
 
 // ConfirmationConfig governs SMS confirmation codes.
@@ -59,6 +79,12 @@ type CarrierConfig struct {
 	MaxAmount      int64              `yaml:"max_amount"`
 	PartialRefunds bool               `yaml:"partial_refunds"`
 	RefundWindow   RefundWindowConfig `yaml:"refund_window"`
+	// Confirmation: "gateway" (tollgate sends and checks the SMS code) or
+	// "carrier" (the carrier does, through its protocol's authorization).
+	Confirmation  string            `yaml:"confirmation"`
+	Async         bool              `yaml:"async"`          // results may come later, by callback
+	WebhookSecret string            `yaml:"webhook_secret"` // signs the carrier's callbacks
+	Options       map[string]string `yaml:"options"`        // protocol-specific settings
 }
 
 // RefundWindowConfig: kind none | days | calendar_month.
@@ -69,7 +95,7 @@ type RefundWindowConfig struct {
 }
 
 // Protocols the registry knows how to build.
-var Protocols = map[string]bool{"camara": true}
+var Protocols = map[string]bool{"camara": true, "oneapi": true, "tokenpay": true}
 
 // Load builds the configuration from the embedded defaults, the file at path
 // (if not empty) and the environment (getenv, usually os.Getenv).
@@ -103,6 +129,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		"TOLLGATE_DATABASE_URL": &c.DatabaseURL,
 		"TOLLGATE_SECRET_KEY":   &c.SecretKey,
 		"TOLLGATE_SIM_URL":      &c.SimURL,
+		"TOLLGATE_PUBLIC_URL":   &c.PublicURL,
 		"TOLLGATE_LOG_LEVEL":    &c.LogLevel,
 	}
 	for k, p := range env {
@@ -154,6 +181,15 @@ func (c Config) Validate() error {
 	if c.CarrierTimeout <= 0 {
 		return fmt.Errorf("carrier_timeout: must be positive")
 	}
+	if c.Breaker.OpenFor <= 0 || c.Breaker.ConsecutiveFailures < 1 || c.Breaker.Window <= 0 {
+		return fmt.Errorf("breaker: open_for, consecutive_failures and window must be positive")
+	}
+	if c.Breaker.FailureRatio <= 0 || c.Breaker.FailureRatio > 1 {
+		return fmt.Errorf("breaker.failure_ratio: must be in (0, 1]")
+	}
+	if c.CarrierHTTP.AttemptTimeout <= 0 || c.CarrierHTTP.MaxRetries < 0 || c.CarrierHTTP.WaitMin <= 0 || c.CarrierHTTP.WaitMax < c.CarrierHTTP.WaitMin {
+		return fmt.Errorf("carrier_http: attempt_timeout and wait_min must be positive, wait_max >= wait_min, max_retries >= 0")
+	}
 	if len(c.Carriers) == 0 {
 		return fmt.Errorf("carriers: at least one carrier is required")
 	}
@@ -189,6 +225,17 @@ func (c Config) Validate() error {
 		}
 		if cc.MinAmount < 1 || cc.MaxAmount < cc.MinAmount {
 			return fmt.Errorf("%s.min_amount: need 1 <= min_amount <= max_amount", key)
+		}
+		switch cc.Confirmation {
+		case "", "gateway", "carrier":
+		default:
+			return fmt.Errorf("%s.confirmation: must be gateway or carrier, got %q", key, cc.Confirmation)
+		}
+		if cc.Protocol == "tokenpay" && cc.WebhookSecret == "" {
+			return fmt.Errorf("%s.webhook_secret: required: tokenpay carriers report every result by signed callback", key)
+		}
+		if cc.WebhookSecret != "" && len(cc.WebhookSecret) < 16 {
+			return fmt.Errorf("%s.webhook_secret: must be at least 16 characters", key)
 		}
 		switch cc.RefundWindow.Kind {
 		case "", "none":

@@ -137,7 +137,7 @@ func TestRegisteredForTheRegistry(t *testing.T) {
 	e := setup(t)
 	reg, err := carriers.NewRegistry([]configs.CarrierConfig{{
 		Name: "skt", Protocol: "camara", Simulated: true, Currencies: []string{"KRW"}, PartialRefunds: true,
-	}}, e.srv.URL+"/sim", e.srv.Client())
+	}}, carriers.RegistryOptions{SimURL: e.srv.URL + "/sim", HTTPClient: e.srv.Client(), Breaker: carriers.DefaultBreakerSettings})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,11 +15,21 @@ import (
 // CAMARA requires one, and it is what the subscriber reads on the bill.
 const defaultDescription = "Purchase"
 
-// Charge bills the subscriber once with a 1-step createPayment. The gateway's
-// charge id goes out as clientCorrelator, so a carrier that got an earlier
-// attempt answers with that payment instead of billing again.
+// Charge bills the subscriber once. Without an AuthorizationID it is a
+// 1-step createPayment: the gateway's charge id goes out as clientCorrelator,
+// so a carrier that got an earlier attempt answers with that payment instead
+// of billing again. With one (from Authorize and Verify) it confirms the
+// prepared payment (confirm.go).
 func (c *Client) Charge(ctx context.Context, r carriers.ChargeRequest) (carriers.Result, error) {
-	res, err := c.charge(ctx, r)
+	var (
+		res carriers.Result
+		err error
+	)
+	if r.AuthorizationID != "" {
+		res, err = c.confirm(ctx, r)
+	} else {
+		res, err = c.charge(ctx, r)
+	}
 	if err != nil {
 		return carriers.Result{}, fmt.Errorf("camara %s: charge %s: %w", c.name, r.Reference, err)
 	}
@@ -27,31 +37,15 @@ func (c *Client) Charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 }
 
 func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers.Result, error) {
-	if r.Reference == "" || r.Amount <= 0 {
-		return carriers.Result{}, fmt.Errorf("%w: a charge needs a reference and a positive amount", carriers.ErrInvalidRequest)
-	}
-	amount, err := formatAmount(r.Amount, r.Currency)
+	at, err := newAmountTransaction(r.Reference, r.MSISDN, r.Amount, r.Currency, r.Description, r.Merchant)
 	if err != nil {
-		return carriers.Result{}, fmt.Errorf("%w: %v", carriers.ErrInvalidRequest, err)
+		return carriers.Result{}, err
 	}
-	desc := r.Description
-	if desc == "" {
-		desc = defaultDescription
-	}
-	body := createPayment{AmountTransaction: amountTransaction{
-		PhoneNumber:      r.MSISDN,
-		ClientCorrelator: r.Reference,
-		ReferenceCode:    r.Reference,
-		PaymentAmount: paymentAmount{
-			ChargingInformation: chargingInformation{Amount: amount, Currency: r.Currency, Description: desc},
-		},
-	}}
-	if r.Merchant != "" {
-		// merchantIdentifier is how CAMARA lets an aggregator name the real merchant.
-		body.AmountTransaction.PaymentAmount.ChargingMetaData = &chargingMetaData{MerchantIdentifier: r.Merchant}
-	}
+	body := createPayment{AmountTransaction: at}
+	body.Sink, body.SinkCredential = c.sink(r.CallbackURL)
 
-	a, err := c.send(ctx, http.MethodPost, paymentsPath, nil, body, correlatorFor(r.Reference))
+	// clientCorrelator makes a resent createPayment safe.
+	a, err := c.send(carriers.WithResend(ctx), http.MethodPost, paymentsPath, nil, body, correlatorFor(r.Reference))
 	if err != nil {
 		return carriers.Result{}, err
 	}
@@ -71,6 +65,34 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 		return res, nil
 	}
 	return carriers.Result{}, answerError(a, true, time.Now())
+}
+
+// newAmountTransaction is the amountTransaction of createPayment and
+// preparePayment: the gateway's id as clientCorrelator and referenceCode.
+func newAmountTransaction(ref, msisdn string, minor int64, currency, description, merchant string) (amountTransaction, error) {
+	if ref == "" || minor <= 0 {
+		return amountTransaction{}, fmt.Errorf("%w: a payment needs a reference and a positive amount", carriers.ErrInvalidRequest)
+	}
+	amount, err := formatAmount(minor, currency)
+	if err != nil {
+		return amountTransaction{}, fmt.Errorf("%w: %v", carriers.ErrInvalidRequest, err)
+	}
+	if description == "" {
+		description = defaultDescription
+	}
+	at := amountTransaction{
+		PhoneNumber:      msisdn,
+		ClientCorrelator: ref,
+		ReferenceCode:    ref,
+		PaymentAmount: paymentAmount{
+			ChargingInformation: chargingInformation{Amount: amount, Currency: currency, Description: description},
+		},
+	}
+	if merchant != "" {
+		// merchantIdentifier is how CAMARA lets an aggregator name the real merchant.
+		at.PaymentAmount.ChargingMetaData = &chargingMetaData{MerchantIdentifier: merchant}
+	}
+	return at, nil
 }
 
 // paymentResult maps a payment resource to a Result.

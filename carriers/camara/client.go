@@ -2,8 +2,9 @@
 // Carrier Billing APIs (carrier-billing v0.5, carrier-billing-refund v0.3),
 // plus GSMA OneAPI SMS for the text messages CAMARA leaves out.
 //
-// It only translates: one carrier request per call, answers mapped to a
-// carriers.Result or to the carriers error vocabulary. Retries, breakers and
+// It only translates: one carrier request per call (two where the protocol
+// needs a read to finish a write), answers mapped to a carriers.Result or to
+// the carriers error vocabulary. Retries, breakers and
 // timeouts beyond the HTTP client's are a resilience layer's job, wrapped
 // around every adapter in one place.
 package camara
@@ -25,8 +26,11 @@ const protocol = "camara"
 const defaultTimeout = 10 * time.Second
 
 var (
-	_ carriers.Carrier   = (*Client)(nil)
-	_ carriers.SMSSender = (*Client)(nil)
+	_ carriers.Carrier       = (*Client)(nil)
+	_ carriers.SMSSender     = (*Client)(nil)
+	_ carriers.Authorizer    = (*Client)(nil)
+	_ carriers.Canceler      = (*Client)(nil)
+	_ carriers.WebhookParser = (*Client)(nil)
 )
 
 func init() {
@@ -41,6 +45,10 @@ type Client struct {
 	base string
 	caps carriers.Capabilities
 	hc   *http.Client
+	// callbackURL is the sink for notifications when a request names none;
+	// webhookSecret is the bearer token the operator presents there.
+	callbackURL   string
+	webhookSecret string
 }
 
 // New builds a client for the carrier described by s.
@@ -61,7 +69,10 @@ func New(s carriers.Settings) (*Client, error) {
 	// A redirected POST could be replayed somewhere we did not mean to bill;
 	// a carrier API has no reason to redirect, so a 3xx is taken as the answer.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{name: s.Name, base: base, caps: s.Capabilities, hc: hc}, nil
+	return &Client{
+		name: s.Name, base: base, caps: s.Capabilities, hc: hc,
+		callbackURL: s.CallbackURL, webhookSecret: s.WebhookSecret,
+	}, nil
 }
 
 // Name is the carrier's configured name.

@@ -53,7 +53,8 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 		}
 	}
 
-	a, err := c.send(ctx, http.MethodPost, refundsPath(r.CarrierReference), nil, body, correlatorFor(r.Reference))
+	// clientCorrelator makes a resent createRefund safe.
+	a, err := c.send(carriers.WithResend(ctx), http.MethodPost, refundsPath(r.CarrierReference), nil, body, correlatorFor(r.Reference))
 	if err != nil {
 		return carriers.Result{}, err
 	}

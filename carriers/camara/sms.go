@@ -31,7 +31,7 @@ func (c *Client) sendSMS(ctx context.Context, m carriers.SMS, id string) error {
 		Message:          outboundSMSText{Message: m.Body},
 		ClientCorrelator: id,
 	}}
-	a, err := c.send(ctx, http.MethodPost, smsPath, nil, body, id)
+	a, err := c.send(carriers.WithResend(ctx), http.MethodPost, smsPath, nil, body, id)
 	if err != nil {
 		return err
 	}

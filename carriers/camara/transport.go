@@ -36,7 +36,14 @@ type answer struct {
 // the request provably never reached a connection to the carrier, otherwise
 // ErrOutcomeUnknown, because once bytes may have left the carrier may have
 // acted on them.
+//
+// A read is always safe to resend; a POST is only when its caller marked ctx
+// carriers.WithResend (it carries a clientCorrelator, or acts on a paymentId
+// where a second attempt is answered, not applied, twice).
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, body any, correlator string) (*answer, error) {
+	if method == http.MethodGet {
+		ctx = carriers.WithResend(ctx)
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)

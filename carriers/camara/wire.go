@@ -1,6 +1,9 @@
 package camara
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Paths under the carrier's API root. CAMARA versions its APIs in the path;
 // a carrier moving to a new version is a new adapter release, not a setting.
@@ -69,10 +72,6 @@ type errorInfo struct {
 	Status  int    `json:"status"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
-}
-
-type createPayment struct {
-	AmountTransaction amountTransaction `json:"amountTransaction"`
 }
 
 type amountTransaction struct {
@@ -144,4 +143,99 @@ type outboundSMSRequest struct {
 
 type outboundSMSText struct {
 	Message string `json:"message"`
+}
+
+// 2-step payments (carrier-billing v0.5, "Two Step Payment").
+const (
+	preparePath = paymentsPath + "/prepare"
+	// Suffixes of paymentsPath + "/" + {paymentId}.
+	validateSuffix = "/validate"
+	confirmSuffix  = "/confirm"
+	cancelSuffix   = "/cancel"
+
+	// validationAction is ValidationInfo's action when the operator sent the
+	// subscriber a code to check with validatePayment. The other action,
+	// "open", is a web page the subscriber visits; tollgate has no use for it.
+	validationAction = "validate"
+
+	codeInvalidCode      = "CARRIER_BILLING.INVALID_CODE"
+	codeValidationFailed = "CARRIER_BILLING.VALIDATION_FAILED"
+	codePaymentConfirmed = "CARRIER_BILLING.PAYMENT_CONFIRMED"
+	codePaymentCancelled = "CARRIER_BILLING.PAYMENT_CANCELLED"
+	codeAlreadyExists    = "ALREADY_EXISTS"
+)
+
+// createPayment is createPayment's and preparePayment's body.
+type createPayment struct {
+	AmountTransaction amountTransaction `json:"amountTransaction"`
+	Sink              string            `json:"sink,omitempty"`
+	SinkCredential    *sinkCredential   `json:"sinkCredential,omitempty"`
+}
+
+// sinkCredential is the spec's AccessTokenCredential: the bearer token the
+// operator presents when it posts a notification to the sink.
+type sinkCredential struct {
+	CredentialType        string `json:"credentialType"` // ACCESSTOKEN
+	AccessToken           string `json:"accessToken"`
+	AccessTokenExpiresUtc string `json:"accessTokenExpiresUtc"`
+	AccessTokenType       string `json:"accessTokenType"` // bearer
+}
+
+// prepared is preparePayment's answer.
+type prepared struct {
+	payment
+	ValidationInfo *validationInfo `json:"validationInfo"`
+}
+
+type validationInfo struct {
+	Action          string `json:"action"`
+	AuthorizationID string `json:"authorizationId"`
+	ValidationURL   string `json:"validationURL"`
+}
+
+// validatePayment is validatePayment's body.
+type validatePayment struct {
+	AuthorizationID string `json:"authorizationId"`
+	Code            string `json:"code"`
+}
+
+// phoneNumberBody is confirmPayment's and cancelPayment's body. With a
+// 2-legged token the subscriber is named here.
+type phoneNumberBody struct {
+	PhoneNumber string `json:"phoneNumber"`
+}
+
+// Notifications: CloudEvents 1.0 (the spec's createPaymentNotification and
+// preparePaymentNotification callbacks).
+const (
+	eventPaymentPendingValidation = "org.camaraproject.carrier-billing.v0.payment-pending-validation"
+	eventPaymentReserved          = "org.camaraproject.carrier-billing.v0.payment-reserved"
+	eventPaymentCompleted         = "org.camaraproject.carrier-billing.v0.payment-completed"
+	eventPaymentCancelled         = "org.camaraproject.carrier-billing.v0.payment-cancelled"
+	eventPaymentDenied            = "org.camaraproject.carrier-billing.v0.payment-denied"
+
+	eventStatusSucceeded = "succeeded"
+	eventStatusFailed    = "failed"
+)
+
+// cloudEvent is a notification as the operator posts it.
+type cloudEvent struct {
+	ID          string       `json:"id"`
+	Source      string       `json:"source"`
+	Type        string       `json:"type"`
+	SpecVersion string       `json:"specversion"`
+	Time        time.Time    `json:"time"`
+	Data        paymentEvent `json:"data"`
+}
+
+// paymentEvent is the spec's BasicEvent with the fields of the completed and
+// denied events. ClientCorrelator is a vendor extension (the simulated
+// operators send it): the clientCorrelator of the request that made the
+// payment, our own charge id.
+type paymentEvent struct {
+	PaymentID        string `json:"paymentId"`
+	Status           string `json:"status"`
+	Description      string `json:"description"`
+	DenialReason     string `json:"denialReason"`
+	ClientCorrelator string `json:"clientCorrelator"`
 }

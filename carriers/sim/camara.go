@@ -20,6 +20,10 @@ func (s *Simulator) routesCAMARA(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+p, s.protocol(kindCreatePayment, s.createPayment))
 	mux.HandleFunc("GET "+p, s.protocol(kindListPayments, s.listPayments))
 	mux.HandleFunc("GET "+p+"/{paymentId}", s.protocol(kindRetrievePayment, s.retrievePayment))
+	mux.HandleFunc("POST "+p+"/prepare", s.protocol(kindPreparePayment, s.preparePayment))
+	mux.HandleFunc("POST "+p+"/{paymentId}/validate", s.protocol(kindValidatePayment, s.validatePayment))
+	mux.HandleFunc("POST "+p+"/{paymentId}/confirm", s.protocol(kindConfirmPayment, s.confirmPayment))
+	mux.HandleFunc("POST "+p+"/{paymentId}/cancel", s.protocol(kindCancelPayment, s.cancelPayment))
 
 	rf := camaraRoot + camaraRefunds
 	mux.HandleFunc("POST "+rf, s.protocol(kindCreateRefund, s.createRefund))

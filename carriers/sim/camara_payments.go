@@ -11,111 +11,45 @@ import (
 // before on this carrier gets the payment it created, billed once; the same
 // clientCorrelator on a different request is refused as the spec says.
 func (s *Simulator) createPayment(c *carrierState, r *http.Request, body []byte) reply {
-	var req paymentRequest
-	if e := decodeBody(body, &req); e != nil {
-		return errorReply(*e)
-	}
-	at := req.AmountTransaction
-	switch {
-	case at == nil:
-		return errorReply(errInvalid("Expected property is missing: amountTransaction"))
-	case at.PaymentAmount == nil:
-		return errorReply(errInvalid("Expected property is missing: amountTransaction.paymentAmount"))
-	case at.ReferenceCode == nil || *at.ReferenceCode == "":
-		return errorReply(errInvalid("Expected property is missing: amountTransaction.referenceCode"))
-	}
-	amount, e := readCharging(at.PaymentAmount.ChargingInformation, "amountTransaction.paymentAmount.chargingInformation")
+	in, e := s.readPaymentRequest(c, body)
 	if e != nil {
 		return errorReply(*e)
 	}
-	ci := at.PaymentAmount.ChargingInformation
-	if req.Sink != nil && !sinkPattern.MatchString(*req.Sink) {
-		return errorReply(apiError{Status: http.StatusBadRequest, Code: codeInvalidSink, Message: "sink not valid for the specified protocol"})
-	}
-	// No access token identifies the subscriber here (2-legged), so the
-	// phone number must be in the body.
-	if at.PhoneNumber == nil {
-		return errorReply(apiError{Status: http.StatusUnprocessableEntity, Code: codeMissingIdentifier, Message: "The phone number cannot be identified."})
-	}
-	phone := *at.PhoneNumber
-	if !phonePattern.MatchString(phone) {
-		return errorReply(errInvalid("amountTransaction.phoneNumber does not match ^\\+[1-9][0-9]{4,14}$"))
-	}
-	currency, ref, corr := *ci.Currency, *at.ReferenceCode, at.ClientCorrelator
-
-	if corr != "" {
-		if p := c.byCorrelator[corr]; p != nil {
-			if p.phone != phone || p.amount != amount || p.currency != currency || p.referenceCode != ref {
+	if in.correlator != "" {
+		if p := c.byCorrelator[in.correlator]; p != nil {
+			if p.step2 != nil || !in.same(p) {
 				return errorReply(errInvalid(msgCorrelatorInUse))
 			}
 			c.stats.Duplicates++
 			return reply{status: http.StatusCreated, body: p.out(), header: location(r, p.id)}
 		}
 	}
-	if c.byReference[ref] != nil {
+	if c.byReference[in.ref] != nil {
 		return errorReply(apiError{Status: http.StatusConflict, Code: codeAlreadyExists, Message: "A payment with this referenceCode already exists."})
 	}
 
-	oc := outcomeFor(phone)
-	switch oc {
-	case outcomeInsufficientBalance:
+	oc := outcomeFor(in.phone)
+	if d := declineFor(oc); d != nil {
 		c.stats.ChargesDeclined++
-		return errorReply(apiError{Status: http.StatusForbidden, Code: codeSimInsufficientBalance, Message: "Payment denied: the balance of the account is insufficient."})
-	case outcomeSubscriberBlocked:
-		c.stats.ChargesDeclined++
-		return errorReply(apiError{Status: http.StatusForbidden, Code: codeSimSubscriberBlocked, Message: "Payment denied: the line is barred from carrier billing."})
-	case outcomeCarrierLimit:
-		c.stats.ChargesDeclined++
-		return errorReply(apiError{Status: http.StatusUnprocessableEntity, Code: codeUserThreshold, Message: "Unauthorized payment request. Accumulated user mobile payments overpass account amount threshold."})
-	case outcomeUnavailableOnce:
-		key := corr
+		return errorReply(*d)
+	}
+	if oc == outcomeUnavailableOnce {
+		key := in.correlator
 		if key == "" {
-			key = "ref:" + ref
+			key = "ref:" + in.ref
 		}
-		if !c.failedOnce[key] {
-			c.failedOnce[key] = true
-			c.stats.UnavailableOnce++
-			return reply{
-				status: http.StatusServiceUnavailable,
-				body:   apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, Message: "Service unavailable."},
-				header: http.Header{"Retry-After": {"1"}},
-			}
+		if rp, failed := c.unavailableOnce(key); failed {
+			return rp
 		}
 	}
 
-	now := s.now()
-	p := &payment{
-		seq:           s.nextSeq(),
-		id:            newID("pay_"),
-		phone:         phone,
-		correlator:    corr,
-		referenceCode: ref,
-		amount:        amount,
-		currency:      currency,
-		description:   *ci.Description,
-		taxIncluded:   ci.IsTaxIncluded,
-		taxAmount:     ci.TaxAmount,
-		metaData:      at.PaymentAmount.ChargingMetaData,
-		details:       at.PaymentAmount.PaymentDetails,
-		merchant:      merchantOf(at.PaymentAmount.ChargingMetaData),
-		createdAt:     now,
-	}
-	if req.Sink != nil {
-		p.sink = *req.Sink
-	}
+	p := s.newPayment(c, in)
 	if oc == outcomeAsync {
-		p.status = paymentProcessing
-		p.settleAt = now.Add(settleDelay)
-		c.processing = append(c.processing, p)
+		s.startProcessing(c, p)
 	} else {
 		p.status = paymentSucceeded
-		p.paidAt = now
+		p.paidAt = p.createdAt
 		c.stats.ChargesBilled++
-	}
-	c.payments[p.id] = p
-	c.byReference[ref] = p
-	if corr != "" {
-		c.byCorrelator[corr] = p
 	}
 	return reply{
 		status: http.StatusCreated,
@@ -123,6 +57,128 @@ func (s *Simulator) createPayment(c *carrierState, r *http.Request, body []byte)
 		header: location(r, p.id),
 		hold:   oc == outcomeBillThenHang,
 	}
+}
+
+// paymentIn is a validated createPayment or preparePayment body.
+type paymentIn struct {
+	phone, correlator, ref string
+	amount                 int64
+	currency, description  string
+	ci                     *chargingInformationIn
+	metaData, details      json.RawMessage
+	sink, sinkToken        string
+}
+
+// same reports whether in asks for what p already is: a resent request.
+func (in paymentIn) same(p *payment) bool {
+	return p.phone == in.phone && p.amount == in.amount && p.currency == in.currency && p.referenceCode == in.ref
+}
+
+// readPaymentRequest validates a createPayment or preparePayment body; both
+// carry the same amountTransaction, sink and sinkCredential.
+func (s *Simulator) readPaymentRequest(c *carrierState, body []byte) (paymentIn, *apiError) {
+	var req paymentRequest
+	if e := decodeBody(body, &req); e != nil {
+		return paymentIn{}, e
+	}
+	fail := func(e apiError) (paymentIn, *apiError) { return paymentIn{}, &e }
+	at := req.AmountTransaction
+	switch {
+	case at == nil:
+		return fail(errInvalid("Expected property is missing: amountTransaction"))
+	case at.PaymentAmount == nil:
+		return fail(errInvalid("Expected property is missing: amountTransaction.paymentAmount"))
+	case at.ReferenceCode == nil || *at.ReferenceCode == "":
+		return fail(errInvalid("Expected property is missing: amountTransaction.referenceCode"))
+	}
+	amount, e := readCharging(at.PaymentAmount.ChargingInformation, "amountTransaction.paymentAmount.chargingInformation")
+	if e != nil {
+		return paymentIn{}, e
+	}
+	sink, token, e := s.readSink(c, req.Sink, req.SinkCredential)
+	if e != nil {
+		return paymentIn{}, e
+	}
+	// No access token identifies the subscriber here (2-legged), so the
+	// phone number must be in the body.
+	if at.PhoneNumber == nil {
+		return fail(apiError{Status: http.StatusUnprocessableEntity, Code: codeMissingIdentifier, Message: "The phone number cannot be identified."})
+	}
+	if !phonePattern.MatchString(*at.PhoneNumber) {
+		return fail(errInvalid("amountTransaction.phoneNumber does not match ^\\+[1-9][0-9]{4,14}$"))
+	}
+	ci := at.PaymentAmount.ChargingInformation
+	return paymentIn{
+		phone:       *at.PhoneNumber,
+		correlator:  at.ClientCorrelator,
+		ref:         *at.ReferenceCode,
+		amount:      amount,
+		currency:    *ci.Currency,
+		description: *ci.Description,
+		ci:          ci,
+		metaData:    at.PaymentAmount.ChargingMetaData,
+		details:     at.PaymentAmount.PaymentDetails,
+		sink:        sink,
+		sinkToken:   token,
+	}, nil
+}
+
+// newPayment enters a payment for in in c's books, with no status yet.
+// Callers hold s.mu.
+func (s *Simulator) newPayment(c *carrierState, in paymentIn) *payment {
+	p := &payment{
+		seq:           s.nextSeq(),
+		id:            newID("pay_"),
+		phone:         in.phone,
+		correlator:    in.correlator,
+		referenceCode: in.ref,
+		amount:        in.amount,
+		currency:      in.currency,
+		description:   in.description,
+		taxIncluded:   in.ci.IsTaxIncluded,
+		taxAmount:     in.ci.TaxAmount,
+		metaData:      in.metaData,
+		details:       in.details,
+		merchant:      merchantOf(in.metaData),
+		sink:          in.sink,
+		sinkToken:     in.sinkToken,
+		createdAt:     s.now(),
+	}
+	c.payments[p.id] = p
+	c.byReference[in.ref] = p
+	if in.correlator != "" {
+		c.byCorrelator[in.correlator] = p
+	}
+	return p
+}
+
+// declineFor is the answer of a carrier that refuses to bill a subscriber
+// with outcome oc, and nil when it does not refuse.
+func declineFor(oc outcome) *apiError {
+	switch oc {
+	case outcomeInsufficientBalance:
+		return &apiError{Status: http.StatusForbidden, Code: codeSimInsufficientBalance, Message: "Payment denied: the balance of the account is insufficient."}
+	case outcomeSubscriberBlocked:
+		return &apiError{Status: http.StatusForbidden, Code: codeSimSubscriberBlocked, Message: "Payment denied: the line is barred from carrier billing."}
+	case outcomeCarrierLimit:
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeUserThreshold, Message: "Unauthorized payment request. Accumulated user mobile payments overpass account amount threshold."}
+	}
+	return nil
+}
+
+// unavailableOnce answers 503 the first time key asks (0007), and reports
+// whether it did. Callers hold s.mu.
+func (c *carrierState) unavailableOnce(key string) (reply, bool) {
+	if c.failedOnce[key] {
+		return reply{}, false
+	}
+	c.failedOnce[key] = true
+	c.stats.UnavailableOnce++
+	return reply{
+		status: http.StatusServiceUnavailable,
+		body:   apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, Message: "Service unavailable."},
+		header: http.Header{"Retry-After": {"1"}},
+	}, true
 }
 
 // retrievePayment is CAMARA's retrievePayment.

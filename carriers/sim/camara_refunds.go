@@ -27,7 +27,7 @@ func (s *Simulator) createRefund(c *carrierState, r *http.Request, body []byte) 
 		return errorReply(errInvalid("Expected property is missing: amountTransaction.referenceCode"))
 	case at.RefundAmount == nil:
 		return errorReply(errInvalid("Expected property is missing: amountTransaction.refundAmount"))
-	case req.Sink != nil && !sinkPattern.MatchString(*req.Sink):
+	case req.Sink != nil && !validSink(*req.Sink):
 		return errorReply(apiError{Status: http.StatusBadRequest, Code: codeInvalidSink, Message: "sink not valid for the specified protocol"})
 	}
 	kind, ref, corr := *req.Type, *at.ReferenceCode, at.ClientCorrelator

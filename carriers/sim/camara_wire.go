@@ -13,14 +13,27 @@ const (
 
 	headerCorrelator = "x-correlator"
 
-	paymentProcessing = "processing"
-	paymentSucceeded  = "succeeded"
+	paymentProcessing        = "processing"
+	paymentSucceeded         = "succeeded"
+	paymentPendingValidation = "pending_validation"
+	paymentReserved          = "reserved"
+	paymentDenied            = "denied"
+	paymentCancelled         = "cancelled"
 
 	refundTotal     = "total"
 	refundPartial   = "partial"
 	refundSucceeded = "succeeded"
 
 	codeUserThreshold          = "CARRIER_BILLING.USER_AMOUNT_THRESHOLD_OVERPASSED"
+	codePaymentDenied          = "CARRIER_BILLING.PAYMENT_DENIED"
+	codePaymentConfirmed       = "CARRIER_BILLING.PAYMENT_CONFIRMED"
+	codePaymentCancelled       = "CARRIER_BILLING.PAYMENT_CANCELLED"
+	codeInvalidAuthorizationID = "CARRIER_BILLING.INVALID_AUTHORIZATION_ID"
+	codeInvalidCode            = "CARRIER_BILLING.INVALID_CODE"
+	codeValidationFailed       = "CARRIER_BILLING.VALIDATION_FAILED"
+	codeIdentifierNotFound     = "IDENTIFIER_NOT_FOUND"
+	codeInvalidCredential      = "INVALID_CREDENTIAL"
+	codeInvalidToken           = "INVALID_TOKEN"
 	codeInvalidDateRange       = "CARRIER_BILLING.INVALID_DATE_RANGE"
 	codeRefundInvalidDateRange = "CARRIER_BILLING_REFUND.INVALID_DATE_RANGE"
 	codeRefundUnauthorized     = "CARRIER_BILLING_REFUND.UNAUTHORIZED_AMOUNT"
@@ -44,7 +57,7 @@ const (
 var (
 	phonePattern      = regexp.MustCompile(`^\+[1-9][0-9]{4,14}$`)
 	correlatorPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:;./<>{}]{0,256}$`)
-	sinkPattern       = regexp.MustCompile(`^https://.+$`)
+	sinkPattern       = regexp.MustCompile(`^https://.+$`) // the spec's; see validSink for loopback http
 )
 
 // paymentRequest is createPayment's body. Pointers tell a missing field
@@ -61,7 +74,16 @@ type paymentRequest struct {
 		} `json:"paymentAmount"`
 	} `json:"amountTransaction"`
 	Sink           *string         `json:"sink"`
-	SinkCredential json.RawMessage `json:"sinkCredential"`
+	SinkCredential *sinkCredential `json:"sinkCredential"`
+}
+
+// sinkCredential is the spec's SinkCredential; only ACCESSTOKEN is supported,
+// as the spec says "so far".
+type sinkCredential struct {
+	CredentialType        string `json:"credentialType"`
+	AccessToken           string `json:"accessToken"`
+	AccessTokenExpiresUtc string `json:"accessTokenExpiresUtc"`
+	AccessTokenType       string `json:"accessTokenType"`
 }
 
 type chargingInformationIn struct {

@@ -27,6 +27,14 @@ type carrierState struct {
 
 	smsByCorrelator map[string]*smsRequest
 
+	// oneapi holds the GSMA OneAPI Payment books (oneapi*.go); nil until
+	// first used. Its charges are also in payments, so the ledger sees them.
+	oneapi *oneAPIBook
+
+	// tokenpay holds the token-API books (tokenpay*.go); nil until first
+	// used. Its billed charges are also in payments, so the ledger sees them.
+	tokenpay *tokenPayBooks
+
 	faults faults
 	stats  carrierStats
 }
@@ -62,8 +70,11 @@ type payment struct {
 	details       json.RawMessage
 	merchant      string
 	sink          string
+	sinkToken     string   // bearer token for notifications to sink (camara_notify.go)
+	notified      bool     // the final-status notification has been queued
+	step2         *twoStep // prepare/validate/confirm state of a 2-step payment; nil for 1-step
 
-	status    string // processing, succeeded
+	status    string // processing, succeeded; 2-step also pending_validation, reserved, denied, cancelled
 	createdAt time.Time
 	paidAt    time.Time // when it was billed; zero until then
 	settleAt  time.Time // processing → succeeded
@@ -95,9 +106,9 @@ type refund struct {
 // Settlement is lazy: every read of the books calls this first, so a reader
 // sees the same thing a timer would have produced. Callers hold s.mu.
 //
-// Pushing the CAMARA payment notification to the payment's sink belongs
-// here: when callbacks are simulated, a timer started at creation will call
-// settleDue at settleAt and post the event for each payment it settles.
+// A CAMARA payment with a sink does not wait for a reader: a real-time
+// timer started when it went processing settles it and posts the
+// notification (camara_notify.go), whichever of the two comes first.
 func (c *carrierState) settleDue(now time.Time) {
 	kept := c.processing[:0]
 	for _, p := range c.processing {

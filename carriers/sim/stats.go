@@ -25,6 +25,12 @@ type carrierStats struct {
 	SMSSent         int64            `json:"sms_sent"`
 	Duplicates      int64            `json:"duplicates"` // requests answered from an earlier one by clientCorrelator
 	Faults          faultStats       `json:"faults"`
+
+	// Callbacks (token API): attempts acknowledged 2xx, attempts that were
+	// not, and messages given up on after the last retry.
+	CallbacksSent      int64 `json:"callbacks_sent"`
+	CallbacksFailed    int64 `json:"callbacks_failed"`
+	CallbacksAbandoned int64 `json:"callbacks_abandoned"`
 }
 
 // faultStats counts injected faults by kind.
@@ -49,6 +55,9 @@ func (a *carrierStats) add(b carrierStats) {
 	a.RefundsRefused += b.RefundsRefused
 	a.SMSSent += b.SMSSent
 	a.Duplicates += b.Duplicates
+	a.CallbacksSent += b.CallbacksSent
+	a.CallbacksFailed += b.CallbacksFailed
+	a.CallbacksAbandoned += b.CallbacksAbandoned
 	a.Faults.Errors += b.Faults.Errors
 	a.Faults.Timeouts += b.Faults.Timeouts
 	a.Faults.Resets += b.Faults.Resets

@@ -9,21 +9,28 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"tollgate/billing"
 	"tollgate/carriers"
 	_ "tollgate/carriers/camara" // registers the camara protocol
+	_ "tollgate/carriers/oneapi" // registers the oneapi protocol
 	"tollgate/carriers/sim"
+	_ "tollgate/carriers/tokenpay" // registers the tokenpay protocol
 	"tollgate/configs"
 	"tollgate/internal/auth"
 	"tollgate/internal/clock"
+	"tollgate/internal/jobs"
 	"tollgate/internal/msisdn"
 	"tollgate/internal/store"
+	"tollgate/webhooks"
 )
 
 // app is a wired gateway: everything serve needs, built top to bottom.
@@ -37,6 +44,9 @@ type app struct {
 	billing  *billing.Service
 	carriers *carriers.Registry
 	sim      *sim.Simulator // test mode only
+	jobs     *jobs.Client
+	inbound  *webhooks.Inbound
+	metrics  *prometheus.Registry
 	handler  http.Handler
 }
 
@@ -62,6 +72,10 @@ func openStore(ctx context.Context, cfg configs.Config, log *slog.Logger) (*stor
 		return nil, fmt.Errorf("database_url: %w", err)
 	}
 	if _, err := st.Migrate(ctx, log); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	if err := jobs.Migrate(ctx, st); err != nil {
 		_ = st.Close()
 		return nil, err
 	}
@@ -116,33 +130,65 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	a := &app{cfg: cfg, log: log, store: st, clock: clk, vault: vault}
 	a.keys = auth.Keys{DB: st.DB, Now: clk.Now}
 
+	a.metrics = prometheus.NewRegistry()
+	breakerState := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tollgate_carrier_breaker_state", Help: "Each carrier's circuit breaker: 0 available (closed), 1 degraded (half-open), 2 unavailable (open).",
+	}, []string{"carrier"})
+	a.metrics.MustRegister(breakerState)
+
+	publicURL := cfg.PublicURL
+	if publicURL == "" {
+		publicURL = "http://" + addr
+	}
 	simURL := cfg.SimURL
 	if cfg.Mode == "test" {
 		var names []string
+		secrets := map[string]string{}
 		for _, cc := range cfg.Carriers {
 			if cc.Simulated {
 				names = append(names, cc.Name)
+				secrets[cc.Name] = cc.WebhookSecret
 			}
 		}
-		a.sim = sim.New(sim.Options{Carriers: names, Now: clk.Now})
+		a.sim = sim.New(sim.Options{Carriers: names, Now: clk.Now, Secrets: secrets})
 		if simURL == "" {
-			simURL = "http://" + addr + "/sim"
+			simURL = publicURL + "/sim"
 		}
 	}
-	hc := &http.Client{Transport: &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     90 * time.Second,
-	}}
-	a.carriers, err = carriers.NewRegistry(cfg.Carriers, strings.TrimRight(simURL, "/"), hc)
+	breaker := carriers.BreakerSettings{
+		OpenFor: cfg.Breaker.OpenFor, ConsecutiveFailures: cfg.Breaker.ConsecutiveFailures,
+		FailureRatio: cfg.Breaker.FailureRatio, MinRequests: cfg.Breaker.MinRequests, Window: cfg.Breaker.Window,
+		OnStateChange: func(carrier string, to carriers.Health) {
+			breakerState.WithLabelValues(carrier).Set(map[carriers.Health]float64{carriers.Available: 0, carriers.Degraded: 1, carriers.Unavailable: 2}[to])
+			log.Warn("carrier circuit breaker", "carrier", carrier, "state", to)
+		},
+	}
+	hc := carriers.NewHTTPClient(carriers.HTTPOptions{
+		AttemptTimeout: cfg.CarrierHTTP.AttemptTimeout, MaxRetries: cfg.CarrierHTTP.MaxRetries,
+		WaitMin: cfg.CarrierHTTP.WaitMin, WaitMax: cfg.CarrierHTTP.WaitMax,
+	})
+	a.carriers, err = carriers.NewRegistry(cfg.Carriers, carriers.RegistryOptions{SimURL: simURL, PublicURL: publicURL, HTTPClient: hc, Breaker: breaker})
 	if err != nil {
 		return nil, fmt.Errorf("carriers: %w", err)
+	}
+	for _, n := range a.carriers.Names() {
+		breakerState.WithLabelValues(n).Set(0)
 	}
 	a.billing = billing.NewService(st.DB, a.carriers, vault, clk, billing.Settings{
 		CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts, CarrierTimeout: cfg.CarrierTimeout,
 		IdempotencyRetention: cfg.Idempotency.Retention, IdempotencyWait: cfg.Idempotency.Wait,
 	}, log)
+	workers := river.NewWorkers()
+	billing.RegisterWorkers(workers, a.billing)
+	jo := jobs.Options{Workers: workers, Logger: log.With("component", "jobs"), MaxWorkers: 20, PollEvery: time.Second}
+	if tg, ok := clk.(rivertype.TimeGenerator); ok {
+		jo.Time = tg
+	}
+	if a.jobs, err = jobs.New(st, jo); err != nil {
+		return nil, err
+	}
+	a.billing.SetJobs(a.jobs)
+	a.inbound = webhooks.NewInbound(st.DB, a.carriers, a.billing, clk, log)
 	a.handler = a.routes()
 	return a, nil
 }

@@ -36,6 +36,8 @@ type gw struct {
 	key   string // a test merchant's key
 	other string // another merchant's key
 	store *store.Store
+	stop  func()
+	sim   string // the simulator's base URL, ending in /sim
 }
 
 type syncBuffer struct {
@@ -65,14 +67,35 @@ func eachStore(t *testing.T, fn func(t *testing.T, g *gw)) {
 
 func start(t *testing.T, d store.Dialect) *gw {
 	t.Helper()
+	return startWith(t, opts{dbURL: storetest.URL(t, d)})
+}
+
+// opts vary a gateway for the tests that need it.
+type opts struct {
+	dbURL     string
+	simURL    string // a simulator outside this gateway (shared, survives it)
+	noJobs    bool   // do not work jobs: a gateway that dies before its jobs run
+	configure func(*configs.Config)
+}
+
+func startWith(t *testing.T, o opts) *gw {
+	t.Helper()
 	ctx := context.Background()
 	cfg, err := configs.Load("", func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.DatabaseURL = storetest.URL(t, d)
+	cfg.DatabaseURL = o.dbURL
 	cfg.SecretKey = testSecret
+	cfg.SimURL = o.simURL
 	cfg.CarrierTimeout = 3 * time.Second
+	cfg.CarrierHTTP.AttemptTimeout = 500 * time.Millisecond
+	cfg.CarrierHTTP.WaitMin = 20 * time.Millisecond
+	cfg.CarrierHTTP.WaitMax = 1200 * time.Millisecond
+	cfg.Breaker.OpenFor = time.Second
+	if o.configure != nil {
+		o.configure(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +117,26 @@ func start(t *testing.T, d store.Dialect) *gw {
 	}
 	srv := &http.Server{Handler: a.handler}
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	g := &gw{t: t, base: "http://" + ln.Addr().String(), app: a, clock: clk, logs: logs, store: st}
+	jctx, stopJobs := context.WithCancel(context.Background())
+	if !o.noJobs {
+		if err := a.jobs.Start(jctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := &gw{t: t, base: "http://" + ln.Addr().String(), app: a, clock: clk, logs: logs, store: st, sim: o.simURL}
+	if g.sim == "" {
+		g.sim = g.base + "/sim"
+	}
+	g.stop = func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if !o.noJobs {
+			_ = a.jobs.Stop(sctx)
+		}
+		stopJobs()
+		_ = srv.Close()
+	}
+	t.Cleanup(g.stop)
 	g.key = g.newMerchant("Shop A")
 	g.other = g.newMerchant("Shop B")
 	return g
@@ -153,7 +194,11 @@ func (g *gw) call(method, path, key, idem string, body any) resp {
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(method, g.base+path, rd)
+	target := g.base + path
+	if rest, ok := strings.CutPrefix(path, "/sim/"); ok {
+		target = g.sim + "/" + rest
+	}
+	req, err := http.NewRequest(method, target, rd)
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -275,4 +320,49 @@ func (g *gw) simChargeRequests(carrier string) int64 {
 	}
 	return int64(n)
 }
+
 const simCreatePayment = "create_payment"
+
+// faults sets the simulator's fault injection.
+func (g *gw) faults(body string) {
+	g.t.Helper()
+	if r := g.call("PUT", "/sim/faults", "", "", body); r.Status != 200 {
+		g.t.Fatalf("set faults: %d %s", r.Status, r.Raw)
+	}
+}
+
+// waitFinal advances the test clock and lets the job queue work until no
+// charge or refund is left undecided, or fails the test after a bound.
+func (g *gw) waitFinal(bound time.Duration) {
+	g.t.Helper()
+	deadline := time.Now().Add(bound)
+	for {
+		var open int64
+		g.store.DB.Raw("SELECT (SELECT COUNT(*) FROM charges WHERE status = 'processing') + (SELECT COUNT(*) FROM refunds WHERE status = 'pending')").Scan(&open)
+		if open == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			g.t.Fatalf("%d charges or refunds still undecided after %s", open, bound)
+		}
+		g.clock.Advance(30 * time.Second)
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitStatus polls a charge until it has the wanted status (callbacks and
+// jobs are asynchronous), failing after a bound.
+func (g *gw) waitStatus(key, id, want string) resp {
+	g.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := g.call("GET", "/v1/charges/"+id, key, "", nil)
+		if r.str("status") == want {
+			return r
+		}
+		if time.Now().After(deadline) {
+			g.t.Fatalf("charge %s is %s, want %s: %s", id, r.str("status"), want, r.Raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -23,7 +23,7 @@ func (a *app) routes() http.Handler {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = problem.Handler(a.log)
 
-	reg := prometheus.NewRegistry()
+	reg := a.metrics
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	requests := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "tollgate_http_request_duration_seconds", Help: "HTTP requests by route, method and status.",
@@ -65,6 +65,7 @@ func (a *app) routes() http.Handler {
 	merchant := auth.Require(a.keys, auth.RoleMerchant)
 	reader := auth.Require(a.keys, auth.RoleMerchant, auth.RoleFinance)
 	a.billing.Mount(v1, merchant, reader)
+	a.inbound.Mount(v1)
 	return e
 }
 

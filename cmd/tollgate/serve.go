@@ -50,6 +50,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		printWelcome(stdout, "http://"+ln.Addr().String(), key)
 	}
+	if err := a.jobs.Start(ctx); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("job queue: %w", err)
+	}
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -65,6 +69,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	// Jobs being worked finish; the rest wait in the database for the next start.
+	if err := a.jobs.Stop(sctx); err != nil {
+		log.Warn("job queue did not stop cleanly", "error", err)
 	}
 	log.Info("stopped")
 	return nil

@@ -42,3 +42,17 @@ func (o *Offset) Advance(d time.Duration) {
 	o.offset += d
 	o.mu.Unlock()
 }
+
+// NowOrNil is for river's test time: the shifted time once the clock has
+// been advanced, so jobs scheduled on the shifted clock come due; nil
+// otherwise, so river keeps using the database's own clock.
+func (o *Offset) NowOrNil() *time.Time {
+	o.mu.RLock()
+	off := o.offset
+	o.mu.RUnlock()
+	if off == 0 {
+		return nil
+	}
+	t := time.Now().Add(off)
+	return &t
+}

@@ -1,0 +1,138 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"gorm.io/gorm"
+
+	"tollgate/carriers"
+	"tollgate/internal/jobs"
+)
+
+// ChargeStatusArgs asks the carrier what became of a processing charge. One
+// is enqueued in the same transaction that moves a charge to processing,
+// due after the carrier call's deadline: if the call answers, the job finds
+// the charge final and does nothing; if the process died or the answer was
+// lost, the job finds out. That is why no charge is ever lost.
+type ChargeStatusArgs struct {
+	ChargeID string `json:"charge_id"`
+}
+
+// Kind names the job; frozen once jobs of it exist.
+func (ChargeStatusArgs) Kind() string { return "charge_status" }
+
+// RefundStatusArgs does the same for a pending refund.
+type RefundStatusArgs struct {
+	RefundID string `json:"refund_id"`
+}
+
+// Kind names the job.
+func (RefundStatusArgs) Kind() string { return "refund_status" }
+
+// RegisterWorkers adds billing's workers to the queue's worker set.
+func RegisterWorkers(w *river.Workers, s *Service) {
+	river.AddWorker(w, &chargeStatusWorker{s: s})
+	river.AddWorker(w, &refundStatusWorker{s: s})
+}
+
+// statusDelay is when the first status query runs: after the carrier call
+// had every chance to answer by itself.
+func (s *Service) statusDelay() time.Duration { return s.cfg.CarrierTimeout + 2*time.Second }
+
+func (s *Service) enqueue(ctx context.Context, tx *gorm.DB, args river.JobArgs, after time.Duration) error {
+	if s.jobs == nil {
+		return errors.New("billing has no job queue")
+	}
+	return jobs.InsertTx(ctx, s.jobs, tx, args, &river.InsertOpts{ScheduledAt: s.now().Add(after)})
+}
+
+// pollBackoff spaces status queries: 2 s, 4 s, … capped at 10 minutes, for
+// as long as the carrier keeps saying "pending".
+func pollBackoff(attempt int) time.Duration {
+	d := 2 * time.Second << min(attempt, 9)
+	return min(d, 10*time.Minute)
+}
+
+// notSeenAfter: a carrier that has no record of a charge this long after
+// the call's deadline never received it; nothing was billed.
+const notSeenAfter = 2 * time.Minute
+
+type chargeStatusWorker struct {
+	river.WorkerDefaults[ChargeStatusArgs]
+	s *Service
+}
+
+func (w *chargeStatusWorker) Work(ctx context.Context, job *river.Job[ChargeStatusArgs]) error {
+	s := w.s
+	var ch Charge
+	if err := s.db.WithContext(ctx).Where("id = ?", job.Args.ChargeID).Take(&ch).Error; err != nil {
+		return fmt.Errorf("charge status %s: %w", job.Args.ChargeID, err)
+	}
+	if ch.Status != StatusProcessing {
+		return nil
+	}
+	c, ok := s.carriers.Get(ch.Carrier)
+	if !ok {
+		return fmt.Errorf("charge %s: carrier %s is not configured", ch.ID, ch.Carrier)
+	}
+	e164, err := s.vault.Open(ch.MSISDNEnc)
+	if err != nil {
+		return fmt.Errorf("charge %s: %w", ch.ID, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CarrierTimeout)
+	res, err := c.Status(cctx, carriers.Reference{Kind: "charge", ClientReference: ch.ID, CarrierReference: deref(ch.CarrierReference), MSISDN: e164})
+	cancel()
+	switch {
+	case err == nil && res.Outcome != carriers.OutcomePending:
+		return s.ApplyChargeResult(ctx, ch.ID, res, nil)
+	case errors.Is(err, carriers.ErrNotFound) && s.now().Sub(ch.UpdatedAt) > s.statusDelay()+notSeenAfter:
+		s.log.Warn("carrier never received the charge; failing it", "charge", ch.ID, "carrier", ch.Carrier)
+		return s.ApplyChargeResult(ctx, ch.ID, carriers.Result{}, fmt.Errorf("status query: %w", carriers.ErrNotSent))
+	}
+	if err != nil && !errors.Is(err, carriers.ErrNotFound) {
+		s.log.Info("charge status unknown; asking again later", "charge", ch.ID, "carrier", ch.Carrier, "error", err)
+	}
+	return river.JobSnooze(pollBackoff(job.Attempt))
+}
+
+type refundStatusWorker struct {
+	river.WorkerDefaults[RefundStatusArgs]
+	s *Service
+}
+
+func (w *refundStatusWorker) Work(ctx context.Context, job *river.Job[RefundStatusArgs]) error {
+	s := w.s
+	var rf Refund
+	if err := s.db.WithContext(ctx).Where("id = ?", job.Args.RefundID).Take(&rf).Error; err != nil {
+		return fmt.Errorf("refund status %s: %w", job.Args.RefundID, err)
+	}
+	if rf.Status != RefundPending {
+		return nil
+	}
+	var ch Charge
+	if err := s.db.WithContext(ctx).Where("id = ?", rf.ChargeID).Take(&ch).Error; err != nil {
+		return fmt.Errorf("refund status %s: %w", rf.ID, err)
+	}
+	c, ok := s.carriers.Get(ch.Carrier)
+	if !ok {
+		return fmt.Errorf("refund %s: carrier %s is not configured", rf.ID, ch.Carrier)
+	}
+	e164, err := s.vault.Open(ch.MSISDNEnc)
+	if err != nil {
+		return fmt.Errorf("refund %s: %w", rf.ID, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CarrierTimeout)
+	res, err := c.Status(cctx, carriers.Reference{Kind: "refund", ClientReference: rf.ID, CarrierReference: deref(rf.CarrierReference), ChargeReference: deref(ch.CarrierReference), MSISDN: e164})
+	cancel()
+	switch {
+	case err == nil && res.Outcome != carriers.OutcomePending:
+		return s.ApplyRefundResult(ctx, rf.ID, res, nil)
+	case errors.Is(err, carriers.ErrNotFound) && s.now().Sub(rf.UpdatedAt) > s.statusDelay()+notSeenAfter:
+		return s.ApplyRefundResult(ctx, rf.ID, carriers.Result{}, fmt.Errorf("status query: %w", carriers.ErrNotSent))
+	}
+	return river.JobSnooze(pollBackoff(job.Attempt))
+}

@@ -1,0 +1,273 @@
+// Package carriertest is the conformance suite every carrier adapter
+// passes: the promises the gateway relies on, checked against the adapter
+// talking to the simulator (carriers/sim) over real HTTP. An adapter package
+// runs it from its own tests; importing the package registers the protocol:
+//
+//	func TestConformance(t *testing.T) { carriertest.Run(t, "camara") }
+//
+// The suite drives the adapter the way the gateway does, and what the adapter
+// can do decides how, never the protocol's name: an Authorizer is charged
+// through Authorize, the code the simulated carrier texted, Verify and Charge
+// (unless GatewayConfirms is given); pending results are followed to the end
+// by callback, when the adapter is a WebhookParser, or by Status; callbacks
+// are verified when it is a WebhookParser; SMS is checked when it is an
+// SMSSender; cancelling when it is a Canceler.
+//
+// Cases, each a subtest on a fresh simulator (test numbers as API.md):
+//
+//   - success: succeeded, a carrier reference, one row in the carrier's
+//     books under our reference;
+//   - decline/0002, 0003, 0004: declined with the normalised failure code and
+//     the carrier's raw code, nothing billed;
+//   - async_0005: pending, then succeeded (by callback if the adapter takes
+//     callbacks, which must then come), billed once;
+//   - timeout_0006: a short deadline gives ErrOutcomeUnknown (or pending),
+//     and Status by our reference then says succeeded, billed once;
+//   - unavailable_0007: ErrUnavailable with a RetryAfter, then success;
+//   - duplicate_reference: the same charge sent twice bills once, both
+//     answers agree;
+//   - retry_safety: with every connection reset the charge is
+//     ErrOutcomeUnknown or ErrNotSent, and once the fault is gone the same
+//     charge bills exactly once;
+//   - status: by our reference and by the carrier's, and ErrNotFound for a
+//     reference the carrier never saw;
+//   - refunds: full, partial (when the capabilities allow), more than is
+//     left (declined or ErrInvalidRequest), resent refunds applied once;
+//   - not_sent: a carrier on a closed port is ErrNotSent;
+//   - webhooks (WebhookParser): a real callback verifies and names our
+//     charge; a tampered body (unless UnsignedWebhookBody), a wrong secret,
+//     no signature, a stale one: ErrBadSignature;
+//   - sms (SMSSender): the message reaches the subscriber's inbox;
+//   - wrong_code (carrier confirms): ErrWrongCode, then the right code works;
+//   - cancel (carrier confirms, Canceler): nothing can be billed after.
+//
+// It waits by polling with a bound (10 s), never by a fixed sleep, and moves
+// the simulator's clock instead of waiting for it.
+package carriertest
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"tollgate/carriers"
+	"tollgate/carriers/sim"
+	"tollgate/configs"
+)
+
+// The simulated carrier every case talks to.
+const (
+	carrierName = "c1"
+	secret      = "test-secret-c1-0123456789"
+	currency    = "KRW"
+	country     = "KR"
+	minAmount   = 100
+	maxAmount   = 500_000
+)
+
+// patience bounds every wait for something that happens later.
+const patience = 10 * time.Second
+
+// Option changes how the suite drives an adapter.
+type Option func(*config)
+
+type config struct {
+	gatewayConfirms bool
+	unsignedBody    bool
+	options         map[string]string
+}
+
+// GatewayConfirms drives an Authorizer like a carrier configured with
+// confirmation "gateway": the gateway checks the subscriber's code itself
+// and charges with a plain Charge, never calling Authorize.
+func GatewayConfirms() Option { return func(c *config) { c.gatewayConfirms = true } }
+
+// UnsignedWebhookBody declares that the protocol authenticates callbacks
+// with a credential that does not cover the body (CAMARA's sinkCredential
+// bearer token, with TLS keeping the body intact): the suite then does not
+// expect a tampered body to be refused. Every other webhook check stands.
+func UnsignedWebhookBody() Option { return func(c *config) { c.unsignedBody = true } }
+
+// WithOptions sets the protocol-specific Settings.Options.
+func WithOptions(o map[string]string) Option { return func(c *config) { c.options = o } }
+
+// suite is what every case of one Run shares: what the adapter can do.
+type suite struct {
+	protocol string
+	cfg      config
+	twoStep  bool // charge through Authorize and Verify
+	webhooks bool // the adapter is a WebhookParser
+}
+
+// Run runs the conformance suite against the adapter registered as protocol.
+func Run(t *testing.T, protocol string, opts ...Option) {
+	t.Helper()
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	probe, err := carriers.Build(protocol, settings(protocol, "http://127.0.0.1:1/sim", "http://127.0.0.1:1/cb", secret, capabilitiesFor(protocol, cfg.gatewayConfirms, false), cfg.options))
+	if err != nil {
+		t.Fatalf("build %s: %v", protocol, err)
+	}
+	_, authorizer := probe.(carriers.Authorizer)
+	_, webhooks := probe.(carriers.WebhookParser)
+	s := &suite{protocol: protocol, cfg: cfg, twoStep: authorizer && !cfg.gatewayConfirms, webhooks: webhooks}
+	t.Logf("%s: carrier confirms (Authorize/Verify): %v; callbacks (WebhookParser): %v", protocol, s.twoStep, webhooks)
+
+	for _, c := range s.cases(probe) {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t, s.newEnv(t))
+		})
+	}
+}
+
+// capabilitiesFor is what the registry would declare for the suite's carrier.
+func capabilitiesFor(protocol string, gatewayConfirms, async bool) carriers.Capabilities {
+	confirmation := "carrier"
+	if gatewayConfirms {
+		confirmation = "gateway"
+	}
+	return carriers.CapabilitiesOf(configs.CarrierConfig{
+		Name: carrierName, Protocol: protocol, Simulated: true, Country: country,
+		Currencies: []string{currency}, MinAmount: minAmount, MaxAmount: maxAmount,
+		PartialRefunds: true, Confirmation: confirmation, Async: async, WebhookSecret: secret,
+	})
+}
+
+func settings(protocol, simURL, callbackURL, webhookSecret string, caps carriers.Capabilities, opts map[string]string) carriers.Settings {
+	return carriers.Settings{
+		Name:          carrierName,
+		BaseURL:       simURL + carriers.SimPath(carrierName, protocol),
+		Capabilities:  caps,
+		HTTPClient:    &http.Client{Timeout: 2 * patience},
+		CallbackURL:   callbackURL,
+		WebhookSecret: webhookSecret,
+		Options:       opts,
+	}
+}
+
+// env is one case's world: a simulator, a callback sink, the adapter.
+type env struct {
+	t        *testing.T
+	s        *suite
+	clock    *clock
+	simURL   string // ends in /sim
+	sink     *sink
+	settings carriers.Settings
+	carrier  carriers.Carrier
+	http     *http.Client // for the simulator's own endpoints
+}
+
+func (s *suite) newEnv(t *testing.T) *env {
+	t.Helper()
+	clk := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	sm := sim.New(sim.Options{
+		Carriers: []string{carrierName}, Now: clk.Now, Seed: 1,
+		Secrets: map[string]string{carrierName: secret},
+	})
+	srv := httptest.NewServer(sm.Handler())
+	t.Cleanup(srv.Close)
+	k := newSink(t)
+	st := settings(s.protocol, srv.URL+"/sim", k.url()+"/v1/carriers/"+carrierName+"/webhooks", secret,
+		capabilitiesFor(s.protocol, !s.twoStep, s.webhooks), s.cfg.options)
+	t.Cleanup(st.HTTPClient.CloseIdleConnections)
+	c, err := carriers.Build(s.protocol, st)
+	if err != nil {
+		t.Fatalf("build %s: %v", s.protocol, err)
+	}
+	return &env{t: t, s: s, clock: clk, simURL: srv.URL + "/sim", sink: k, settings: st, carrier: c, http: srv.Client()}
+}
+
+// rebuild makes another adapter for the same carrier with changed settings.
+func (e *env) rebuild(change func(*carriers.Settings)) carriers.Carrier {
+	e.t.Helper()
+	st := e.settings
+	change(&st)
+	c, err := carriers.Build(e.s.protocol, st)
+	if err != nil {
+		e.t.Fatalf("build %s: %v", e.s.protocol, err)
+	}
+	return c
+}
+
+// closedURL is the base URL of a port nothing listens on.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr + "/sim"
+}
+
+// clock is the simulator's settable clock, which the suite also reads as
+// the gateway's "now" for webhook tolerance.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// sink records the callbacks the simulated carrier posts, and acknowledges
+// each with 204.
+type sink struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	got     []callback
+	changed chan struct{}
+}
+
+// callback is one request the carrier posted to the sink.
+type callback struct {
+	header http.Header
+	body   []byte
+}
+
+func newSink(t *testing.T) *sink {
+	t.Helper()
+	k := &sink{changed: make(chan struct{}, 1)}
+	k.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := readAll(r)
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		k.mu.Lock()
+		k.got = append(k.got, callback{header: r.Header.Clone(), body: b})
+		k.mu.Unlock()
+		select {
+		case k.changed <- struct{}{}:
+		default:
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(k.srv.Close)
+	return k
+}
+
+func (k *sink) url() string { return k.srv.URL }
+
+// all returns the callbacks received so far.
+func (k *sink) all() []callback {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]callback(nil), k.got...)
+}

@@ -1,0 +1,91 @@
+package oneapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"tollgate/carriers"
+)
+
+// defaultDescription is the billing text when the merchant gave none:
+// OneAPI requires one, and it is what the subscriber reads on the bill.
+const defaultDescription = "Purchase"
+
+// Reference kinds a status query can ask about.
+const (
+	kindCharge = "charge"
+	kindRefund = "refund"
+)
+
+// Charge bills the subscriber once: an amount transaction asked to be
+// "Charged". The gateway's charge id goes out as clientCorrelator, so a
+// carrier that got an earlier attempt answers with that transaction instead
+// of billing again; that is also what lets the HTTP layer resend it.
+func (c *Client) Charge(ctx context.Context, r carriers.ChargeRequest) (carriers.Result, error) {
+	res, err := c.charge(ctx, r)
+	if err != nil {
+		return carriers.Result{}, fmt.Errorf("oneapi %s: charge %s: %w", c.name, r.Reference, err)
+	}
+	return res, nil
+}
+
+func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers.Result, error) {
+	if r.Reference == "" || r.Amount <= 0 || r.MSISDN == "" {
+		return carriers.Result{}, fmt.Errorf("%w: a charge needs a reference, a subscriber and a positive amount", carriers.ErrInvalidRequest)
+	}
+	amount, err := formatAmount(r.Amount, r.Currency)
+	if err != nil {
+		return carriers.Result{}, fmt.Errorf("%w: %v", carriers.ErrInvalidRequest, err)
+	}
+	desc := r.Description
+	if desc == "" {
+		desc = defaultDescription
+	}
+	body := transactionBody{AmountTransaction: transaction{
+		EndUserID:        telPrefix + r.MSISDN,
+		ClientCorrelator: r.Reference,
+		ReferenceCode:    r.Reference,
+		PaymentAmount: paymentAmount{
+			ChargingInformation: chargingInformation{Amount: amount, Currency: r.Currency, Description: desc},
+		},
+		TransactionOperationStatus: statusCharged,
+	}}
+	if r.Merchant != "" {
+		body.AmountTransaction.PaymentAmount.ChargingMetaData = &chargingMetaData{OnBehalfOf: r.Merchant}
+	}
+
+	// The carrier honours clientCorrelator: a resent charge is answered with
+	// the first one's transaction, never billed twice.
+	a, err := c.send(carriers.WithResend(ctx), http.MethodPost, transactionsPath(r.MSISDN), nil, body)
+	if err != nil {
+		return carriers.Result{}, err
+	}
+	if a.status == http.StatusCreated || a.status == http.StatusOK {
+		return created(a, kindCharge, r.Reference, r.Amount, r.Currency)
+	}
+	if res, ok := decline(a); ok {
+		return res, nil
+	}
+	return carriers.Result{}, answerError(a, true, time.Now())
+}
+
+// created reads the transaction a POST answered for our clientCorrelator.
+func created(a *answer, kind, correlator string, amount int64, currency string) (carriers.Result, error) {
+	var tb transactionBody
+	if err := decode(a.body, &tb); err != nil {
+		return carriers.Result{}, errUnreadable(a, err)
+	}
+	t := tb.AmountTransaction
+	if t.ClientCorrelator != "" && t.ClientCorrelator != correlator {
+		return carriers.Result{}, fmt.Errorf("%w: carrier answered transaction %s of clientCorrelator %q",
+			carriers.ErrOutcomeUnknown, t.ServerReferenceCode, t.ClientCorrelator)
+	}
+	res, err := transactionResult(t, kind)
+	if err != nil {
+		return carriers.Result{}, err
+	}
+	res.Message = amountMismatch(t.PaymentAmount.ChargingInformation, amount, currency)
+	return res, nil
+}

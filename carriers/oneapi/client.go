@@ -1,0 +1,79 @@
+// Package oneapi is the carrier adapter for operators and hubs that speak
+// the GSMA OneAPI Payment REST API (v3), the older ancestor of CAMARA's
+// carrier billing that many operator hubs still run, plus OneAPI SMS.
+//
+// OneAPI has one resource for money, the amount transaction, created by POST
+// on the subscriber's collection (/payment/v3/{endUserId}/transactions/amount,
+// endUserId a URL-encoded tel: URI). The transactionOperationStatus asked for
+// says what to do: "Charged" charges, "Refunded" refunds the charge named by
+// originalServerReferenceCode. The operator answers the transaction with its
+// serverReferenceCode, which is the carrier's reference on our side.
+//
+// It only translates: one carrier request per call, answers mapped to a
+// carriers.Result or to the carriers error vocabulary. Retries, breakers and
+// timeouts beyond the HTTP client's are a resilience layer's job, wrapped
+// around every adapter in one place; the adapter marks the requests that
+// layer may resend (carriers.WithResend).
+package oneapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"tollgate/carriers"
+)
+
+const protocol = "oneapi"
+
+// defaultTimeout bounds one carrier call when the caller gives no client.
+const defaultTimeout = 10 * time.Second
+
+var (
+	_ carriers.Carrier   = (*Client)(nil)
+	_ carriers.SMSSender = (*Client)(nil)
+)
+
+func init() {
+	carriers.RegisterProtocol(protocol, func(s carriers.Settings) (carriers.Carrier, error) {
+		return New(s)
+	})
+}
+
+// Client is one carrier connection over GSMA OneAPI.
+type Client struct {
+	name string
+	base string
+	caps carriers.Capabilities
+	hc   *http.Client
+}
+
+// New builds a client for the carrier described by s.
+func New(s carriers.Settings) (*Client, error) {
+	if s.Name == "" {
+		return nil, errors.New("oneapi: carrier name is empty")
+	}
+	base := strings.TrimRight(s.BaseURL, "/")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("oneapi %s: base URL %q is not an absolute http(s) URL", s.Name, s.BaseURL)
+	}
+	hc := &http.Client{Timeout: defaultTimeout}
+	if s.HTTPClient != nil {
+		c := *s.HTTPClient // a copy: the caller's client is shared and stays as it was
+		hc = &c
+	}
+	// A redirected POST could be replayed somewhere we did not mean to bill;
+	// a carrier API has no reason to redirect, so a 3xx is taken as the answer.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{name: s.Name, base: base, caps: s.Capabilities, hc: hc}, nil
+}
+
+// Name is the carrier's configured name.
+func (c *Client) Name() string { return c.name }
+
+// Capabilities are the carrier's declared capabilities.
+func (c *Client) Capabilities() carriers.Capabilities { return c.caps }

@@ -1,0 +1,9 @@
+package tokenpay_test
+
+import (
+	"testing"
+
+	"tollgate/carriers/carriertest"
+)
+
+func TestConformance(t *testing.T) { carriertest.Run(t, "tokenpay") }

@@ -1,0 +1,34 @@
+package tokenpay
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"tollgate/carriers"
+)
+
+// SendSMS delivers a text message to a subscriber, for codes the gateway
+// owns. A fresh reference goes with it, so a resent request is delivered once.
+func (c *Client) SendSMS(ctx context.Context, m carriers.SMS) error {
+	id := newID()
+	if err := c.sendSMS(carriers.WithResend(ctx), m, id); err != nil {
+		return fmt.Errorf("tokenpay %s: send sms %s: %w", c.name, id, err)
+	}
+	return nil
+}
+
+func (c *Client) sendSMS(ctx context.Context, m carriers.SMS, id string) error {
+	if m.MSISDN == "" || m.Body == "" {
+		return fmt.Errorf("%w: an SMS needs a recipient and a body", carriers.ErrInvalidRequest)
+	}
+	a, err := c.send(ctx, http.MethodPost, messagesPath, nil, messageRequest{MSISDN: m.MSISDN, Text: m.Body, Reference: id})
+	if err != nil {
+		return err
+	}
+	if a.status == http.StatusCreated || a.status == http.StatusOK || a.status == http.StatusAccepted {
+		return nil
+	}
+	return answerError(a, true, time.Now())
+}
