@@ -1,12 +1,15 @@
 // Package camara is the carrier adapter for operators that speak the CAMARA
 // Carrier Billing APIs (carrier-billing v0.5, carrier-billing-refund v0.3),
-// plus GSMA OneAPI SMS for the text messages CAMARA leaves out.
+// plus GSMA OneAPI SMS for the text messages CAMARA leaves out. It does
+// 1-step payments (charge.go), 2-step payments where the operator sends and
+// checks the subscriber's code (authorize.go, confirm.go), refunds, status
+// queries, and reads the operator's payment notifications (webhook.go).
 //
 // It only translates: one carrier request per call (two where the protocol
 // needs a read to finish a write), answers mapped to a carriers.Result or to
-// the carriers error vocabulary. Retries, breakers and
-// timeouts beyond the HTTP client's are a resilience layer's job, wrapped
-// around every adapter in one place.
+// the carriers error vocabulary. Retries, breakers and timeouts beyond the
+// HTTP client's are a resilience layer's job, wrapped around every adapter in
+// one place.
 package camara
 
 import (

@@ -521,3 +521,23 @@ func TestRequestsAreMarkedResendable(t *testing.T) {
 		}
 	}
 }
+
+func TestPrepareDeclineCarriesTheResult(t *testing.T) {
+	rc := &recorder{answers: map[string]stubAnswer{
+		"POST /prepare": {403, `{"status":403,"code":"TOLLGATE_SIM.INSUFFICIENT_BALANCE","message":"Payment denied"}`},
+	}}
+	c := stubClient(t, rc, "", nil)
+	_, err := c.Authorize(context.Background(), authorize("ch_1", "+821012340002", 5000))
+	var d interface{ DeclineResult() carriers.Result }
+	if !errors.As(err, &d) {
+		t.Fatalf("%v carries no decline", err)
+	}
+	if res := d.DeclineResult(); res.Outcome != carriers.OutcomeDeclined || res.FailureCode != carriers.FailureInsufficientBalance {
+		t.Fatalf("decline %+v", res)
+	}
+	for _, fault := range []error{carriers.ErrNotSent, carriers.ErrOutcomeUnknown, carriers.ErrUnavailable, carriers.ErrRateLimited, carriers.ErrInvalidRequest} {
+		if errors.Is(err, fault) {
+			t.Errorf("a decline at prepare reads as %v", fault)
+		}
+	}
+}

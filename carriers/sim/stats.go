@@ -26,8 +26,9 @@ type carrierStats struct {
 	Duplicates      int64            `json:"duplicates"` // requests answered from an earlier one by clientCorrelator
 	Faults          faultStats       `json:"faults"`
 
-	// Callbacks (token API): attempts acknowledged 2xx, attempts that were
-	// not, and messages given up on after the last retry.
+	// Callbacks (token-API callbacks and CAMARA notifications): attempts
+	// acknowledged 2xx, attempts that were not, and messages given up on
+	// after the last retry.
 	CallbacksSent      int64 `json:"callbacks_sent"`
 	CallbacksFailed    int64 `json:"callbacks_failed"`
 	CallbacksAbandoned int64 `json:"callbacks_abandoned"`

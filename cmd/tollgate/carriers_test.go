@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tollgate/carriers/tokenpay"
+)
+
+// Every scenario of the test numbers, on every protocol: skt (CAMARA),
+// kt (OneAPI Payment) and lgu (token and callback, results by callback only).
+func TestEveryScenarioOnEveryCarrier(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		for i, c := range carrierNames {
+			t.Run(c, func(t *testing.T) {
+				n := func(last4 string) string { return fmt.Sprintf("+82106%d0%s", i, last4) }
+				cases := []struct {
+					last4, status, failure string
+				}{
+					{"1111", "succeeded", ""},
+					{"0002", "failed", "insufficient_balance"},
+					{"0003", "failed", "subscriber_blocked"},
+					{"0004", "failed", "carrier_limit_exceeded"},
+					{"0005", "succeeded", ""}, // accepted, result later
+					{"0006", "succeeded", ""}, // timed out, but charged
+					{"0007", "succeeded", ""}, // 503 once, then works
+				}
+				for _, k := range cases {
+					r := g.paid(g.key, n(k.last4), 1000, c)
+					if r.Status != 200 {
+						t.Fatalf("%s: confirm answered %d %s", k.last4, r.Status, r.Raw)
+					}
+					got := g.waitFinalCharge(g.key, r.str("id"))
+					if got.str("status") != k.status || got.str("failure_code") != k.failure {
+						t.Errorf("%s: %s", k.last4, got.Raw)
+					}
+				}
+				g.waitFinal(30 * time.Second)
+				// The carrier billed exactly the succeeded ones, once each.
+				billed := map[string]int{}
+				for _, row := range g.simLedger(c) {
+					billed[row["client_reference"].(string)]++
+				}
+				list := g.call("GET", "/v1/charges?limit=100&carrier="+c+"&status=succeeded", g.key, "", nil)
+				succeeded := list.Body["data"].([]any)
+				if len(succeeded) != 4 || len(billed) != 4 {
+					t.Fatalf("%d succeeded, %d billed, want 4 and 4", len(succeeded), len(billed))
+				}
+				for _, s := range succeeded {
+					if id := s.(map[string]any)["id"].(string); billed[id] != 1 {
+						t.Errorf("%s billed %d times", id, billed[id])
+					}
+				}
+				// One-tap: opt in, charge, refund in full.
+				pm := g.activePaymentMethod(g.key, n("2222"), c)
+				ch := g.call("POST", "/v1/charges", g.key, newIdem(), map[string]any{"amount": 2000, "currency": "KRW", "payment_method": pm})
+				if ch.Status != 201 {
+					t.Fatalf("one-tap: %d %s", ch.Status, ch.Raw)
+				}
+				if got := g.waitFinalCharge(g.key, ch.str("id")); got.str("status") != "succeeded" {
+					t.Fatalf("one-tap: %s", got.Raw)
+				}
+				rf := g.call("POST", "/v1/charges/"+ch.str("id")+"/refunds", g.key, newIdem(), nil)
+				if rf.Status != 201 || rf.str("status") == "failed" {
+					t.Fatalf("refund: %d %s", rf.Status, rf.Raw)
+				}
+				g.waitStatus(g.key, ch.str("id"), "refunded")
+				g.assertLedgerBalances()
+			})
+		}
+	})
+}
+
+// waitFinalCharge polls until the charge leaves requires_confirmation and
+// processing (async results and status jobs finish on their own).
+func (g *gw) waitFinalCharge(key, id string) resp {
+	g.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := g.call("GET", "/v1/charges/"+id, key, "", nil)
+		if s := r.str("status"); s != "processing" && s != "requires_confirmation" {
+			return r
+		}
+		if time.Now().After(deadline) {
+			g.t.Fatalf("charge %s still %s", id, r.str("status"))
+		}
+		g.clock.Advance(10 * time.Second) // bring status queries due
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Carrier callbacks: only a carrier's own signature gets in; a message is
+// applied once however often it comes; nothing forged changes anything.
+func TestCarrierCallbacksAreVerifiedAndAppliedOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		r := g.paid(g.key, "+821070001111", 1000, "lgu")
+		id := r.str("id")
+		g.waitStatus(g.key, id, "succeeded")
+		var cb []byte
+		var hdr http.Header
+		for _, sent := range g.app.sim.Callbacks("lgu") {
+			if bytes.Contains(sent.Body, []byte(id)) && sent.Delivered() {
+				cb, hdr = sent.Body, sent.Header
+			}
+		}
+		if cb == nil {
+			t.Fatal("no delivered callback for the charge")
+		}
+		post := func(body []byte, h http.Header) int {
+			req, _ := http.NewRequest("POST", g.base+"/v1/carriers/lgu/webhooks", bytes.NewReader(body))
+			for k, v := range h {
+				req.Header[k] = v
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+		// 100 copies of the real callback, at once: all acknowledged, applied once.
+		var wg sync.WaitGroup
+		codes := make([]int, 100)
+		for i := range codes {
+			wg.Add(1)
+			go func() { defer wg.Done(); codes[i] = post(cb, hdr) }()
+		}
+		wg.Wait()
+		for _, c := range codes {
+			if c != 200 {
+				t.Fatalf("a copy was answered %d", c)
+			}
+		}
+		var msgs, entries int64
+		g.store.DB.Raw("SELECT COUNT(*) FROM carrier_messages WHERE client_reference = ?", id).Scan(&msgs)
+		g.store.DB.Raw("SELECT COUNT(*) FROM ledger_entries WHERE charge_id = ?", id).Scan(&entries)
+		if msgs != 1 || entries != 2 {
+			t.Fatalf("%d messages recorded and %d ledger entries, want 1 and 2", msgs, entries)
+		}
+
+		// A failing result for a new charge, forged three ways: nothing moves.
+		pending := g.charge(g.key, krw("+821070002222", 1000, "lgu"))
+		pid := pending.str("id")
+		secret := "sim-lgu-callback-secret"
+		now := g.clock.Now()
+		body := []byte(fmt.Sprintf(`{"message_id":"msg_forged","type":"charge.completed","reference":%q,"charge_id":"x","status":"failed","failure_reason":"insufficient_funds","amount":1000,"currency":"KRW","occurred_at":%q}`, pid, now.Format(time.RFC3339)))
+		sign := func(secret string, at time.Time, b []byte) http.Header {
+			return http.Header{tokenpay.SignatureHeader: {tokenpay.Sign(secret, at, b)}, "Content-Type": {"application/json"}}
+		}
+		for name, c := range map[string]struct {
+			body []byte
+			h    http.Header
+		}{
+			"unsigned":     {body, http.Header{"Content-Type": {"application/json"}}},
+			"wrong secret": {body, sign("not-the-carriers-secret", now, body)},
+			"stale":        {body, sign(secret, now.Add(-10*time.Minute), body)},
+			"tampered":     {bytes.Replace(body, []byte("failed"), []byte("succeeded"), 1), sign(secret, now, body)},
+		} {
+			if code := post(c.body, c.h); code != 401 {
+				t.Errorf("%s callback answered %d, want 401", name, code)
+			}
+		}
+		if got := g.call("GET", "/v1/charges/"+pid, g.key, "", nil); got.str("status") != "requires_confirmation" {
+			t.Fatalf("a refused callback moved the charge: %s", got.Raw)
+		}
+		// A genuine callback for a charge nobody knows is kept for settlement.
+		orphan := []byte(strings.Replace(string(body), pid, "ch_unknown", 1))
+		orphan = bytes.Replace(orphan, []byte("msg_forged"), []byte("msg_orphan"), 1)
+		if code := post(orphan, sign(secret, now, orphan)); code != 200 {
+			t.Fatalf("orphan callback answered %d", code)
+		}
+		var kept int64
+		g.store.DB.Raw("SELECT COUNT(*) FROM carrier_messages WHERE message_id = 'msg_orphan' AND matched = ?", false).Scan(&kept)
+		if kept != 1 {
+			t.Fatal("the orphan callback was not kept")
+		}
+		// Another carrier cannot speak for lgu's charges, nor lgu for theirs.
+		if code := post(cb, hdr); code != 200 {
+			t.Fatalf("replayed callback: %d", code)
+		}
+		if code := post([]byte(`{}`), nil); code != 401 {
+			t.Fatalf("empty unsigned callback: %d", code)
+		}
+		if r := g.call("POST", "/v1/carriers/nope/webhooks", "", "", `{}`); r.Status != 404 {
+			t.Fatalf("unknown carrier: %d", r.Status)
+		}
+	})
+}
