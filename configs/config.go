@@ -35,7 +35,26 @@ type Config struct {
 	Confirmation    ConfirmationConfig `yaml:"confirmation"`
 	Idempotency     IdempotencyConfig  `yaml:"idempotency"`
 	CarrierTimeout  time.Duration      `yaml:"carrier_timeout"`
+	Webhooks        WebhooksConfig     `yaml:"webhooks"`
+	Settlement      SettlementConfig   `yaml:"settlement"`
 	Carriers        []CarrierConfig    `yaml:"carriers"`
+}
+
+// WebhooksConfig governs notifications to merchants.
+type WebhooksConfig struct {
+	Timeout      time.Duration   `yaml:"timeout"`       // one delivery attempt
+	Schedule     []time.Duration `yaml:"schedule"`      // waits between attempts; the last repeats
+	MaxAge       time.Duration   `yaml:"max_age"`       // stop retrying an event after this long
+	DisableAfter time.Duration   `yaml:"disable_after"` // an endpoint failing this long is disabled
+}
+
+// SettlementConfig governs the nightly reconciliation and statements.
+type SettlementConfig struct {
+	TimeZone       string           `yaml:"time_zone"`        // business days are in this zone
+	Hour           int              `yaml:"hour"`             // the nightly run starts at this local hour
+	GatewayFeeBps  int64            `yaml:"gateway_fee_bps"`  // tollgate's fee, basis points of gross
+	MerchantFeeBps map[string]int64 `yaml:"merchant_fee_bps"` // per-merchant overrides by merchant id
+	ReportDir      string           `yaml:"report_dir"`       // where finance drops carrier files, if any
 }
 
 // BreakerConfig tunes each carrier's circuit breaker.
@@ -85,6 +104,7 @@ type CarrierConfig struct {
 	Async         bool              `yaml:"async"`          // results may come later, by callback
 	WebhookSecret string            `yaml:"webhook_secret"` // signs the carrier's callbacks
 	Options       map[string]string `yaml:"options"`        // protocol-specific settings
+	ShareBps      int64             `yaml:"share_bps"`      // the carrier's share of gross, basis points
 }
 
 // RefundWindowConfig: kind none | days | calendar_month.
@@ -190,6 +210,28 @@ func (c Config) Validate() error {
 	if c.CarrierHTTP.AttemptTimeout <= 0 || c.CarrierHTTP.MaxRetries < 0 || c.CarrierHTTP.WaitMin <= 0 || c.CarrierHTTP.WaitMax < c.CarrierHTTP.WaitMin {
 		return fmt.Errorf("carrier_http: attempt_timeout and wait_min must be positive, wait_max >= wait_min, max_retries >= 0")
 	}
+	if c.Webhooks.Timeout <= 0 || len(c.Webhooks.Schedule) == 0 || c.Webhooks.MaxAge < 72*time.Hour || c.Webhooks.DisableAfter <= 0 {
+		return fmt.Errorf("webhooks: timeout and schedule are required, max_age must be at least 72h, disable_after positive")
+	}
+	for i, d := range c.Webhooks.Schedule {
+		if d <= 0 {
+			return fmt.Errorf("webhooks.schedule[%d]: must be positive", i)
+		}
+	}
+	if _, err := time.LoadLocation(c.Settlement.TimeZone); err != nil || c.Settlement.TimeZone == "" {
+		return fmt.Errorf("settlement.time_zone: unknown time zone %q", c.Settlement.TimeZone)
+	}
+	if c.Settlement.Hour < 0 || c.Settlement.Hour > 23 {
+		return fmt.Errorf("settlement.hour: must be 0 to 23")
+	}
+	if c.Settlement.GatewayFeeBps < 0 || c.Settlement.GatewayFeeBps > 10000 {
+		return fmt.Errorf("settlement.gateway_fee_bps: must be 0 to 10000")
+	}
+	for m, bps := range c.Settlement.MerchantFeeBps {
+		if bps < 0 || bps > 10000 {
+			return fmt.Errorf("settlement.merchant_fee_bps.%s: must be 0 to 10000", m)
+		}
+	}
 	if len(c.Carriers) == 0 {
 		return fmt.Errorf("carriers: at least one carrier is required")
 	}
@@ -225,6 +267,9 @@ func (c Config) Validate() error {
 		}
 		if cc.MinAmount < 1 || cc.MaxAmount < cc.MinAmount {
 			return fmt.Errorf("%s.min_amount: need 1 <= min_amount <= max_amount", key)
+		}
+		if cc.ShareBps < 0 || cc.ShareBps > 10000 {
+			return fmt.Errorf("%s.share_bps: must be 0 to 10000", key)
 		}
 		switch cc.Confirmation {
 		case "", "gateway", "carrier":
