@@ -104,6 +104,12 @@ func (s *Service) CreateCharge(ctx context.Context, p auth.Principal, idemKey st
 		return nil, err
 	}
 	if existing, err := s.chargeByKey(ctx, p.MerchantID, idemKey); err == nil {
+		// Only reachable once the stored answer is past retention (or a
+		// crashed request's lease ran out): the key still names its charge,
+		// forever, so a different request with it is refused, not merged.
+		if existing.Amount != *in.Amount || existing.Currency != in.Currency || (in.PaymentMethod != "" && deref(existing.PaymentMethodID) != in.PaymentMethod) {
+			return nil, problem.Unprocessable(problem.CodeIdempotencyKeyReused, "", "This Idempotency-Key already made charge "+existing.ID+"; use a new key for a new charge.")
+		}
 		return existing, nil
 	}
 	if in.MSISDN != "" && in.PaymentMethod != "" {
@@ -247,6 +253,9 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 		if err := tx.Create(ch).Error; err != nil {
 			return err
 		}
+		if err := s.emitCharge(tx, EventChargeProcessing, ch); err != nil {
+			return err
+		}
 		return s.enqueue(ctx, tx, ChargeStatusArgs{ChargeID: ch.ID}, s.statusDelay())
 	})
 	if store.IsUniqueViolation(err) {
@@ -274,7 +283,12 @@ func (s *Service) sealInto(ch *Charge, e164 string) error {
 // made a charge (a retry racing past the response cache), that charge is
 // returned instead: the unique index, not luck, stops a second one.
 func (s *Service) insertCharge(ctx context.Context, ch *Charge) (*Charge, error) {
-	err := s.db.WithContext(ctx).Create(ch).Error
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(ch).Error; err != nil {
+			return err
+		}
+		return s.emitCharge(tx, chargeEvent(ch.Status), ch)
+	})
 	if store.IsUniqueViolation(err) {
 		return s.chargeByKey(ctx, ch.MerchantID, ch.IdempotencyKey)
 	}
@@ -493,6 +507,9 @@ func (s *Service) moveTx(tx *gorm.DB, ch *Charge, to Status, fields map[string]a
 	var out Charge
 	if err := tx.Where("id = ?", ch.ID).Take(&out).Error; err != nil {
 		return nil, fmt.Errorf("reload charge %s: %w", ch.ID, err)
+	}
+	if err := s.emitCharge(tx, chargeEvent(to), &out); err != nil {
+		return nil, err
 	}
 	return &out, nil
 }

@@ -107,14 +107,27 @@ func (s *Service) movePM(ctx context.Context, pm *PaymentMethod, from, to Paymen
 	for k, v := range fields {
 		upd[k] = v
 	}
-	res := s.db.WithContext(ctx).Model(&PaymentMethod{}).Where("id = ? AND status = ?", pm.ID, from).Updates(upd)
-	if res.Error != nil {
-		return nil, fmt.Errorf("move payment method %s to %s: %w", pm.ID, to, res.Error)
+	var out PaymentMethod
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&PaymentMethod{}).Where("id = ? AND status = ?", pm.ID, from).Updates(upd)
+		if res.Error != nil {
+			return fmt.Errorf("move payment method %s to %s: %w", pm.ID, to, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return errConflict
+		}
+		if err := tx.Where("id = ?", pm.ID).Take(&out).Error; err != nil {
+			return fmt.Errorf("reload payment method %s: %w", pm.ID, err)
+		}
+		if to == PMActive {
+			return s.emit(tx, Event{MerchantID: out.MerchantID, Livemode: out.Livemode, Type: EventPaymentMethodActivated, ObjectID: out.ID, Object: out.View()})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if res.RowsAffected == 0 {
-		return nil, errConflict
-	}
-	return s.reloadPM(ctx, pm.ID)
+	return &out, nil
 }
 
 func pmStateProblem(pm *PaymentMethod, wanted string) error {
@@ -212,12 +225,25 @@ func (s *Service) RevokePaymentMethod(ctx context.Context, p auth.Principal, id 
 	if pm.Status == PMRevoked {
 		return pm, nil
 	}
-	res := s.db.WithContext(ctx).Model(&PaymentMethod{}).Where("id = ? AND status <> ?", pm.ID, PMRevoked).
-		Updates(map[string]any{"status": PMRevoked, "code_hash": nil, "updated_at": s.now()})
-	if res.Error != nil {
-		return nil, fmt.Errorf("revoke payment method %s: %w", pm.ID, res.Error)
+	var out PaymentMethod
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&PaymentMethod{}).Where("id = ? AND status <> ?", pm.ID, PMRevoked).
+			Updates(map[string]any{"status": PMRevoked, "code_hash": nil, "token_enc": nil, "updated_at": s.now()})
+		if res.Error != nil {
+			return fmt.Errorf("revoke payment method %s: %w", pm.ID, res.Error)
+		}
+		if err := tx.Where("id = ?", pm.ID).Take(&out).Error; err != nil {
+			return err
+		}
+		if res.RowsAffected == 0 {
+			return nil // revoked meanwhile by another request
+		}
+		return s.emit(tx, Event{MerchantID: out.MerchantID, Livemode: out.Livemode, Type: EventPaymentMethodRevoked, ObjectID: out.ID, Object: out.View()})
+	})
+	if err != nil {
+		return nil, err
 	}
-	return s.reloadPM(ctx, pm.ID)
+	return &out, nil
 }
 
 // sendOptInCode has the carrier authorise the subscriber for one-tap

@@ -178,8 +178,11 @@ func (s *Service) applyRefundResultTx(tx *gorm.DB, refundID string, res carriers
 			if err := upd.Updates(map[string]any{"status": RefundFailed, "failure_code": failCode, "failure_message": failMsg, "updated_at": now}).Error; err != nil {
 				return fmt.Errorf("fail refund %s: %w", rf.ID, err)
 			}
-			return tx.Model(&Charge{}).Where("id = ?", rf.ChargeID).
-				Updates(map[string]any{"refund_reserved": gorm.Expr("refund_reserved - ?", rf.Amount), "updated_at": now}).Error
+			if err := tx.Model(&Charge{}).Where("id = ?", rf.ChargeID).
+				Updates(map[string]any{"refund_reserved": gorm.Expr("refund_reserved - ?", rf.Amount), "updated_at": now}).Error; err != nil {
+				return err
+			}
+			return s.emitRefund(tx, EventRefundFailed, rf.ID)
 		}
 		fields := map[string]any{"status": RefundSucceeded, "updated_at": now}
 		if res.CarrierReference != "" {
@@ -207,7 +210,13 @@ func (s *Service) applyRefundResultTx(tx *gorm.DB, refundID string, res carriers
 		if err := tx.Where("id = ?", rf.ChargeID).Take(&ch).Error; err != nil {
 			return err
 		}
-		return postRefund(tx, &ch, &rf, now)
+		if err := postRefund(tx, &ch, &rf, now); err != nil {
+			return err
+		}
+		if err := s.emitRefund(tx, EventRefundSucceeded, rf.ID); err != nil {
+			return err
+		}
+		return s.emitCharge(tx, EventChargeRefunded, &ch)
 	}
 }
 
@@ -234,4 +243,16 @@ func (s *Service) ListRefunds(ctx context.Context, p auth.Principal, chargeID st
 		return nil, fmt.Errorf("list refunds of %s: %w", chargeID, err)
 	}
 	return out, nil
+}
+
+func (s *Service) emitRefund(tx *gorm.DB, typ, refundID string) error {
+	var rf Refund
+	if err := tx.Where("id = ?", refundID).Take(&rf).Error; err != nil {
+		return fmt.Errorf("reload refund %s: %w", refundID, err)
+	}
+	var ch Charge
+	if err := tx.Select("livemode").Where("id = ?", rf.ChargeID).Take(&ch).Error; err != nil {
+		return fmt.Errorf("charge of refund %s: %w", refundID, err)
+	}
+	return s.emit(tx, Event{MerchantID: rf.MerchantID, Livemode: ch.Livemode, Type: typ, ObjectID: rf.ID, Object: rf.View()})
 }

@@ -48,6 +48,7 @@ type Service struct {
 	cfg      Settings
 	log      *slog.Logger
 	jobs     *jobs.Client
+	events   EventSink
 }
 
 // NewService wires the billing service.

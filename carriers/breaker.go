@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -60,6 +61,7 @@ var (
 	_ Authorizer    = (*Guarded)(nil)
 	_ Canceler      = (*Guarded)(nil)
 	_ WebhookParser = (*Guarded)(nil)
+	_ ReportSource  = (*Guarded)(nil)
 )
 
 // Guard wraps c with a breaker.
@@ -217,6 +219,36 @@ func (g *Guarded) ParseWebhook(h http.Header, body []byte, now time.Time) (Notif
 	}
 	return p.ParseWebhook(h, body, now)
 }
+
+// FetchReport downloads a settlement file through the breaker: a carrier
+// that is down for payments is down for files too, and a failing file
+// server counts against it.
+func (g *Guarded) FetchReport(ctx context.Context, businessDate string) (io.ReadCloser, error) {
+	rs, ok := g.inner.(ReportSource)
+	if !ok {
+		return nil, fmt.Errorf("carrier %s: settlement files: %w", g.Name(), ErrUnsupported)
+	}
+	var out io.ReadCloser
+	_, err := g.run(func() (Result, error) {
+		var err error
+		out, err = rs.FetchReport(ctx, businessDate)
+		return Result{}, err
+	})
+	return out, err
+}
+
+// ParseReport is local work; it does not pass the breaker.
+func (g *Guarded) ParseReport(r io.Reader, businessDate string) ReportReader {
+	rs, ok := g.inner.(ReportSource)
+	if !ok {
+		return errReader{fmt.Errorf("carrier %s: settlement files: %w", g.Name(), ErrUnsupported)}
+	}
+	return rs.ParseReport(r, businessDate)
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Next() (ReportLine, error) { return ReportLine{}, e.err }
 
 // Implements reports whether the adapter behind c (through any wrappers)
 // implements the optional interface T; wrappers implement every optional

@@ -25,6 +25,10 @@ type Settings struct {
 	// Options are protocol-specific settings from config (e.g. camara's
 	// "flow": "2-step").
 	Options map[string]string
+	// ReportURL is where the carrier's daily settlement file is fetched,
+	// {date} standing for the business day (YYYY-MM-DD); empty when the
+	// carrier sends none (finance drops files instead).
+	ReportURL string
 }
 
 // Factory builds a Carrier for one protocol.
@@ -81,13 +85,15 @@ func NewRegistry(cfgs []configs.CarrierConfig, o RegistryOptions) (*Registry, er
 	r := &Registry{byName: map[string]*Guarded{}, simulated: map[string]bool{}}
 	for _, cc := range cfgs {
 		base := strings.TrimRight(cc.BaseURL, "/")
+		reportURL := cc.Options["report_url"]
 		if cc.Simulated {
 			base = strings.TrimRight(o.SimURL, "/") + SimPath(cc.Name, cc.Protocol)
+			reportURL = strings.TrimRight(o.SimURL, "/") + "/reports/" + cc.Name + "/{date}"
 		}
 		c, err := Build(cc.Protocol, Settings{
 			Name: cc.Name, BaseURL: base, Capabilities: CapabilitiesOf(cc), HTTPClient: o.HTTPClient,
 			CallbackURL:   strings.TrimRight(o.PublicURL, "/") + "/v1/carriers/" + cc.Name + "/webhooks",
-			WebhookSecret: cc.WebhookSecret, Options: cc.Options,
+			WebhookSecret: cc.WebhookSecret, Options: cc.Options, ReportURL: reportURL,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("carrier %s: %w", cc.Name, err)

@@ -35,9 +35,16 @@ type Config struct {
 	Confirmation    ConfirmationConfig `yaml:"confirmation"`
 	Idempotency     IdempotencyConfig  `yaml:"idempotency"`
 	CarrierTimeout  time.Duration      `yaml:"carrier_timeout"`
+	Jobs            JobsConfig         `yaml:"jobs"`
 	Webhooks        WebhooksConfig     `yaml:"webhooks"`
 	Settlement      SettlementConfig   `yaml:"settlement"`
 	Carriers        []CarrierConfig    `yaml:"carriers"`
+}
+
+// JobsConfig tunes the durable job queue.
+type JobsConfig struct {
+	PollInterval time.Duration `yaml:"poll_interval"` // how often each node looks for due jobs
+	MaxWorkers   int           `yaml:"max_workers"`   // jobs worked at once per node
 }
 
 // WebhooksConfig governs notifications to merchants.
@@ -209,6 +216,9 @@ func (c Config) Validate() error {
 	}
 	if c.CarrierHTTP.AttemptTimeout <= 0 || c.CarrierHTTP.MaxRetries < 0 || c.CarrierHTTP.WaitMin <= 0 || c.CarrierHTTP.WaitMax < c.CarrierHTTP.WaitMin {
 		return fmt.Errorf("carrier_http: attempt_timeout and wait_min must be positive, wait_max >= wait_min, max_retries >= 0")
+	}
+	if c.Jobs.PollInterval <= 0 || c.Jobs.MaxWorkers < 1 {
+		return fmt.Errorf("jobs: poll_interval and max_workers must be positive")
 	}
 	if c.Webhooks.Timeout <= 0 || len(c.Webhooks.Schedule) == 0 || c.Webhooks.MaxAge < 72*time.Hour || c.Webhooks.DisableAfter <= 0 {
 		return fmt.Errorf("webhooks: timeout and schedule are required, max_age must be at least 72h, disable_after positive")

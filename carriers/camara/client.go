@@ -52,6 +52,8 @@ type Client struct {
 	// webhookSecret is the bearer token the operator presents there.
 	callbackURL   string
 	webhookSecret string
+
+	reports reportSettings // settlement files (report.go)
 }
 
 // New builds a client for the carrier described by s.
@@ -72,8 +74,12 @@ func New(s carriers.Settings) (*Client, error) {
 	// A redirected POST could be replayed somewhere we did not mean to bill;
 	// a carrier API has no reason to redirect, so a 3xx is taken as the answer.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	reports, err := newReportSettings(s)
+	if err != nil {
+		return nil, fmt.Errorf("camara %s: %w", s.Name, err)
+	}
 	return &Client{
-		name: s.Name, base: base, caps: s.Capabilities, hc: hc,
+		reports: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc,
 		callbackURL: s.CallbackURL, webhookSecret: s.WebhookSecret,
 	}, nil
 }

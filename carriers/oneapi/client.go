@@ -49,6 +49,8 @@ type Client struct {
 	base string
 	caps carriers.Capabilities
 	hc   *http.Client
+
+	reports reportSettings // settlement files (report.go)
 }
 
 // New builds a client for the carrier described by s.
@@ -69,7 +71,11 @@ func New(s carriers.Settings) (*Client, error) {
 	// A redirected POST could be replayed somewhere we did not mean to bill;
 	// a carrier API has no reason to redirect, so a 3xx is taken as the answer.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{name: s.Name, base: base, caps: s.Capabilities, hc: hc}, nil
+	reports, err := newReportSettings(s)
+	if err != nil {
+		return nil, fmt.Errorf("oneapi %s: %w", s.Name, err)
+	}
+	return &Client{reports: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc}, nil
 }
 
 // Name is the carrier's configured name.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // camaraRoot is where a carrier's CAMARA API is served: carriers.SimPath
@@ -52,6 +53,9 @@ func (s *Simulator) protocol(kind string, op operation) http.HandlerFunc {
 			return
 		}
 		c.stats.Requests[kind]++
+		if c.protocol == "" {
+			c.protocol = protocolOf(r.URL.Path)
+		}
 		v := s.decide(c)
 		s.mu.Unlock()
 
@@ -87,6 +91,15 @@ func (s *Simulator) protocol(kind string, op operation) http.HandlerFunc {
 		}
 		rp.write(w)
 	}
+}
+
+// protocolOf reads the protocol from a path /sim/{carrier}/{protocol}/....
+func protocolOf(path string) string {
+	parts := strings.SplitN(strings.TrimPrefix(path, "/sim/"), "/", 3)
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[1]
 }
 
 // decodeBody decodes a JSON request body into v, keeping numbers exact.

@@ -13,7 +13,8 @@ const settleDelay = time.Second
 
 // carrierState is one simulated carrier: its books, its faults, its counters.
 type carrierState struct {
-	name string
+	name     string
+	protocol string // the protocol of its first request, when Options.Protocols does not say
 
 	payments     map[string]*payment // by paymentId
 	byCorrelator map[string]*payment // clientCorrelator → payment

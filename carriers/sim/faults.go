@@ -21,7 +21,7 @@ type faults struct {
 	ResetRate   float64 `json:"reset_rate"`   // reset the connection before doing anything
 	LatencyMS   int     `json:"latency_ms"`   // answer this much later
 	Down        bool    `json:"down"`         // close every connection unanswered
-	// Settlement-file faults, stored for the report generator.
+	// Settlement-file faults, drawn per row by the report generator (reports.go).
 	ReportDropRate       float64 `json:"report_drop_rate"`
 	ReportAmountSkewRate float64 `json:"report_amount_skew_rate"`
 	ReportPhantomRate    float64 `json:"report_phantom_rate"`

@@ -37,6 +37,10 @@ type Options struct {
 	Secrets map[string]string
 	// CallbackClient delivers callbacks; nil means a client with a 10 s timeout.
 	CallbackClient *http.Client
+	// Protocols name the protocol each carrier speaks (camara, oneapi,
+	// tokenpay), which is the layout of its settlement files. A carrier
+	// left out is known by the protocol of the first request it gets.
+	Protocols map[string]string
 }
 
 // maxHold bounds how long a request that "times out" is held open when the
@@ -45,11 +49,13 @@ const maxHold = 60 * time.Second
 
 // Simulator is a set of simulated carriers.
 type Simulator struct {
-	now     func() time.Time
-	maxHold time.Duration
-	secrets map[string]string
-	cbc     *http.Client
-	mux     *http.ServeMux
+	now       func() time.Time
+	maxHold   time.Duration
+	secrets   map[string]string
+	protocols map[string]string
+	seed      uint64 // also decides the report faults, row by row (reports.go)
+	cbc       *http.Client
+	mux       *http.ServeMux
 
 	mu       sync.Mutex // guards everything below
 	rng      *rand.Rand
@@ -70,12 +76,14 @@ func New(opts Options) *Simulator {
 		seed = rand.Uint64()
 	}
 	s := &Simulator{
-		now:      now,
-		maxHold:  maxHold,
-		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		carriers: map[string]*carrierState{},
-		secrets:  opts.Secrets,
-		cbc:      opts.CallbackClient,
+		now:       now,
+		maxHold:   maxHold,
+		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		carriers:  map[string]*carrierState{},
+		secrets:   opts.Secrets,
+		protocols: opts.Protocols,
+		seed:      seed,
+		cbc:       opts.CallbackClient,
 	}
 	if s.cbc == nil {
 		s.cbc = &http.Client{Timeout: 10 * time.Second}
@@ -102,6 +110,7 @@ func (s *Simulator) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /sim/faults", s.getFaults)
 	mux.HandleFunc("PUT /sim/faults", s.putFaults)
 	mux.HandleFunc("GET /sim/stats", s.getStats)
+	mux.HandleFunc("GET /sim/reports/{carrier}/{business_date}", s.getReport)
 	s.routesCAMARA(mux)
 	s.routesOneAPI(mux)
 	s.routesTokenPay(mux)

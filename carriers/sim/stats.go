@@ -41,6 +41,10 @@ type faultStats struct {
 	Resets         int64 `json:"resets"`
 	DownRefusals   int64 `json:"down_refusals"`
 	LatencyApplied int64 `json:"latency_applied"`
+	// Settlement files: rows left out, amounts changed, rows made up.
+	ReportRowsDropped   int64 `json:"report_rows_dropped"`
+	ReportAmountsSkewed int64 `json:"report_amounts_skewed"`
+	ReportRowsInvented  int64 `json:"report_rows_invented"`
 }
 
 func newCarrierStats() carrierStats { return carrierStats{Requests: map[string]int64{}} }
@@ -64,6 +68,9 @@ func (a *carrierStats) add(b carrierStats) {
 	a.Faults.Resets += b.Faults.Resets
 	a.Faults.DownRefusals += b.Faults.DownRefusals
 	a.Faults.LatencyApplied += b.Faults.LatencyApplied
+	a.Faults.ReportRowsDropped += b.Faults.ReportRowsDropped
+	a.Faults.ReportAmountsSkewed += b.Faults.ReportAmountsSkewed
+	a.Faults.ReportRowsInvented += b.Faults.ReportRowsInvented
 }
 
 // statsBody is GET /sim/stats.

@@ -103,6 +103,8 @@ type Client struct {
 	hc          *http.Client
 	callbackURL string
 	secret      []byte
+
+	reports reportSettings // settlement files (report.go)
 }
 
 // New builds a client for the carrier described by s. Without a webhook
@@ -128,8 +130,12 @@ func New(s carriers.Settings) (*Client, error) {
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	caps := s.Capabilities
 	caps.Async = true // every result of this protocol arrives by callback
+	reports, err := newReportSettings(s)
+	if err != nil {
+		return nil, fmt.Errorf("tokenpay %s: %w", s.Name, err)
+	}
 	return &Client{
-		name: s.Name, base: base, caps: caps, hc: hc,
+		reports: reports, name: s.Name, base: base, caps: caps, hc: hc,
 		callbackURL: s.CallbackURL, secret: []byte(s.WebhookSecret),
 	}, nil
 }

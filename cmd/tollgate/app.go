@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
@@ -30,6 +29,7 @@ import (
 	"tollgate/internal/jobs"
 	"tollgate/internal/msisdn"
 	"tollgate/internal/store"
+	"tollgate/settlement"
 	"tollgate/webhooks"
 )
 
@@ -46,6 +46,8 @@ type app struct {
 	sim      *sim.Simulator // test mode only
 	jobs     *jobs.Client
 	inbound  *webhooks.Inbound
+	outbound *webhooks.Outbound
+	settle   *settlement.Service
 	metrics  *prometheus.Registry
 	handler  http.Handler
 }
@@ -143,14 +145,15 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	simURL := cfg.SimURL
 	if cfg.Mode == "test" {
 		var names []string
-		secrets := map[string]string{}
+		secrets, protocols := map[string]string{}, map[string]string{}
 		for _, cc := range cfg.Carriers {
 			if cc.Simulated {
 				names = append(names, cc.Name)
 				secrets[cc.Name] = cc.WebhookSecret
+				protocols[cc.Name] = cc.Protocol
 			}
 		}
-		a.sim = sim.New(sim.Options{Carriers: names, Now: clk.Now, Secrets: secrets})
+		a.sim = sim.New(sim.Options{Carriers: names, Now: clk.Now, Secrets: secrets, Protocols: protocols})
 		if simURL == "" {
 			simURL = publicURL + "/sim"
 		}
@@ -178,9 +181,21 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 		CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts, CarrierTimeout: cfg.CarrierTimeout,
 		IdempotencyRetention: cfg.Idempotency.Retention, IdempotencyWait: cfg.Idempotency.Wait,
 	}, log)
+	a.outbound = webhooks.NewOutbound(st.DB, vault, clk, webhooks.Settings{
+		Timeout: cfg.Webhooks.Timeout, Schedule: cfg.Webhooks.Schedule, MaxAge: cfg.Webhooks.MaxAge, DisableAfter: cfg.Webhooks.DisableAfter,
+	}, log)
+	a.billing.SetEvents(a.outbound)
 	workers := river.NewWorkers()
 	billing.RegisterWorkers(workers, a.billing)
-	jo := jobs.Options{Workers: workers, Logger: log.With("component", "jobs"), MaxWorkers: 20, PollEvery: time.Second}
+	webhooks.RegisterWorkers(workers, a.outbound)
+	stlCfg, err := settlement.SettingsFrom(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.settle = settlement.NewService(st, a.carriers, a.billing, clk, stlCfg, log.With("component", "settlement"))
+	settlement.RegisterWorkers(workers, a.settle)
+	jo := jobs.Options{Workers: workers, Logger: log.With("component", "jobs"), MaxWorkers: cfg.Jobs.MaxWorkers, PollEvery: cfg.Jobs.PollInterval}
+	jo.Periodic = append(jo.Periodic, a.settle.Periodic()...)
 	if tg, ok := clk.(rivertype.TimeGenerator); ok {
 		jo.Time = tg
 	}
@@ -188,6 +203,7 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 		return nil, err
 	}
 	a.billing.SetJobs(a.jobs)
+	a.outbound.SetJobs(a.jobs)
 	a.inbound = webhooks.NewInbound(st.DB, a.carriers, a.billing, clk, log)
 	a.handler = a.routes()
 	return a, nil

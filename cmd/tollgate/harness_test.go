@@ -28,7 +28,7 @@ var testSecret = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef01234
 
 // gw is a running gateway on a real listener, with the simulator mounted.
 type gw struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	app   *app
 	clock *clock.Offset
@@ -37,6 +37,7 @@ type gw struct {
 	other string // another merchant's key
 	store *store.Store
 	stop  func()
+	kill  func() // stop at once: jobs in flight are cancelled mid-way
 	sim   string // the simulator's base URL, ending in /sim
 }
 
@@ -78,7 +79,7 @@ type opts struct {
 	configure func(*configs.Config)
 }
 
-func startWith(t *testing.T, o opts) *gw {
+func startWith(t testing.TB, o opts) *gw {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := configs.Load("", func(string) string { return "" })
@@ -132,6 +133,15 @@ func startWith(t *testing.T, o opts) *gw {
 		defer cancel()
 		if !o.noJobs {
 			_ = a.jobs.Stop(sctx)
+		}
+		stopJobs()
+		_ = srv.Close()
+	}
+	g.kill = func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if !o.noJobs {
+			_ = a.jobs.StopAndCancel(sctx)
 		}
 		stopJobs()
 		_ = srv.Close()

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestIdempotencyReplaysTheFirstAnswerByteForByte(t *testing.T) {
@@ -104,4 +105,28 @@ func (g *gw) activePaymentMethod(key, msisdn, carrier string) string {
 		g.t.Fatalf("activate pm: %d %s", act.Status, act.Raw)
 	}
 	return pm.str("id")
+}
+
+// Past the 24 h retention the stored answer is gone, but the key still
+// names its charge: the same request finds it again, another is refused.
+func TestIdempotencyKeyStillNamesItsChargeAfterRetention(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		body := krw("+821044449999", 2000, "skt")
+		first := g.call("POST", "/v1/charges", g.key, "old-key", body)
+		g.clock.Advance(25 * time.Hour)
+		same := g.call("POST", "/v1/charges", g.key, "old-key", body)
+		if same.Status != 201 || same.str("id") != first.str("id") {
+			t.Fatalf("same request after retention: %d %s", same.Status, same.Raw)
+		}
+		g.clock.Advance(25 * time.Hour)
+		other := g.call("POST", "/v1/charges", g.key, "old-key", krw("+821044449999", 3000, "skt"))
+		if other.Status != 422 || other.str("code") != "idempotency_key_reused" {
+			t.Fatalf("other request after retention: %d %s", other.Status, other.Raw)
+		}
+		var n int64
+		g.store.DB.Raw("SELECT COUNT(*) FROM charges").Scan(&n)
+		if n != 1 {
+			t.Fatalf("%d charges", n)
+		}
+	})
 }

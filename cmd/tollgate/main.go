@@ -22,6 +22,7 @@ Usage:
   tollgate migrate  [--config FILE] [--database-url URL]
   tollgate merchants create --name NAME [--mode test|live]
   tollgate keys create --role finance|admin
+  tollgate settle   --carrier C --date YYYY-MM-DD [--report FILE] [--rerun]
   tollgate sim      [--listen ADDR]
 
 Settings: embedded defaults, then --config / TOLLGATE_CONFIG, then TOLLGATE_* variables, then flags.
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdKeysCreate(ctx, rest[1:], stdout, stderr, getenv)
 	case "sim":
 		return cmdSim(ctx, rest, stdout, stderr, getenv)
+	case "settle":
+		return cmdSettle(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"tollgate/internal/auth"
+	"tollgate/internal/clock"
+	"tollgate/internal/jsonbody"
 	"tollgate/internal/openapi"
 	"tollgate/internal/problem"
 )
@@ -66,7 +68,34 @@ func (a *app) routes() http.Handler {
 	reader := auth.Require(a.keys, auth.RoleMerchant, auth.RoleFinance)
 	a.billing.Mount(v1, merchant, reader)
 	a.inbound.Mount(v1)
+	a.outbound.Mount(v1, merchant)
+	a.settle.Mount(v1, auth.Require(a.keys, auth.RoleFinance))
+	if off, ok := a.clock.(*clock.Offset); ok && a.cfg.Mode == "test" {
+		v1.POST("/test_helpers/clock/advance", advanceClock(off), merchant)
+	}
 	return e
+}
+
+// advanceClock moves test mode's clock forward, as Stripe's test clocks do,
+// so days of webhook retries, code expiry and nightly runs pass in seconds.
+// Test keys only; the route does not exist in live mode.
+func advanceClock(off *clock.Offset) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if auth.From(c).Livemode {
+			return problem.New(http.StatusForbidden, problem.CodeForbidden, "The test clock is for test keys only.")
+		}
+		var in struct {
+			Seconds *int64 `json:"seconds"`
+		}
+		if err := jsonbody.Decode(c.Request(), &in); err != nil {
+			return err
+		}
+		if in.Seconds == nil || *in.Seconds < 1 || *in.Seconds > 366*24*3600 {
+			return problem.Invalid("seconds", "seconds must be an integer from 1 to 31622400 (a year).")
+		}
+		off.Advance(time.Duration(*in.Seconds) * time.Second)
+		return c.JSON(http.StatusOK, map[string]string{"object": "test_clock", "now": off.Now().Format(time.RFC3339)})
+	}
 }
 
 func (a *app) handleReady(c echo.Context) error {

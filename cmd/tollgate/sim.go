@@ -30,16 +30,18 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return err
 	}
 	var names []string
+	protocols := map[string]string{}
 	for _, cc := range cfg.Carriers {
 		if cc.Simulated {
 			names = append(names, cc.Name)
+			protocols[cc.Name] = cc.Protocol
 		}
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	s := sim.New(sim.Options{Carriers: names})
+	s := sim.New(sim.Options{Carriers: names, Protocols: protocols})
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "carrier simulator for %s at http://%s/sim (set TOLLGATE_SIM_URL=http://%s/sim on gateways)\n", strings.Join(names, ", "), ln.Addr(), ln.Addr())
 	errc := make(chan error, 1)

@@ -67,7 +67,7 @@ func New(t *testing.T, d store.Dialect) *store.Store {
 
 // URL returns a database URL for a fresh empty database of dialect d, for
 // tests that run the binary's own start-up (migrate on an empty database).
-func URL(t *testing.T, d store.Dialect) string {
+func URL(t testing.TB, d store.Dialect) string {
 	t.Helper()
 	if d == store.SQLite {
 		return "sqlite:" + filepath.Join(t.TempDir(), "tollgate.db")
@@ -77,7 +77,7 @@ func URL(t *testing.T, d store.Dialect) string {
 
 // freshSchema creates a schema of its own for one test and returns a URL
 // whose search_path points at it, so tests never see each other's rows.
-func freshSchema(t *testing.T) string {
+func freshSchema(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvPostgres)
 	ctx := context.Background()

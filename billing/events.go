@@ -1,0 +1,71 @@
+package billing
+
+import (
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// Event types published to merchants; wire strings, frozen once published.
+const (
+	EventChargeRequiresConfirmation = "charge.requires_confirmation"
+	EventChargeProcessing           = "charge.processing"
+	EventChargeSucceeded            = "charge.succeeded"
+	EventChargeFailed               = "charge.failed"
+	EventChargeCanceled             = "charge.canceled"
+	EventChargeRefunded             = "charge.refunded"
+	EventRefundSucceeded            = "refund.succeeded"
+	EventRefundFailed               = "refund.failed"
+	EventPaymentMethodActivated     = "payment_method.activated"
+	EventPaymentMethodRevoked       = "payment_method.revoked"
+)
+
+// Event is one thing that happened to a merchant's object.
+type Event struct {
+	MerchantID string
+	Livemode   bool
+	Type       string
+	ObjectID   string
+	Object     any // the object's API view at the moment of the change
+}
+
+// EventSink records events inside the transaction of the change they
+// describe (a transactional outbox): a rolled-back change leaves no event,
+// a committed one always has its event and its deliveries queued.
+type EventSink interface {
+	EmitTx(tx *gorm.DB, e Event) error
+}
+
+// SetEvents gives the service where to record events.
+func (s *Service) SetEvents(e EventSink) { s.events = e }
+
+func (s *Service) emit(tx *gorm.DB, e Event) error {
+	if s.events == nil {
+		return nil
+	}
+	if err := s.events.EmitTx(tx, e); err != nil {
+		return fmt.Errorf("record %s event: %w", e.Type, err)
+	}
+	return nil
+}
+
+func (s *Service) emitCharge(tx *gorm.DB, typ string, ch *Charge) error {
+	return s.emit(tx, Event{MerchantID: ch.MerchantID, Livemode: ch.Livemode, Type: typ, ObjectID: ch.ID, Object: ch.View()})
+}
+
+// chargeEvent is the event a move to status publishes.
+func chargeEvent(to Status) string {
+	switch to {
+	case StatusRequiresConfirmation:
+		return EventChargeRequiresConfirmation
+	case StatusProcessing:
+		return EventChargeProcessing
+	case StatusSucceeded:
+		return EventChargeSucceeded
+	case StatusFailed:
+		return EventChargeFailed
+	case StatusCanceled:
+		return EventChargeCanceled
+	}
+	return EventChargeRefunded
+}

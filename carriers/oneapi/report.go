@@ -1,0 +1,133 @@
+package oneapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"tollgate/carriers"
+)
+
+var _ carriers.ReportSource = (*Client)(nil)
+
+// The settlement file of a OneAPI hub: semicolon-separated, a header with
+// the day as YYYYMMDD, OneAPI's field names, amounts in major units always
+// written with (at least) two decimals ("5000.00" KRW, "19.99" USD), local
+// times of the operator's zone without an offset, and a trailer that counts
+// the records and sums their amounts in minor units:
+//
+//	ONEAPI-PAYMENT-SETTLEMENT;v3;kt;20261124
+//	serverReferenceCode;clientCorrelator;operation;transactionOperationStatus;amount;currency;timestamp
+//	txn_3f…;ch_9a…;CHARGE;Charged;5000.00;KRW;2026-11-24 10:15:00
+//	rtx_81…;re_c2…;REFUND;Refunded;2000.00;KRW;2026-11-24 11:02:09
+//	TRAILER;2;7000
+//
+// A charge that was not billed reads Denied; a refund not paid back, Refused.
+const (
+	reportTag     = "ONEAPI-PAYMENT-SETTLEMENT"
+	reportVersion = "v3"
+	reportTrailer = "TRAILER"
+	reportTime    = "2006-01-02 15:04:05"
+	reportDay     = "20060102"
+)
+
+var reportColumns = []string{"serverReferenceCode", "clientCorrelator", "operation", "transactionOperationStatus", "amount", "currency", "timestamp"}
+
+// reportSettings say where and how this hub's files come.
+type reportSettings struct {
+	url string
+	loc *time.Location
+}
+
+func newReportSettings(s carriers.Settings) (reportSettings, error) {
+	loc, err := carriers.ReportLocation(s.Options)
+	if err != nil {
+		return reportSettings{}, err
+	}
+	return reportSettings{url: s.ReportURL, loc: loc}, nil
+}
+
+// FetchReport downloads the hub's settlement file of businessDate.
+func (c *Client) FetchReport(ctx context.Context, businessDate string) (io.ReadCloser, error) {
+	return carriers.FetchReport(ctx, c.reports.url, businessDate, nil)
+}
+
+// ParseReport streams a OneAPI settlement file, which must be this
+// carrier's for businessDate.
+func (c *Client) ParseReport(r io.Reader, businessDate string) carriers.ReportReader {
+	return reportLayout(c.reports.loc).ParseReport(r, c.name, businessDate)
+}
+
+func reportLayout(loc *time.Location) carriers.ReportLayout {
+	return carriers.ReportLayout{
+		Name:       "OneAPI settlement",
+		Comma:      ';',
+		Columns:    reportColumns,
+		TrailerTag: reportTrailer,
+		Header: func(rec []string) (string, string, error) {
+			if len(rec) != 4 || rec[0] != reportTag {
+				return "", "", fmt.Errorf("the first line must be %s;%s;CARRIER;YYYYMMDD (another carrier's file?)", reportTag, reportVersion)
+			}
+			if rec[1] != reportVersion {
+				return "", "", fmt.Errorf("layout version %q, want %s", rec[1], reportVersion)
+			}
+			d, err := time.Parse(reportDay, rec[3])
+			if err != nil {
+				return "", "", fmt.Errorf("business day %q is not YYYYMMDD", rec[3])
+			}
+			return rec[2], d.Format(time.DateOnly), nil
+		},
+		Row: func(rec []string) (carriers.ReportLine, error) { return parseReportRow(rec, loc) },
+		Trailer: func(rec []string) (int64, int64, error) {
+			if len(rec) != 3 {
+				return 0, 0, errors.New("want TRAILER;RECORDS;TOTAL")
+			}
+			n, err := carriers.ParseMinor(rec[1])
+			if err != nil {
+				return 0, 0, fmt.Errorf("record count: %w", err)
+			}
+			total, err := carriers.ParseMinor(rec[2])
+			if err != nil {
+				return 0, 0, fmt.Errorf("total: %w", err)
+			}
+			return n, total, nil
+		},
+	}
+}
+
+func parseReportRow(rec []string, loc *time.Location) (carriers.ReportLine, error) {
+	l := carriers.ReportLine{CarrierReference: rec[0], ClientReference: rec[1], Currency: rec[5]}
+	if l.CarrierReference == "" {
+		return l, carriers.ColumnError("serverReferenceCode", "is empty")
+	}
+	switch op, st := rec[2], rec[3]; {
+	case op == "CHARGE" && st == "Charged":
+		l.Kind, l.Status = carriers.ReportCharge, carriers.ReportSucceeded
+	case op == "CHARGE" && st == "Denied":
+		l.Kind, l.Status = carriers.ReportCharge, carriers.ReportFailed
+	case op == "REFUND" && st == "Refunded":
+		l.Kind, l.Status = carriers.ReportRefund, carriers.ReportSucceeded
+	case op == "REFUND" && st == "Refused":
+		l.Kind, l.Status = carriers.ReportRefund, carriers.ReportFailed
+	case op != "CHARGE" && op != "REFUND":
+		return l, carriers.ColumnError("operation", "%q is neither CHARGE nor REFUND", op)
+	default:
+		return l, carriers.ColumnError("transactionOperationStatus", "%q is not a status of a %s (Charged/Denied, Refunded/Refused)", st, op)
+	}
+	if !carriers.ValidCurrency(l.Currency) {
+		return l, carriers.ColumnError("currency", "%q is not an ISO 4217 code", l.Currency)
+	}
+	amount, err := carriers.ParseDecimal(rec[4], carriers.CurrencyExponent(l.Currency))
+	if err != nil {
+		return l, carriers.ColumnError("amount", "%v", err)
+	}
+	l.Amount = amount
+	at, err := time.ParseInLocation(reportTime, rec[6], loc)
+	if err != nil {
+		return l, carriers.ColumnError("timestamp", "%q is not a local time such as 2026-11-24 10:15:00", rec[6])
+	}
+	l.BilledAt = at
+	return l, nil
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/mattn/go-isatty"
+	"github.com/olekukonko/tablewriter"
+	"github.com/schollz/progressbar/v3"
+
+	"tollgate/settlement"
+)
+
+// cmdSettle settles one carrier's business day from the command line:
+// the carrier's file (or --report FILE), a progress bar on stderr when it
+// is a terminal, and the run's summary table on stdout. A run that fails
+// exits non-zero with its reason.
+func cmdSettle(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs, c := newFlags("settle", stderr)
+	carrier := fs.String("carrier", "", "the carrier to settle (required)")
+	date := fs.String("date", "", "the business day, YYYY-MM-DD in settlement.time_zone (required)")
+	report := fs.String("report", "", "read this settlement file instead of fetching the carrier's")
+	rerun := fs.Bool("rerun", false, "settle again even if the day has a completed run (the new run supersedes it)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if *carrier == "" || *date == "" {
+		return usageError{"usage: tollgate settle --carrier C --date YYYY-MM-DD [--report FILE] [--rerun]"}
+	}
+	req := settlement.RunRequest{Carrier: *carrier, BusinessDate: *date, Rerun: *rerun}
+	if *report != "" {
+		f, err := os.Open(*report)
+		if err != nil {
+			return fmt.Errorf("--report: %w", err)
+		}
+		defer f.Close()
+		req.Report, req.ReportName = f, filepath.Base(*report)
+	}
+	a, done, err := openApp(ctx, c, stderr, getenv)
+	if err != nil {
+		return err
+	}
+	defer done()
+
+	finish := func() {}
+	if f, ok := stderr.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+		bar := progressbar.NewOptions64(-1,
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription("settling "+*carrier+" "+*date),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("lines"),
+			progressbar.OptionShowIts(),
+			progressbar.OptionClearOnFinish(),
+		)
+		req.Progress = func(lines int64) { _ = bar.Set64(lines) }
+		finish = func() { _ = bar.Finish() } // clears the bar before the summary
+	}
+
+	run, out, err := a.settle.Run(ctx, req)
+	finish()
+	if err != nil {
+		return err
+	}
+	if err := printSummary(stdout, run, out); err != nil {
+		return err
+	}
+	switch {
+	case out == settlement.InProgress:
+		return fmt.Errorf("settlement %s of %s %s is running (perhaps on another node); try again when it is done", run.ID, run.Carrier, run.BusinessDate)
+	case run.Status == settlement.StatusFailed:
+		msg := "no reason recorded"
+		if run.FailureMessage != nil {
+			msg = *run.FailureMessage
+		}
+		return errors.New("settlement " + run.ID + " failed: " + msg)
+	}
+	return nil
+}
+
+// printSummary writes the run as a table: what matched and each kind of
+// discrepancy, with counts and amounts.
+func printSummary(w io.Writer, r *settlement.Run, out settlement.Outcome) error {
+	note := ""
+	switch out {
+	case settlement.Existing:
+		note = " (already settled; --rerun to settle again)"
+	case settlement.InProgress:
+		note = " (running)"
+	}
+	fmt.Fprintf(w, "settlement %s: %s %s (%s), %s%s\n", r.ID, r.Carrier, r.BusinessDate, r.TimeZone, r.Status, note)
+	if r.Source != "" {
+		fmt.Fprintf(w, "source: %s, %d lines\n", r.Source, r.LinesRead)
+	}
+	if r.SupersededBy != nil {
+		fmt.Fprintf(w, "superseded by %s\n", *r.SupersededBy)
+	}
+	if r.Supersedes != nil {
+		fmt.Fprintf(w, "supersedes %s\n", *r.Supersedes)
+	}
+	if r.Status != settlement.StatusCompleted {
+		return nil
+	}
+	t := tablewriter.NewWriter(w)
+	t.Header("result", "count", "amount")
+	n := func(v int64) string { return strconv.FormatInt(v, 10) }
+	for _, row := range [][]string{
+		{"matched", n(r.MatchedCount), n(r.MatchedAmount)},
+		{settlement.KindMissingAtCarrier, n(r.MissingAtCarrierCount), n(r.MissingAtCarrierAmount)},
+		{settlement.KindMissingAtGateway, n(r.MissingAtGatewayCount), n(r.MissingAtGatewayAmount)},
+		{settlement.KindAmountMismatch, n(r.AmountMismatchCount), n(r.AmountMismatchAmount)},
+		{settlement.KindStatusMismatch, n(r.StatusMismatchCount), n(r.StatusMismatchAmount)},
+		{settlement.KindDuplicate, n(r.DuplicateCount), n(r.DuplicateAmount)},
+		{settlement.KindResolved, n(r.ResolvedCount), n(r.ResolvedAmount)},
+	} {
+		if err := t.Append(row); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}

@@ -1,0 +1,90 @@
+package settlement
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"gorm.io/gorm"
+
+	"tollgate/carriers"
+	"tollgate/configs"
+	"tollgate/internal/auth"
+	"tollgate/internal/clock"
+	"tollgate/internal/store"
+)
+
+// CarrierSet is what settlement needs of the carrier registry.
+type CarrierSet interface {
+	Get(name string) (carriers.Carrier, bool)
+	Names() []string
+}
+
+// Resolver settles a charge still processing with the carrier's word from
+// the file; billing.Service is one. It posts the ledger, moves the charge
+// and tells the merchant, exactly as a carrier's own answer would.
+type Resolver interface {
+	ApplyChargeResult(ctx context.Context, chargeID string, res carriers.Result, callErr error) error
+}
+
+// Settings tune settlement.
+type Settings struct {
+	Location        *time.Location   // business days are calendar days here
+	Hour            int              // the nightly run starts at this local hour
+	GatewayFeeBps   int64            // tollgate's fee, basis points of gross
+	MerchantFeeBps  map[string]int64 // per-merchant overrides of GatewayFeeBps
+	CarrierShareBps map[string]int64 // each carrier's share of gross, by carrier name
+	ReportDir       string           // where finance drops files: DIR/CARRIER-YYYY-MM-DD.csv
+	// StaleAfter: a running run that has shown no progress this long is
+	// taken to be dead (its node stopped) and may be taken over.
+	StaleAfter time.Duration
+	// BatchSize bounds the rows written or looked up in one statement.
+	BatchSize int
+}
+
+// SettingsFrom reads settlement's settings from the validated config.
+func SettingsFrom(cfg configs.Config) (Settings, error) {
+	loc, err := time.LoadLocation(cfg.Settlement.TimeZone)
+	if err != nil {
+		return Settings{}, fmt.Errorf("settlement.time_zone: %w", err)
+	}
+	s := Settings{
+		Location: loc, Hour: cfg.Settlement.Hour, GatewayFeeBps: cfg.Settlement.GatewayFeeBps,
+		MerchantFeeBps: cfg.Settlement.MerchantFeeBps, CarrierShareBps: map[string]int64{},
+		ReportDir: cfg.Settlement.ReportDir,
+	}
+	for _, cc := range cfg.Carriers {
+		s.CarrierShareBps[cc.Name] = cc.ShareBps
+	}
+	return s, nil
+}
+
+// Service runs settlements and serves their results.
+type Service struct {
+	db       *gorm.DB
+	dialect  store.Dialect
+	carriers CarrierSet
+	resolver Resolver
+	clock    clock.Clock
+	cfg      Settings
+	log      *slog.Logger
+}
+
+// NewService wires settlement.
+func NewService(st *store.Store, cs CarrierSet, r Resolver, clk clock.Clock, cfg Settings, log *slog.Logger) *Service {
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = 10 * time.Minute
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 1000
+	}
+	return &Service{db: st.DB, dialect: st.Dialect, carriers: cs, resolver: r, clock: clk, cfg: cfg, log: log}
+}
+
+func (s *Service) now() time.Time { return s.clock.Now().UTC() }
+
+func newRunID() string { return "stl_" + auth.RandomString(24) }

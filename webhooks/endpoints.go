@@ -1,0 +1,152 @@
+package webhooks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
+
+	"tollgate/billing"
+	"tollgate/internal/auth"
+	"tollgate/internal/jsonbody"
+	"tollgate/internal/problem"
+)
+
+// EventTypes are the types an endpoint may subscribe to ("*" is all).
+var EventTypes = []string{
+	billing.EventChargeRequiresConfirmation, billing.EventChargeProcessing, billing.EventChargeSucceeded,
+	billing.EventChargeFailed, billing.EventChargeCanceled, billing.EventChargeRefunded,
+	billing.EventRefundSucceeded, billing.EventRefundFailed,
+	billing.EventPaymentMethodActivated, billing.EventPaymentMethodRevoked, EventEndpointDisabled,
+}
+
+type endpointView struct {
+	ID             string   `json:"id"`
+	Object         string   `json:"object"`
+	URL            string   `json:"url"`
+	EnabledEvents  []string `json:"enabled_events"`
+	Description    string   `json:"description"`
+	Status         string   `json:"status"`
+	DisabledReason *string  `json:"disabled_reason"`
+	Secret         string   `json:"secret,omitempty"` // only in the answer that creates it
+	Livemode       bool     `json:"livemode"`
+	CreatedAt      string   `json:"created_at"`
+}
+
+func (e *endpoint) view(secret string) endpointView {
+	return endpointView{ID: e.ID, Object: "webhook_endpoint", URL: e.URL, EnabledEvents: e.events(), Description: e.Description,
+		Status: e.Status, DisabledReason: e.DisabledReason, Secret: secret, Livemode: e.Livemode, CreatedAt: e.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+type endpointParams struct {
+	URL           string   `json:"url"`
+	EnabledEvents []string `json:"enabled_events"`
+	Description   string   `json:"description"`
+	Secret        string   `json:"secret"` // optional: bring your own whsec_ secret
+}
+
+// Mount adds the merchant's webhook endpoints and events API.
+func (o *Outbound) Mount(g *echo.Group, merchant echo.MiddlewareFunc) {
+	g.POST("/webhook_endpoints", o.handleCreateEndpoint, merchant)
+	g.GET("/webhook_endpoints", o.handleListEndpoints, merchant)
+	g.GET("/webhook_endpoints/:id", o.handleGetEndpoint, merchant)
+	g.DELETE("/webhook_endpoints/:id", o.handleDeleteEndpoint, merchant)
+	g.GET("/events", o.handleListEvents, merchant)
+	g.GET("/events/:id", o.handleGetEvent, merchant)
+	g.POST("/events/:id/redeliver", o.handleRedeliver, merchant)
+}
+
+func (o *Outbound) handleCreateEndpoint(c echo.Context) error {
+	p := auth.From(c)
+	var in endpointParams
+	if err := jsonbody.Decode(c.Request(), &in); err != nil {
+		return err
+	}
+	u, err := url.Parse(in.URL)
+	switch {
+	case in.URL == "":
+		return problem.Invalid("url", "url is required: where tollgate POSTs events.")
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || len(in.URL) > 2048:
+		return problem.Invalid("url", "url must be an absolute http(s) URL without credentials, at most 2048 characters.")
+	case p.Livemode && u.Scheme != "https":
+		return problem.Invalid("url", "Live endpoints must use https.")
+	}
+	if len(in.EnabledEvents) == 0 {
+		return problem.Invalid("enabled_events", `enabled_events is required: event types, or ["*"] for all.`)
+	}
+	for _, t := range in.EnabledEvents {
+		if t != "*" && !slices.Contains(EventTypes, t) {
+			return problem.Invalid("enabled_events", fmt.Sprintf("Unknown event type %q; known: %s.", t, strings.Join(EventTypes, ", ")))
+		}
+	}
+	if len(in.Description) > 255 {
+		return problem.Invalid("description", "description must be at most 255 characters.")
+	}
+	secret := in.Secret
+	if secret == "" {
+		secret = NewSecret()
+	} else if _, err := secretKey(secret); err != nil {
+		return problem.Invalid("secret", "secret: "+err.Error()+"; omit it to have one generated.")
+	}
+	sealed, err := o.vault.Seal(secret)
+	if err != nil {
+		return fmt.Errorf("seal endpoint secret: %w", err)
+	}
+	events, _ := json.Marshal(in.EnabledEvents)
+	now := o.now()
+	ep := endpoint{ID: "we_" + auth.RandomString(24), MerchantID: p.MerchantID, Livemode: p.Livemode, URL: in.URL, SecretEnc: sealed,
+		EnabledEvents: string(events), Description: in.Description, Status: endpointEnabled, CreatedAt: now, UpdatedAt: now}
+	if err := o.db.WithContext(c.Request().Context()).Create(&ep).Error; err != nil {
+		return fmt.Errorf("create endpoint: %w", err)
+	}
+	return c.JSON(http.StatusCreated, ep.view(secret))
+}
+
+func (o *Outbound) endpointOf(c echo.Context) (*endpoint, error) {
+	var ep endpoint
+	err := o.db.WithContext(c.Request().Context()).Where("id = ? AND merchant_id = ? AND status <> ?", c.Param("id"), auth.From(c).MerchantID, endpointDeleted).Take(&ep).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, problem.NotFound("webhook endpoint")
+	}
+	return &ep, err
+}
+
+func (o *Outbound) handleGetEndpoint(c echo.Context) error {
+	ep, err := o.endpointOf(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ep.view(""))
+}
+
+func (o *Outbound) handleListEndpoints(c echo.Context) error {
+	var eps []endpoint
+	if err := o.db.WithContext(c.Request().Context()).Where("merchant_id = ? AND status <> ?", auth.From(c).MerchantID, endpointDeleted).Order("seq DESC").Find(&eps).Error; err != nil {
+		return fmt.Errorf("list endpoints: %w", err)
+	}
+	out := make([]any, 0, len(eps))
+	for i := range eps {
+		out = append(out, eps[i].view(""))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"object": "list", "data": out, "has_more": false})
+}
+
+// handleDeleteEndpoint stops deliveries to the endpoint; its history stays.
+func (o *Outbound) handleDeleteEndpoint(c echo.Context) error {
+	ep, err := o.endpointOf(c)
+	if err != nil {
+		return err
+	}
+	if err := o.db.WithContext(c.Request().Context()).Model(&endpoint{}).Where("id = ?", ep.ID).
+		Updates(map[string]any{"status": endpointDeleted, "updated_at": o.now()}).Error; err != nil {
+		return fmt.Errorf("delete endpoint: %w", err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"id": ep.ID, "object": "webhook_endpoint", "deleted": true})
+}

@@ -1,0 +1,200 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/riverqueue/river"
+	"gorm.io/gorm"
+
+	"tollgate/billing"
+	"tollgate/internal/auth"
+	"tollgate/internal/clock"
+	"tollgate/internal/jobs"
+	"tollgate/internal/msisdn"
+)
+
+// Settings tune delivery to merchants.
+type Settings struct {
+	Timeout      time.Duration   // one attempt
+	Schedule     []time.Duration // waits between attempts; the last repeats
+	MaxAge       time.Duration   // give up on an event this old
+	DisableAfter time.Duration   // disable an endpoint failing this long
+}
+
+// Outbound records events and delivers them to merchants' endpoints.
+type Outbound struct {
+	db    *gorm.DB
+	vault *msisdn.Vault // seals endpoint secrets at rest
+	clock clock.Clock
+	jobs  *jobs.Client
+	http  *http.Client
+	cfg   Settings
+	log   *slog.Logger
+}
+
+// NewOutbound wires outbound webhooks. SetJobs must follow before use.
+func NewOutbound(db *gorm.DB, vault *msisdn.Vault, clk clock.Clock, cfg Settings, log *slog.Logger) *Outbound {
+	return &Outbound{db: db, vault: vault, clock: clk, cfg: cfg, log: log,
+		http: &http.Client{
+			Timeout: cfg.Timeout,
+			// Many workers deliver to the same few merchant hosts at once;
+			// keep their connections instead of dialing for every event.
+			Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true},
+			// A merchant's redirect is not followed: the signed message goes
+			// only where the merchant registered it.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}}
+}
+
+// SetJobs gives the outbox its queue (the queue's workers need the outbox).
+func (o *Outbound) SetJobs(c *jobs.Client) { o.jobs = c }
+
+func (o *Outbound) now() time.Time { return o.clock.Now().UTC() }
+
+// Rows.
+
+type endpoint struct {
+	Seq            int64 `gorm:"->"`
+	ID             string
+	MerchantID     string
+	Livemode       bool
+	URL            string `gorm:"column:url"`
+	SecretEnc      string
+	EnabledEvents  string
+	Description    string
+	Status         string
+	FailingSince   *time.Time
+	DisabledReason *string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+func (endpoint) TableName() string { return "webhook_endpoints" }
+
+func (e *endpoint) events() []string {
+	var out []string
+	_ = json.Unmarshal([]byte(e.EnabledEvents), &out)
+	return out
+}
+
+func (e *endpoint) wants(typ string) bool {
+	ev := e.events()
+	return slices.Contains(ev, "*") || slices.Contains(ev, typ)
+}
+
+const (
+	endpointEnabled  = "enabled"
+	endpointDisabled = "disabled"
+	endpointDeleted  = "deleted"
+)
+
+type event struct {
+	Seq        int64 `gorm:"->"`
+	ID         string
+	MerchantID string
+	Livemode   bool
+	Type       string
+	ObjectID   string
+	Data       string
+	CreatedAt  time.Time
+}
+
+func (event) TableName() string { return "events" }
+
+type delivery struct {
+	Seq           int64 `gorm:"->"`
+	ID            string
+	EventID       string
+	EndpointID    string
+	Status        string
+	Attempts      int
+	NextAttemptAt *time.Time
+	DeliveredAt   *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+func (delivery) TableName() string { return "webhook_deliveries" }
+
+type attempt struct {
+	Seq        int64 `gorm:"->"`
+	DeliveryID string
+	Attempt    int
+	StatusCode int
+	Error      string
+	DurationMs int64
+	At         time.Time
+}
+
+func (attempt) TableName() string { return "webhook_attempts" }
+
+const (
+	deliveryPending   = "pending"
+	deliverySucceeded = "succeeded"
+	deliveryFailed    = "failed"
+)
+
+// EventEndpointDisabled tells a merchant an endpoint stopped receiving.
+const EventEndpointDisabled = "webhook_endpoint.disabled"
+
+// DeliverArgs is the job that delivers one event to one endpoint.
+type DeliverArgs struct {
+	DeliveryID string `json:"delivery_id"`
+}
+
+// Kind names the job.
+func (DeliverArgs) Kind() string { return "webhook_delivery" }
+
+var _ billing.EventSink = (*Outbound)(nil)
+
+// EmitTx records an event and queues its deliveries in the caller's
+// transaction: the event exists exactly when the change it describes does.
+func (o *Outbound) EmitTx(tx *gorm.DB, e billing.Event) error {
+	data, err := json.Marshal(e.Object)
+	if err != nil {
+		return fmt.Errorf("encode event object: %w", err)
+	}
+	ev := event{ID: "evt_" + auth.RandomString(24), MerchantID: e.MerchantID, Livemode: e.Livemode, Type: e.Type, ObjectID: e.ObjectID, Data: string(data), CreatedAt: o.now()}
+	if err := tx.Create(&ev).Error; err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	var eps []endpoint
+	if err := tx.Where("merchant_id = ? AND livemode = ? AND status = ?", e.MerchantID, e.Livemode, endpointEnabled).Find(&eps).Error; err != nil {
+		return fmt.Errorf("endpoints of %s: %w", e.MerchantID, err)
+	}
+	for i := range eps {
+		if eps[i].wants(e.Type) {
+			if err := o.queueTx(tx, &ev, &eps[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// queueTx creates a delivery and its job.
+func (o *Outbound) queueTx(tx *gorm.DB, ev *event, ep *endpoint) error {
+	now := o.now()
+	d := delivery{ID: "wd_" + auth.RandomString(24), EventID: ev.ID, EndpointID: ep.ID, Status: deliveryPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now}
+	if err := tx.Create(&d).Error; err != nil {
+		return fmt.Errorf("insert delivery: %w", err)
+	}
+	ctx := tx.Statement.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// No ScheduledAt: a job due "now" is inserted available and fetched on
+	// the next poll; a scheduled one would wait for river's scheduler pass.
+	return jobs.InsertTx(ctx, o.jobs, tx, DeliverArgs{DeliveryID: d.ID}, nil)
+}
+
+// RegisterWorkers adds the delivery worker.
+func RegisterWorkers(w *river.Workers, o *Outbound) {
+	river.AddWorker(w, &deliverWorker{o: o})
+}
