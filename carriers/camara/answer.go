@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"tollgate/carriers"
@@ -36,16 +35,16 @@ var refundDeclines = map[string]string{
 
 // errorBody reads a CAMARA error body; a body that is not one yields the
 // zero value, and the HTTP status alone decides.
-func errorBody(a *answer) errorInfo {
+func errorBody(a *carriers.Answer) errorInfo {
 	var e errorInfo
-	_ = json.Unmarshal(a.body, &e)
+	_ = json.Unmarshal(a.Body, &e)
 	return e
 }
 
 // decline returns the declined Result for a 4xx answer whose code is in
 // table, and false for every other answer.
-func decline(a *answer, table map[string]string) (carriers.Result, bool) {
-	if a.status < 400 || a.status > 499 {
+func decline(a *carriers.Answer, table map[string]string) (carriers.Result, bool) {
+	if a.Status < 400 || a.Status > 499 {
 		return carriers.Result{}, false
 	}
 	e := errorBody(a)
@@ -62,46 +61,19 @@ func decline(a *answer, table map[string]string) (carriers.Result, bool) {
 }
 
 // answerError turns an answer that is neither a success nor a decline into
-// the error vocabulary. write says whether the request could have changed the
-// carrier's books (a POST), which decides what an unclear answer means.
-func answerError(a *answer, write bool, now time.Time) error {
+// the error vocabulary (carriers.AnswerError), with the CAMARA error's code
+// and message for people. write says whether the request could have changed
+// the carrier's books (a POST).
+func answerError(a *carriers.Answer, write bool, now time.Time) error {
 	e := errorBody(a)
-	detail := fmt.Sprintf("HTTP %d", a.status)
+	detail := fmt.Sprintf("HTTP %d", a.Status)
 	if e.Code != "" {
 		detail += " " + e.Code
 	}
 	if e.Message != "" {
 		detail += ": " + e.Message
 	}
-	switch {
-	case a.status == http.StatusTooManyRequests:
-		return fmt.Errorf("%w: %s", carriers.ErrRateLimited, detail)
-	case a.status == http.StatusServiceUnavailable:
-		// The carrier answered that it cannot serve now: nothing was done.
-		return &carriers.UnavailableError{
-			RetryAfter: retryAfter(a.header, now),
-			Err:        fmt.Errorf("%w: %s", carriers.ErrUnavailable, detail),
-		}
-	case a.status == http.StatusNotFound:
-		return fmt.Errorf("%w: %s", carriers.ErrNotFound, detail)
-	case a.status == http.StatusConflict && write:
-		// Something with our reference already exists at the carrier, and
-		// this answer does not say what became of it: ask, don't resend.
-		return fmt.Errorf("%w: %s", carriers.ErrOutcomeUnknown, detail)
-	case a.status >= 400 && a.status <= 499:
-		return fmt.Errorf("%w: %s", carriers.ErrInvalidRequest, detail)
-	case write:
-		// 500, 502, 504 and anything unexpected: the carrier, or a proxy in
-		// front of it, may have billed before failing to answer.
-		return fmt.Errorf("%w: %s", carriers.ErrOutcomeUnknown, detail)
-	default:
-		return fmt.Errorf("%w: %s", carriers.ErrUnavailable, detail)
-	}
-}
-
-// errUnreadable is the error for a success answer whose body cannot be used.
-func errUnreadable(a *answer, err error) error {
-	return fmt.Errorf("%w: HTTP %d with an unreadable body: %v", carriers.ErrOutcomeUnknown, a.status, err)
+	return carriers.AnswerError(a, write, detail, now)
 }
 
 var errNoID = errors.New("answer carries no identifier")

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"tollgate/carriers"
 	"tollgate/carriers/camara"
@@ -79,23 +78,6 @@ func TestAnswersMapToTheErrorVocabulary(t *testing.T) {
 	}
 }
 
-func TestRetryAfterForms(t *testing.T) {
-	c := stub(t, 503, map[string]string{"Retry-After": "7"}, "")
-	_, err := c.Charge(context.Background(), charge("ch_1", "+821012345678", 5000, "KRW"))
-	var u *carriers.UnavailableError
-	if !errors.As(err, &u) || u.RetryAfter != 7*time.Second {
-		t.Fatalf("seconds: %v", err)
-	}
-	// An HTTP date well in the future gives a positive wait; the exact value
-	// depends on the clock, so only its sign is checked.
-	date := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
-	c = stub(t, 503, map[string]string{"Retry-After": date}, "")
-	_, err = c.Charge(context.Background(), charge("ch_1", "+821012345678", 5000, "KRW"))
-	if !errors.As(err, &u) || u.RetryAfter <= 0 {
-		t.Fatalf("date: %v", err)
-	}
-}
-
 func TestDeniedPaymentStatusIsADecline(t *testing.T) {
 	c := stub(t, 201, nil, `{"paymentId":"p1","paymentStatus":"denied","amountTransaction":{}}`)
 	res, err := c.Charge(context.Background(), charge("ch_1", "+821012345678", 5000, "KRW"))
@@ -109,15 +91,6 @@ func TestEchoedAmountMismatchIsReported(t *testing.T) {
 	res, err := c.Charge(context.Background(), charge("ch_1", "+821012345678", 5001, "USD"))
 	if err != nil || res.Outcome != carriers.OutcomeSucceeded || res.Message == "" {
 		t.Fatalf("%+v, %v", res, err)
-	}
-}
-
-func TestResetAfterSendIsOutcomeUnknown(t *testing.T) {
-	e := setup(t)
-	e.putFaults(`{"carrier":"skt","reset_rate":1}`)
-	_, err := e.client.Charge(context.Background(), charge("ch_reset", "+821012345678", 5000, "KRW"))
-	if !errors.Is(err, carriers.ErrOutcomeUnknown) {
-		t.Fatalf("err = %v, want ErrOutcomeUnknown", err)
 	}
 }
 

@@ -59,15 +59,15 @@ func (c *Client) authorize(ctx context.Context, r carriers.AuthorizeRequest) (ca
 	if err != nil {
 		return carriers.Authorization{}, err
 	}
-	if a.status != http.StatusCreated && a.status != http.StatusOK {
+	if a.Status != http.StatusCreated && a.Status != http.StatusOK {
 		if res, ok := decline(a, chargeDeclines); ok {
 			return carriers.Authorization{}, &declinedError{res: res}
 		}
 		return carriers.Authorization{}, answerError(a, true, time.Now())
 	}
 	var p prepared
-	if err := decode(a.body, &p); err != nil {
-		return carriers.Authorization{}, errUnreadable(a, err)
+	if err := decode(a.Body, &p); err != nil {
+		return carriers.Authorization{}, carriers.UnreadableAnswer(a, err)
 	}
 	if p.PaymentID == "" {
 		return carriers.Authorization{}, fmt.Errorf("%w: prepared payment %v", carriers.ErrOutcomeUnknown, errNoID)
@@ -118,11 +118,11 @@ func (c *Client) verify(ctx context.Context, r carriers.VerifyRequest) error {
 	}
 	e := errorBody(a)
 	switch {
-	case a.status == http.StatusNoContent || a.status == http.StatusOK:
+	case a.Status == http.StatusNoContent || a.Status == http.StatusOK:
 		return nil
-	case a.status == http.StatusConflict && e.Code == codeAlreadyExists:
+	case a.Status == http.StatusConflict && e.Code == codeAlreadyExists:
 		return nil // validated by an earlier attempt whose answer was lost
-	case a.status == http.StatusBadRequest && (e.Code == codeInvalidCode || e.Code == codeValidationFailed):
+	case a.Status == http.StatusBadRequest && (e.Code == codeInvalidCode || e.Code == codeValidationFailed):
 		return fmt.Errorf("%w: %s", carriers.ErrWrongCode, e.Code)
 	}
 	// Validating bills nothing, so a fault here is never "outcome unknown".
@@ -166,11 +166,11 @@ func (c *Client) cancelPhone(ctx context.Context, paymentID, msisdn, correlator 
 	}
 	e := errorBody(a)
 	switch {
-	case a.status == http.StatusAccepted || a.status == http.StatusOK || a.status == http.StatusNoContent:
+	case a.Status == http.StatusAccepted || a.Status == http.StatusOK || a.Status == http.StatusNoContent:
 		return nil
-	case a.status == http.StatusConflict && e.Code == codePaymentCancelled:
+	case a.Status == http.StatusConflict && e.Code == codePaymentCancelled:
 		return nil // cancelled by an earlier attempt
-	case a.status == http.StatusConflict && e.Code == codePaymentConfirmed:
+	case a.Status == http.StatusConflict && e.Code == codePaymentConfirmed:
 		return fmt.Errorf("%w: payment %s is already confirmed; refund it instead", carriers.ErrInvalidRequest, paymentID)
 	}
 	return answerError(a, true, time.Now())
@@ -188,12 +188,12 @@ func (c *Client) payment(ctx context.Context, paymentID, correlator string) (pay
 	if err != nil {
 		return payment{}, err
 	}
-	if a.status != http.StatusOK {
+	if a.Status != http.StatusOK {
 		return payment{}, answerError(a, false, time.Now())
 	}
 	var p payment
-	if err := decode(a.body, &p); err != nil {
-		return payment{}, errUnreadable(a, err)
+	if err := decode(a.Body, &p); err != nil {
+		return payment{}, carriers.UnreadableAnswer(a, err)
 	}
 	if p.PaymentID == "" {
 		return payment{}, fmt.Errorf("%w: payment %v", carriers.ErrOutcomeUnknown, errNoID)

@@ -49,16 +49,17 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 	if err != nil {
 		return carriers.Result{}, err
 	}
-	if a.status == http.StatusCreated || a.status == http.StatusOK {
+	if a.Status == http.StatusCreated || a.Status == http.StatusOK {
 		var p payment
-		if err := decode(a.body, &p); err != nil {
-			return carriers.Result{}, errUnreadable(a, err)
+		if err := decode(a.Body, &p); err != nil {
+			return carriers.Result{}, carriers.UnreadableAnswer(a, err)
 		}
 		res, err := paymentResult(p)
 		if err != nil {
 			return carriers.Result{}, err
 		}
-		res.Message = amountMismatch(p.AmountTransaction.PaymentAmount.ChargingInformation, r.Amount, r.Currency)
+		ci := p.AmountTransaction.PaymentAmount.ChargingInformation
+		res.Message = carriers.AmountMismatch(string(ci.Amount), ci.Currency, r.Amount, r.Currency)
 		return res, nil
 	}
 	if res, ok := decline(a, chargeDeclines); ok {
@@ -73,7 +74,7 @@ func newAmountTransaction(ref, msisdn string, minor int64, currency, description
 	if ref == "" || minor <= 0 {
 		return amountTransaction{}, fmt.Errorf("%w: a payment needs a reference and a positive amount", carriers.ErrInvalidRequest)
 	}
-	amount, err := formatAmount(minor, currency)
+	amount, err := carriers.FormatAmount(minor, currency)
 	if err != nil {
 		return amountTransaction{}, fmt.Errorf("%w: %v", carriers.ErrInvalidRequest, err)
 	}
@@ -85,7 +86,7 @@ func newAmountTransaction(ref, msisdn string, minor int64, currency, description
 		ClientCorrelator: ref,
 		ReferenceCode:    ref,
 		PaymentAmount: paymentAmount{
-			ChargingInformation: chargingInformation{Amount: amount, Currency: currency, Description: description},
+			ChargingInformation: chargingInformation{Amount: json.Number(amount), Currency: currency, Description: description},
 		},
 	}
 	if merchant != "" {
@@ -115,26 +116,6 @@ func paymentResult(p payment) (carriers.Result, error) {
 		return carriers.Result{}, fmt.Errorf("%w: payment %s has unknown status %q", carriers.ErrOutcomeUnknown, p.PaymentID, p.PaymentStatus)
 	}
 	return res, nil
-}
-
-// amountMismatch describes a carrier echoing a different amount than we
-// asked for. The carrier's word on the outcome still stands (it may well
-// have billed), so this is surfaced for people and settlement, not an error.
-func amountMismatch(ci chargingInformation, want int64, currency string) string {
-	if ci.Amount == "" && ci.Currency == "" {
-		return ""
-	}
-	if ci.Currency != currency {
-		return fmt.Sprintf("carrier reports currency %q, requested %s", ci.Currency, currency)
-	}
-	got, err := parseAmount(ci.Amount, currency)
-	if err != nil {
-		return fmt.Sprintf("carrier reports an unreadable amount: %v", err)
-	}
-	if got != want {
-		return fmt.Sprintf("carrier reports amount %d, requested %d (minor units of %s)", got, want, currency)
-	}
-	return ""
 }
 
 // decode reads a JSON answer keeping numbers as their exact decimal text.

@@ -30,15 +30,15 @@ func (c *Client) confirm(ctx context.Context, r carriers.ChargeRequest) (carrier
 	}
 	e := errorBody(a)
 	switch {
-	case a.status == http.StatusAccepted || a.status == http.StatusOK || a.status == http.StatusNoContent:
+	case a.Status == http.StatusAccepted || a.Status == http.StatusOK || a.Status == http.StatusNoContent:
 		var p payment
-		if decode(a.body, &p) == nil && p.PaymentID == paymentID {
+		if decode(a.Body, &p) == nil && p.PaymentID == paymentID {
 			if res, err := confirmedResult(p, r); err == nil {
 				return res, nil
 			}
 		}
 		return c.readBack(ctx, paymentID, r)
-	case a.status == http.StatusConflict && (e.Code == codePaymentConfirmed || e.Code == codePaymentCancelled):
+	case a.Status == http.StatusConflict && (e.Code == codePaymentConfirmed || e.Code == codePaymentCancelled):
 		return c.readBack(ctx, paymentID, r)
 	}
 	if res, ok := decline(a, chargeDeclines); ok {
@@ -65,6 +65,7 @@ func confirmedResult(p payment, r carriers.ChargeRequest) (carriers.Result, erro
 	if err != nil {
 		return carriers.Result{}, err
 	}
-	res.Message = amountMismatch(p.AmountTransaction.PaymentAmount.ChargingInformation, r.Amount, r.Currency)
+	ci := p.AmountTransaction.PaymentAmount.ChargingInformation
+	res.Message = carriers.AmountMismatch(string(ci.Amount), ci.Currency, r.Amount, r.Currency)
 	return res, nil
 }

@@ -2,6 +2,7 @@ package camara
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -39,7 +40,7 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 		},
 	}
 	if r.Amount > 0 && c.caps.PartialRefunds {
-		amount, err := formatAmount(r.Amount, r.Currency)
+		amount, err := carriers.FormatAmount(r.Amount, r.Currency)
 		if err != nil {
 			return carriers.Result{}, fmt.Errorf("%w: %v", carriers.ErrInvalidRequest, err)
 		}
@@ -49,7 +50,7 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 		}
 		body.Type = refundPartial
 		body.AmountTransaction.RefundAmount.ChargingInformation = &chargingInformation{
-			Amount: amount, Currency: r.Currency, Description: desc,
+			Amount: json.Number(amount), Currency: r.Currency, Description: desc,
 		}
 	}
 
@@ -58,10 +59,10 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 	if err != nil {
 		return carriers.Result{}, err
 	}
-	if a.status == http.StatusCreated || a.status == http.StatusOK {
+	if a.Status == http.StatusCreated || a.Status == http.StatusOK {
 		var rf refund
-		if err := decode(a.body, &rf); err != nil {
-			return carriers.Result{}, errUnreadable(a, err)
+		if err := decode(a.Body, &rf); err != nil {
+			return carriers.Result{}, carriers.UnreadableAnswer(a, err)
 		}
 		return refundResult(rf)
 	}

@@ -46,12 +46,12 @@ func (c *Client) chargeStatus(ctx context.Context, ref carriers.Reference) (carr
 		if err != nil {
 			return carriers.Result{}, err
 		}
-		if a.status != http.StatusOK {
+		if a.Status != http.StatusOK {
 			return carriers.Result{}, answerError(a, false, time.Now())
 		}
 		var p payment
-		if err := decode(a.body, &p); err != nil {
-			return carriers.Result{}, errUnreadable(a, err)
+		if err := decode(a.Body, &p); err != nil {
+			return carriers.Result{}, carriers.UnreadableAnswer(a, err)
 		}
 		return paymentResult(p)
 	}
@@ -84,12 +84,12 @@ func (c *Client) refundStatus(ctx context.Context, ref carriers.Reference) (carr
 		if err != nil {
 			return carriers.Result{}, err
 		}
-		if a.status != http.StatusOK {
+		if a.Status != http.StatusOK {
 			return carriers.Result{}, answerError(a, false, time.Now())
 		}
 		var rf refund
-		if err := decode(a.body, &rf); err != nil {
-			return carriers.Result{}, errUnreadable(a, err)
+		if err := decode(a.Body, &rf); err != nil {
+			return carriers.Result{}, carriers.UnreadableAnswer(a, err)
 		}
 		return refundResult(rf)
 	}
@@ -122,14 +122,14 @@ func (c *Client) list(ctx context.Context, path, correlator string, out any) (co
 	if err != nil {
 		return false, err
 	}
-	if a.status != http.StatusOK {
+	if a.Status != http.StatusOK {
 		return false, answerError(a, false, time.Now())
 	}
-	if err := decode(a.body, out); err != nil {
-		return false, errUnreadable(a, err)
+	if err := decode(a.Body, out); err != nil {
+		return false, carriers.UnreadableAnswer(a, err)
 	}
 	n := listLen(out)
-	if total, err := strconv.Atoi(a.header.Get("X-Total-Count")); err == nil {
+	if total, err := strconv.Atoi(a.Header.Get("X-Total-Count")); err == nil {
 		return total <= n, nil
 	}
 	return n < listPageSize, nil

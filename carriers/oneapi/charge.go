@@ -35,7 +35,7 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 	if r.Reference == "" || r.Amount <= 0 || r.MSISDN == "" {
 		return carriers.Result{}, fmt.Errorf("%w: a charge needs a reference, a subscriber and a positive amount", carriers.ErrInvalidRequest)
 	}
-	amount, err := formatAmount(r.Amount, r.Currency)
+	amount, err := carriers.FormatAmount(r.Amount, r.Currency)
 	if err != nil {
 		return carriers.Result{}, fmt.Errorf("%w: %v", carriers.ErrInvalidRequest, err)
 	}
@@ -48,7 +48,7 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 		ClientCorrelator: r.Reference,
 		ReferenceCode:    r.Reference,
 		PaymentAmount: paymentAmount{
-			ChargingInformation: chargingInformation{Amount: amount, Currency: r.Currency, Description: desc},
+			ChargingInformation: chargingInformation{Amount: decimal(amount), Currency: r.Currency, Description: desc},
 		},
 		TransactionOperationStatus: statusCharged,
 	}}
@@ -62,7 +62,7 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 	if err != nil {
 		return carriers.Result{}, err
 	}
-	if a.status == http.StatusCreated || a.status == http.StatusOK {
+	if a.Status == http.StatusCreated || a.Status == http.StatusOK {
 		return created(a, kindCharge, r.Reference, r.Amount, r.Currency)
 	}
 	if res, ok := decline(a); ok {
@@ -72,10 +72,10 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 }
 
 // created reads the transaction a POST answered for our clientCorrelator.
-func created(a *answer, kind, correlator string, amount int64, currency string) (carriers.Result, error) {
+func created(a *carriers.Answer, kind, correlator string, amount int64, currency string) (carriers.Result, error) {
 	var tb transactionBody
-	if err := decode(a.body, &tb); err != nil {
-		return carriers.Result{}, errUnreadable(a, err)
+	if err := decode(a.Body, &tb); err != nil {
+		return carriers.Result{}, carriers.UnreadableAnswer(a, err)
 	}
 	t := tb.AmountTransaction
 	if t.ClientCorrelator != "" && t.ClientCorrelator != correlator {
@@ -86,6 +86,7 @@ func created(a *answer, kind, correlator string, amount int64, currency string) 
 	if err != nil {
 		return carriers.Result{}, err
 	}
-	res.Message = amountMismatch(t.PaymentAmount.ChargingInformation, amount, currency)
+	ci := t.PaymentAmount.ChargingInformation
+	res.Message = carriers.AmountMismatch(string(ci.Amount), ci.Currency, amount, currency)
 	return res, nil
 }

@@ -20,17 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
 	"tollgate/carriers"
 )
 
 const protocol = "oneapi"
-
-// defaultTimeout bounds one carrier call when the caller gives no client.
-const defaultTimeout = 10 * time.Second
 
 var (
 	_ carriers.Carrier   = (*Client)(nil)
@@ -58,19 +52,12 @@ func New(s carriers.Settings) (*Client, error) {
 	if s.Name == "" {
 		return nil, errors.New("oneapi: carrier name is empty")
 	}
-	base := strings.TrimRight(s.BaseURL, "/")
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("oneapi %s: base URL %q is not an absolute http(s) URL", s.Name, s.BaseURL)
+	base, err := carriers.ParseBaseURL(s.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("oneapi %s: %w", s.Name, err)
 	}
-	hc := &http.Client{Timeout: defaultTimeout}
-	if s.HTTPClient != nil {
-		c := *s.HTTPClient // a copy: the caller's client is shared and stays as it was
-		hc = &c
-	}
-	// A redirected POST could be replayed somewhere we did not mean to bill;
-	// a carrier API has no reason to redirect, so a 3xx is taken as the answer.
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// A copy of the caller's client that takes a 3xx as the answer.
+	hc := carriers.SendClient(s.HTTPClient)
 	reports, err := newReportSettings(s)
 	if err != nil {
 		return nil, fmt.Errorf("oneapi %s: %w", s.Name, err)

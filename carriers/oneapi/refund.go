@@ -31,7 +31,7 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 	if r.Reference == "" || r.CarrierReference == "" || r.MSISDN == "" || r.Amount <= 0 {
 		return carriers.Result{}, fmt.Errorf("%w: a refund needs a reference, the carrier's charge id, the subscriber and a positive amount", carriers.ErrInvalidRequest)
 	}
-	amount, err := formatAmount(r.Amount, r.Currency)
+	amount, err := carriers.FormatAmount(r.Amount, r.Currency)
 	if err != nil {
 		return carriers.Result{}, fmt.Errorf("%w: %v", carriers.ErrInvalidRequest, err)
 	}
@@ -45,7 +45,7 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 		ReferenceCode:               r.Reference,
 		OriginalServerReferenceCode: r.CarrierReference,
 		PaymentAmount: paymentAmount{
-			ChargingInformation: chargingInformation{Amount: amount, Currency: r.Currency, Description: desc},
+			ChargingInformation: chargingInformation{Amount: decimal(amount), Currency: r.Currency, Description: desc},
 		},
 		TransactionOperationStatus: statusRefunded,
 	}}
@@ -55,7 +55,7 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 	if err != nil {
 		return carriers.Result{}, err
 	}
-	if a.status == http.StatusCreated || a.status == http.StatusOK {
+	if a.Status == http.StatusCreated || a.Status == http.StatusOK {
 		return created(a, kindRefund, r.Reference, r.Amount, r.Currency)
 	}
 	if res, ok := decline(a); ok {

@@ -13,7 +13,7 @@ import (
 func (c *Client) SendSMS(ctx context.Context, m carriers.SMS) error {
 	// The message id doubles as clientCorrelator, so a resent request is
 	// delivered once by an operator that honours it.
-	id := newID()
+	id := carriers.RandomID()
 	if err := c.sendSMS(ctx, m, id); err != nil {
 		return fmt.Errorf("oneapi %s: send sms %s: %w", c.name, id, err)
 	}
@@ -34,7 +34,7 @@ func (c *Client) sendSMS(ctx context.Context, m carriers.SMS, id string) error {
 	if err != nil {
 		return err
 	}
-	if a.status == http.StatusCreated || a.status == http.StatusOK {
+	if a.Status == http.StatusCreated || a.Status == http.StatusOK {
 		return nil
 	}
 	return answerError(a, true, time.Now())

@@ -43,12 +43,12 @@ func (c *Client) status(ctx context.Context, ref carriers.Reference) (carriers.R
 		if err != nil {
 			return carriers.Result{}, err
 		}
-		if a.status != http.StatusOK {
+		if a.Status != http.StatusOK {
 			return carriers.Result{}, answerError(a, false, time.Now())
 		}
 		var tb transactionBody
-		if err := decode(a.body, &tb); err != nil {
-			return carriers.Result{}, errUnreadable(a, err)
+		if err := decode(a.Body, &tb); err != nil {
+			return carriers.Result{}, carriers.UnreadableAnswer(a, err)
 		}
 		return transactionResult(tb.AmountTransaction, ref.Kind)
 	}
@@ -57,12 +57,12 @@ func (c *Client) status(ctx context.Context, ref carriers.Reference) (carriers.R
 	if err != nil {
 		return carriers.Result{}, err
 	}
-	if a.status != http.StatusOK {
+	if a.Status != http.StatusOK {
 		return carriers.Result{}, answerError(a, false, time.Now())
 	}
 	var list transactionList
-	if err := decode(a.body, &list); err != nil {
-		return carriers.Result{}, errUnreadable(a, err)
+	if err := decode(a.Body, &list); err != nil {
+		return carriers.Result{}, carriers.UnreadableAnswer(a, err)
 	}
 	// OneAPI lists are not paged: what came back is all there is, so an
 	// absent correlator is proof the carrier never created the transaction.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"tollgate/carriers"
@@ -12,55 +11,27 @@ import (
 
 // errorInfo reads the protocol's error body; a body that is not one yields
 // the zero value, and the HTTP status alone decides.
-func errorInfo(a *answer) (code, message string) {
+func errorInfo(a *carriers.Answer) (code, message string) {
 	var e errorBody
-	_ = json.Unmarshal(a.body, &e)
+	_ = json.Unmarshal(a.Body, &e)
 	return e.Error.Code, e.Error.Message
 }
 
 // answerError turns an answer that is not a success into the error
-// vocabulary. write says whether the request could have changed the
-// carrier's books (a POST), which decides what an unclear answer means.
-// Business declines never come back here: this protocol reports them by
-// callback or status query.
-func answerError(a *answer, write bool, now time.Time) error {
+// vocabulary (carriers.AnswerError), with the error body's code and message
+// for people. write says whether the request could have changed the
+// carrier's books (a POST). Business declines never come back here: this
+// protocol reports them by callback or status query.
+func answerError(a *carriers.Answer, write bool, now time.Time) error {
 	code, msg := errorInfo(a)
-	detail := fmt.Sprintf("HTTP %d", a.status)
+	detail := fmt.Sprintf("HTTP %d", a.Status)
 	if code != "" {
 		detail += " " + code
 	}
 	if msg != "" {
 		detail += ": " + msg
 	}
-	switch {
-	case a.status == http.StatusTooManyRequests:
-		return fmt.Errorf("%w: %s", carriers.ErrRateLimited, detail)
-	case a.status == http.StatusServiceUnavailable:
-		// The carrier answered that it cannot serve now: nothing was done.
-		return &carriers.UnavailableError{
-			RetryAfter: retryAfter(a.header, now),
-			Err:        fmt.Errorf("%w: %s", carriers.ErrUnavailable, detail),
-		}
-	case a.status == http.StatusNotFound:
-		return fmt.Errorf("%w: %s", carriers.ErrNotFound, detail)
-	case a.status == http.StatusConflict && write:
-		// Something with our reference already exists at the carrier, and
-		// this answer does not say what became of it: ask, don't resend.
-		return fmt.Errorf("%w: %s", carriers.ErrOutcomeUnknown, detail)
-	case a.status >= 400 && a.status <= 499:
-		return fmt.Errorf("%w: %s", carriers.ErrInvalidRequest, detail)
-	case write:
-		// 500, 502, 504 and anything unexpected: the carrier, or a proxy in
-		// front of it, may have accepted before failing to answer.
-		return fmt.Errorf("%w: %s", carriers.ErrOutcomeUnknown, detail)
-	default:
-		return fmt.Errorf("%w: %s", carriers.ErrUnavailable, detail)
-	}
-}
-
-// errUnreadable is the error for a success answer whose body cannot be used.
-func errUnreadable(a *answer, err error) error {
-	return fmt.Errorf("%w: HTTP %d with an unreadable body: %v", carriers.ErrOutcomeUnknown, a.status, err)
+	return carriers.AnswerError(a, write, detail, now)
 }
 
 var errNoID = errors.New("answer carries no identifier")

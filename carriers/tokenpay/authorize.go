@@ -37,12 +37,12 @@ func (c *Client) authorize(ctx context.Context, r carriers.AuthorizeRequest) (ca
 	if err != nil {
 		return carriers.Authorization{}, err
 	}
-	if a.status != http.StatusCreated && a.status != http.StatusOK {
+	if a.Status != http.StatusCreated && a.Status != http.StatusOK {
 		return carriers.Authorization{}, answerError(a, true, time.Now())
 	}
 	var out authorization
-	if err := decode(a.body, &out); err != nil {
-		return carriers.Authorization{}, errUnreadable(a, err)
+	if err := decode(a.Body, &out); err != nil {
+		return carriers.Authorization{}, carriers.UnreadableAnswer(a, err)
 	}
 	if out.AuthorizationID == "" {
 		return carriers.Authorization{}, fmt.Errorf("%w: authorization %v", carriers.ErrOutcomeUnknown, errNoID)
@@ -72,14 +72,14 @@ func (c *Client) verify(ctx context.Context, r carriers.VerifyRequest) (carriers
 	if err != nil {
 		return carriers.Authorization{}, err
 	}
-	switch a.status {
+	switch a.Status {
 	case http.StatusOK:
 	case http.StatusUnprocessableEntity, http.StatusGone:
 		code, msg := errorInfo(a)
 		switch {
 		case code == codeInvalidPIN:
 			return carriers.Authorization{}, fmt.Errorf("%w: %s", carriers.ErrWrongCode, msg)
-		case a.status == http.StatusGone || code == codePINExpired || code == codeTooManyAttempts:
+		case a.Status == http.StatusGone || code == codePINExpired || code == codeTooManyAttempts:
 			return carriers.Authorization{}, fmt.Errorf("%w: the carrier no longer accepts a PIN for this authorization (%s); start a new one", carriers.ErrInvalidRequest, code)
 		}
 		return carriers.Authorization{}, answerError(a, true, time.Now())
@@ -87,8 +87,8 @@ func (c *Client) verify(ctx context.Context, r carriers.VerifyRequest) (carriers
 		return carriers.Authorization{}, answerError(a, true, time.Now())
 	}
 	var out authorization
-	if err := decode(a.body, &out); err != nil {
-		return carriers.Authorization{}, errUnreadable(a, err)
+	if err := decode(a.Body, &out); err != nil {
+		return carriers.Authorization{}, carriers.UnreadableAnswer(a, err)
 	}
 	if out.Status != statusVerified || out.Token == "" {
 		return carriers.Authorization{}, fmt.Errorf("%w: verify answered status %q without a token", carriers.ErrOutcomeUnknown, out.Status)

@@ -41,12 +41,12 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 	if err != nil {
 		return carriers.Result{}, err
 	}
-	if a.status != http.StatusAccepted && a.status != http.StatusCreated && a.status != http.StatusOK {
+	if a.Status != http.StatusAccepted && a.Status != http.StatusCreated && a.Status != http.StatusOK {
 		return carriers.Result{}, answerError(a, true, time.Now())
 	}
 	var out accepted
-	if err := decode(a.body, &out); err != nil {
-		return carriers.Result{}, errUnreadable(a, err)
+	if err := decode(a.Body, &out); err != nil {
+		return carriers.Result{}, carriers.UnreadableAnswer(a, err)
 	}
 	if out.ChargeID == "" {
 		return carriers.Result{}, fmt.Errorf("%w: charge %v", carriers.ErrOutcomeUnknown, errNoID)

@@ -32,12 +32,12 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 	if err != nil {
 		return carriers.Result{}, err
 	}
-	if a.status != http.StatusAccepted && a.status != http.StatusCreated && a.status != http.StatusOK {
+	if a.Status != http.StatusAccepted && a.Status != http.StatusCreated && a.Status != http.StatusOK {
 		return carriers.Result{}, answerError(a, true, time.Now())
 	}
 	var out accepted
-	if err := decode(a.body, &out); err != nil {
-		return carriers.Result{}, errUnreadable(a, err)
+	if err := decode(a.Body, &out); err != nil {
+		return carriers.Result{}, carriers.UnreadableAnswer(a, err)
 	}
 	if out.RefundID == "" {
 		return carriers.Result{}, fmt.Errorf("%w: refund %v", carriers.ErrOutcomeUnknown, errNoID)

@@ -12,7 +12,7 @@ import (
 // SendSMS delivers a text message to a subscriber, for codes the gateway
 // owns. A fresh reference goes with it, so a resent request is delivered once.
 func (c *Client) SendSMS(ctx context.Context, m carriers.SMS) error {
-	id := newID()
+	id := carriers.RandomID()
 	if err := c.sendSMS(carriers.WithResend(ctx), m, id); err != nil {
 		return fmt.Errorf("tokenpay %s: send sms %s: %w", c.name, id, err)
 	}
@@ -27,7 +27,7 @@ func (c *Client) sendSMS(ctx context.Context, m carriers.SMS, id string) error {
 	if err != nil {
 		return err
 	}
-	if a.status == http.StatusCreated || a.status == http.StatusOK || a.status == http.StatusAccepted {
+	if a.Status == http.StatusCreated || a.Status == http.StatusOK || a.Status == http.StatusAccepted {
 		return nil
 	}
 	return answerError(a, true, time.Now())

@@ -51,13 +51,13 @@ func (c *Client) status(ctx context.Context, ref carriers.Reference) (carriers.R
 	if err != nil {
 		return carriers.Result{}, err
 	}
-	if a.status != http.StatusOK {
+	if a.Status != http.StatusOK {
 		return carriers.Result{}, answerError(a, false, time.Now())
 	}
 	if ref.Kind == kindRefund {
 		var rf refund
-		if err := decode(a.body, &rf); err != nil {
-			return carriers.Result{}, errUnreadable(a, err)
+		if err := decode(a.Body, &rf); err != nil {
+			return carriers.Result{}, carriers.UnreadableAnswer(a, err)
 		}
 		if rf.RefundID == "" {
 			return carriers.Result{}, fmt.Errorf("%w: refund %v", carriers.ErrOutcomeUnknown, errNoID)
@@ -65,8 +65,8 @@ func (c *Client) status(ctx context.Context, ref carriers.Reference) (carriers.R
 		return outcome(rf.RefundID, rf.Status, rf.FailureReason)
 	}
 	var ch charge
-	if err := decode(a.body, &ch); err != nil {
-		return carriers.Result{}, errUnreadable(a, err)
+	if err := decode(a.Body, &ch); err != nil {
+		return carriers.Result{}, carriers.UnreadableAnswer(a, err)
 	}
 	if ch.ChargeID == "" {
 		return carriers.Result{}, fmt.Errorf("%w: charge %v", carriers.ErrOutcomeUnknown, errNoID)
