@@ -287,6 +287,11 @@ func (s *Service) insertCharge(ctx context.Context, ch *Charge) (*Charge, error)
 		if err := tx.Create(ch).Error; err != nil {
 			return err
 		}
+		if ch.CodeExpiresAt != nil {
+			if err := s.enqueue(ctx, tx, ChargeExpiryArgs{ChargeID: ch.ID}, ch.CodeExpiresAt.Sub(s.now())+time.Second); err != nil {
+				return err
+			}
+		}
 		return s.emitCharge(tx, chargeEvent(ch.Status), ch)
 	})
 	if store.IsUniqueViolation(err) {
@@ -358,6 +363,10 @@ func (s *Service) ConfirmCharge(ctx context.Context, p auth.Principal, id, code 
 	if err := s.ensureAvailable(c.Name()); err != nil {
 		return nil, err
 	}
+	attempts, err := s.takeAttempt(ctx, ch, c)
+	if err != nil {
+		return nil, err
+	}
 	req := carriers.ChargeRequest{}
 	if ch.AuthorizationRef != nil {
 		// The carrier owns the code: it says whether it is right.
@@ -366,13 +375,15 @@ func (s *Service) ConfirmCharge(ctx context.Context, p auth.Principal, id, code 
 		cancel()
 		switch {
 		case errors.Is(err, carriers.ErrWrongCode):
-			return nil, s.chargeWrongCode(ctx, ch, c)
+			return nil, s.chargeWrongCode(ctx, ch, c, attempts)
 		case err != nil:
+			// The carrier could not look at the code: give the attempt back.
+			s.db.WithContext(ctx).Model(&Charge{}).Where("id = ? AND code_attempts > 0", ch.ID).Update("code_attempts", gorm.Expr("code_attempts - 1"))
 			return nil, s.verifyFailed(ch.Carrier, err)
 		}
 		req.AuthorizationID, req.Token = auth.ID, auth.Token
 	} else if !s.codeMatches(ch.ID, code, ch.CodeHash) {
-		return nil, s.chargeWrongCode(ctx, ch, c)
+		return nil, s.chargeWrongCode(ctx, ch, c, attempts)
 	}
 	var moved *Charge
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -423,33 +434,54 @@ func (s *Service) releaseAuthorization(ctx context.Context, c carriers.Carrier, 
 	}
 }
 
-// chargeWrongCode counts a wrong attempt atomically; the attempt that
-// reaches the limit fails the charge.
-func (s *Service) chargeWrongCode(ctx context.Context, ch *Charge, c carriers.Carrier) error {
+// takeAttempt spends one of the charge's code attempts before the code is
+// looked at, atomically, so no burst of concurrent guesses gets more than
+// MaxAttempts looks, and no right code is accepted once they are spent.
+// It answers the problem to return when no attempt is left.
+func (s *Service) takeAttempt(ctx context.Context, ch *Charge, c carriers.Carrier) (attempts int, err error) {
 	res := s.db.WithContext(ctx).Model(&Charge{}).
 		Where("id = ? AND status = ? AND code_attempts < ?", ch.ID, StatusRequiresConfirmation, s.cfg.MaxAttempts).
 		Updates(map[string]any{"code_attempts": gorm.Expr("code_attempts + 1"), "updated_at": s.now()})
 	if res.Error != nil {
-		return fmt.Errorf("count attempt on %s: %w", ch.ID, res.Error)
+		return 0, fmt.Errorf("count attempt on %s: %w", ch.ID, res.Error)
 	}
 	cur, err := s.reload(ctx, ch)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if cur.Status != StatusRequiresConfirmation {
-		if cur.Status == StatusFailed {
-			return tooManyWrongCodes("charge", ch.ID)
-		}
-		return stateProblem("charge", ch.ID, cur.Status, "only a charge that requires_confirmation can be confirmed")
+	if res.RowsAffected == 1 {
+		return cur.CodeAttempts, nil
 	}
-	if cur.CodeAttempts >= s.cfg.MaxAttempts {
-		if err := s.fail(ctx, cur, carriers.FailureConfirmationFailed, "Too many wrong confirmation codes.", ""); err != nil && !errors.Is(err, errConflict) {
+	if cur.Status == StatusRequiresConfirmation {
+		return 0, s.failTooMany(ctx, cur, c)
+	}
+	if cur.Status == StatusFailed && deref(cur.FailureCode) == carriers.FailureConfirmationFailed {
+		return 0, tooManyWrongCodes("charge", ch.ID)
+	}
+	return 0, stateProblem("charge", ch.ID, cur.Status, "only a charge that requires_confirmation can be confirmed")
+}
+
+// chargeWrongCode answers a wrong code; the attempt that used up the last
+// one fails the charge.
+func (s *Service) chargeWrongCode(ctx context.Context, ch *Charge, c carriers.Carrier, attempts int) error {
+	if attempts >= s.cfg.MaxAttempts {
+		cur, err := s.reload(ctx, ch)
+		if err != nil {
 			return err
 		}
-		s.releaseAuthorization(ctx, c, cur.AuthorizationRef)
-		return tooManyWrongCodes("charge", ch.ID)
+		return s.failTooMany(ctx, cur, c)
 	}
-	return wrongCode(s.cfg.MaxAttempts - cur.CodeAttempts)
+	return wrongCode(s.cfg.MaxAttempts - attempts)
+}
+
+func (s *Service) failTooMany(ctx context.Context, ch *Charge, c carriers.Carrier) error {
+	if ch.Status == StatusRequiresConfirmation {
+		if err := s.fail(ctx, ch, carriers.FailureConfirmationFailed, "Too many wrong confirmation codes.", ""); err != nil && !errors.Is(err, errConflict) {
+			return err
+		}
+		s.releaseAuthorization(ctx, c, ch.AuthorizationRef)
+	}
+	return tooManyWrongCodes("charge", ch.ID)
 }
 
 // CancelCharge cancels a charge still waiting for its code.

@@ -33,10 +33,47 @@ type RefundStatusArgs struct {
 // Kind names the job.
 func (RefundStatusArgs) Kind() string { return "refund_status" }
 
+// ChargeExpiryArgs fails a charge nobody confirmed once its code expired,
+// so it reaches a final status (and the merchant hears of it) without
+// anyone calling confirm; enqueued with the charge.
+type ChargeExpiryArgs struct {
+	ChargeID string `json:"charge_id"`
+}
+
+// Kind names the job.
+func (ChargeExpiryArgs) Kind() string { return "charge_expiry" }
+
 // RegisterWorkers adds billing's workers to the queue's worker set.
 func RegisterWorkers(w *river.Workers, s *Service) {
 	river.AddWorker(w, &chargeStatusWorker{s: s})
 	river.AddWorker(w, &refundStatusWorker{s: s})
+	river.AddWorker(w, &chargeExpiryWorker{s: s})
+}
+
+type chargeExpiryWorker struct {
+	river.WorkerDefaults[ChargeExpiryArgs]
+	s *Service
+}
+
+func (w *chargeExpiryWorker) Work(ctx context.Context, job *river.Job[ChargeExpiryArgs]) error {
+	s := w.s
+	var ch Charge
+	if err := s.db.WithContext(ctx).Where("id = ?", job.Args.ChargeID).Take(&ch).Error; err != nil {
+		return fmt.Errorf("charge expiry %s: %w", job.Args.ChargeID, err)
+	}
+	if ch.Status != StatusRequiresConfirmation {
+		return nil
+	}
+	if !expired(ch.CodeExpiresAt, s.now()) {
+		return river.JobSnooze(ch.CodeExpiresAt.Sub(s.now()) + time.Second)
+	}
+	if err := s.fail(ctx, &ch, carriers.FailureConfirmationExpired, "The confirmation code expired.", ""); err != nil {
+		return ignoreConflict(err)
+	}
+	if c, ok := s.carriers.Get(ch.Carrier); ok {
+		s.releaseAuthorization(ctx, c, ch.AuthorizationRef)
+	}
+	return nil
 }
 
 // statusDelay is when the first status query runs: after the carrier call
@@ -50,11 +87,12 @@ func (s *Service) enqueue(ctx context.Context, tx *gorm.DB, args river.JobArgs, 
 	return jobs.InsertTx(ctx, s.jobs, tx, args, &river.InsertOpts{ScheduledAt: s.now().Add(after)})
 }
 
-// pollBackoff spaces status queries: 2 s, 4 s, … capped at 10 minutes, for
-// as long as the carrier keeps saying "pending".
-func pollBackoff(attempt int) time.Duration {
-	d := 2 * time.Second << min(attempt, 9)
-	return min(d, 10*time.Minute)
+// pollBackoff spaces status queries by how long the operation has been
+// undecided — a quarter of its age, from 2 s up to 10 minutes — so a carrier
+// incident does not turn every stuck charge into a query every few seconds.
+// (river resets a job's attempt count on each snooze, so age is the measure.)
+func pollBackoff(age time.Duration) time.Duration {
+	return min(max(age/4, 2*time.Second), 10*time.Minute)
 }
 
 // notSeenAfter: a carrier that has no record of a charge this long after
@@ -89,14 +127,14 @@ func (w *chargeStatusWorker) Work(ctx context.Context, job *river.Job[ChargeStat
 	switch {
 	case err == nil && res.Outcome != carriers.OutcomePending:
 		return s.ApplyChargeResult(ctx, ch.ID, res, nil)
-	case errors.Is(err, carriers.ErrNotFound) && s.now().Sub(ch.UpdatedAt) > s.statusDelay()+notSeenAfter:
+	case errors.Is(err, carriers.ErrNotFound) && ch.CarrierReference == nil && s.now().Sub(ch.UpdatedAt) > s.statusDelay()+notSeenAfter:
 		s.log.Warn("carrier never received the charge; failing it", "charge", ch.ID, "carrier", ch.Carrier)
 		return s.ApplyChargeResult(ctx, ch.ID, carriers.Result{}, fmt.Errorf("status query: %w", carriers.ErrNotSent))
 	}
 	if err != nil && !errors.Is(err, carriers.ErrNotFound) {
 		s.log.Info("charge status unknown; asking again later", "charge", ch.ID, "carrier", ch.Carrier, "error", err)
 	}
-	return river.JobSnooze(pollBackoff(job.Attempt))
+	return river.JobSnooze(pollBackoff(s.now().Sub(ch.UpdatedAt)))
 }
 
 type refundStatusWorker struct {
@@ -131,8 +169,8 @@ func (w *refundStatusWorker) Work(ctx context.Context, job *river.Job[RefundStat
 	switch {
 	case err == nil && res.Outcome != carriers.OutcomePending:
 		return s.ApplyRefundResult(ctx, rf.ID, res, nil)
-	case errors.Is(err, carriers.ErrNotFound) && s.now().Sub(rf.UpdatedAt) > s.statusDelay()+notSeenAfter:
+	case errors.Is(err, carriers.ErrNotFound) && rf.CarrierReference == nil && s.now().Sub(rf.UpdatedAt) > s.statusDelay()+notSeenAfter:
 		return s.ApplyRefundResult(ctx, rf.ID, carriers.Result{}, fmt.Errorf("status query: %w", carriers.ErrNotSent))
 	}
-	return river.JobSnooze(pollBackoff(job.Attempt))
+	return river.JobSnooze(pollBackoff(s.now().Sub(rf.CreatedAt)))
 }

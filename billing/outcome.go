@@ -52,21 +52,32 @@ func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers
 			return fmt.Errorf("load charge %s: %w", chargeID, err)
 		}
 		if ch.Status != StatusProcessing {
+			if ch.Status == StatusFailed && callErr == nil && res.Outcome == carriers.OutcomeSucceeded {
+				// Should never happen: we failed a charge the carrier billed.
+				// Never flip it silently; settlement reports it, people act.
+				s.log.Error("carrier reports success for a failed charge", "charge", ch.ID, "carrier", ch.Carrier, "carrier_reference", res.CarrierReference)
+			}
 			return nil
 		}
 		now := s.now()
 		if callErr != nil {
+			// Fail only on answers that prove nothing was billed; anything
+			// else (no answer, 404, an error nobody classified) stays
+			// processing for the status query to settle.
 			switch {
 			case errors.Is(callErr, carriers.ErrOutcomeUnknown):
 				s.log.Warn("carrier outcome unknown; charge stays processing", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
 				return nil
 			case errors.Is(callErr, carriers.ErrInvalidRequest):
 				_, err := s.moveTx(tx, &ch, StatusFailed, map[string]any{"failure_code": carriers.FailureCarrierDeclined, "failure_message": "The carrier refused the request."})
-				return err
-			default: // not sent, unavailable, rate limited: nothing was billed
+				return ignoreConflict(err)
+			case errors.Is(callErr, carriers.ErrNotSent), errors.Is(callErr, carriers.ErrUnavailable), errors.Is(callErr, carriers.ErrRateLimited):
 				s.log.Warn("carrier unavailable; charge failed", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
 				_, err := s.moveTx(tx, &ch, StatusFailed, map[string]any{"failure_code": carriers.FailureCarrierUnavailable, "failure_message": "The carrier could not be reached; nothing was billed."})
-				return err
+				return ignoreConflict(err)
+			default:
+				s.log.Warn("carrier answer unclassified; charge stays processing", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
+				return nil
 			}
 		}
 		fields := map[string]any{}
@@ -78,7 +89,7 @@ func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers
 			fields["succeeded_at"] = now
 			out, err := s.moveTx(tx, &ch, StatusSucceeded, fields)
 			if err != nil {
-				return err
+				return ignoreConflict(err)
 			}
 			return postCharge(tx, out, now)
 		case carriers.OutcomeDeclined:
@@ -92,7 +103,7 @@ func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers
 				fields["carrier_decline_code"] = res.DeclineCode
 			}
 			_, err := s.moveTx(tx, &ch, StatusFailed, fields)
-			return err
+			return ignoreConflict(err)
 		case carriers.OutcomePending:
 			if len(fields) > 0 {
 				fields["updated_at"] = now
@@ -118,4 +129,13 @@ func declineMessage(code, carrierMsg string) string {
 		return "The carrier declined the charge: " + carrierMsg
 	}
 	return "The carrier declined the charge."
+}
+
+// ignoreConflict: another applier (a callback, a status job) moved the
+// charge first, inside its own transaction; this result is a repeat.
+func ignoreConflict(err error) error {
+	if errors.Is(err, errConflict) {
+		return nil
+	}
+	return err
 }

@@ -154,6 +154,26 @@ func (s *Service) ConfirmPaymentMethod(ctx context.Context, p auth.Principal, id
 		}
 		return nil, codeExpired("payment method", pm.ID)
 	}
+	// Spend an attempt before looking at the code (see takeAttempt).
+	taken := s.db.WithContext(ctx).Model(&PaymentMethod{}).
+		Where("id = ? AND status = ? AND code_attempts < ?", pm.ID, PMRequiresConfirmation, s.cfg.MaxAttempts).
+		Updates(map[string]any{"code_attempts": gorm.Expr("code_attempts + 1"), "updated_at": s.now()})
+	if taken.Error != nil {
+		return nil, fmt.Errorf("count attempt on %s: %w", pm.ID, taken.Error)
+	}
+	if taken.RowsAffected == 0 {
+		cur, err := s.reloadPM(ctx, pm.ID)
+		if err != nil {
+			return nil, err
+		}
+		if cur.Status == PMRequiresConfirmation {
+			if _, err := s.movePM(ctx, cur, PMRequiresConfirmation, PMFailed, map[string]any{"failure_code": "confirmation_failed", "code_hash": nil}); err != nil && !errors.Is(err, errConflict) {
+				return nil, err
+			}
+			return nil, tooManyWrongCodes("payment method", pm.ID)
+		}
+		return nil, pmStateProblem(cur, "only one that requires_confirmation can be confirmed")
+	}
 	fields := map[string]any{"code_hash": nil}
 	right := false
 	if pm.AuthorizationRef != nil {
@@ -178,24 +198,16 @@ func (s *Service) ConfirmPaymentMethod(ctx context.Context, p auth.Principal, id
 				fields["token_enc"] = sealed
 			}
 		case !errors.Is(err, carriers.ErrWrongCode):
+			s.db.WithContext(ctx).Model(&PaymentMethod{}).Where("id = ? AND code_attempts > 0", pm.ID).Update("code_attempts", gorm.Expr("code_attempts - 1"))
 			return nil, s.verifyFailed(pm.Carrier, err)
 		}
 	} else {
 		right = s.codeMatches(pm.ID, code, pm.CodeHash)
 	}
 	if !right {
-		res := s.db.WithContext(ctx).Model(&PaymentMethod{}).
-			Where("id = ? AND status = ? AND code_attempts < ?", pm.ID, PMRequiresConfirmation, s.cfg.MaxAttempts).
-			Updates(map[string]any{"code_attempts": gorm.Expr("code_attempts + 1"), "updated_at": s.now()})
-		if res.Error != nil {
-			return nil, fmt.Errorf("count attempt on %s: %w", pm.ID, res.Error)
-		}
 		cur, err := s.reloadPM(ctx, pm.ID)
 		if err != nil {
 			return nil, err
-		}
-		if cur.Status != PMRequiresConfirmation {
-			return nil, pmStateProblem(cur, "only one that requires_confirmation can be confirmed")
 		}
 		if cur.CodeAttempts >= s.cfg.MaxAttempts {
 			if _, err := s.movePM(ctx, cur, PMRequiresConfirmation, PMFailed, map[string]any{"failure_code": "confirmation_failed", "code_hash": nil}); err != nil && !errors.Is(err, errConflict) {

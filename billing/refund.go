@@ -35,6 +35,10 @@ func (s *Service) CreateRefund(ctx context.Context, p auth.Principal, chargeID, 
 	}
 	var existing Refund
 	if err := s.db.WithContext(ctx).Where("merchant_id = ? AND idempotency_key = ?", p.MerchantID, idemKey).Take(&existing).Error; err == nil {
+		// Past retention the key still names its refund: refuse it for another.
+		if existing.ChargeID != ch.ID || (in.Amount != nil && *in.Amount != existing.Amount) {
+			return nil, problem.Unprocessable(problem.CodeIdempotencyKeyReused, "", "This Idempotency-Key already made refund "+existing.ID+"; use a new key for a new refund.")
+		}
 		return &existing, nil
 	}
 	if ch.Status != StatusSucceeded && ch.Status != StatusPartiallyRefunded {
@@ -155,11 +159,13 @@ func (s *Service) applyRefundResultTx(tx *gorm.DB, refundID string, res carriers
 		now := s.now()
 		var failCode, failMsg string
 		switch {
-		case errors.Is(callErr, carriers.ErrOutcomeUnknown):
+		case errors.Is(callErr, carriers.ErrNotSent), errors.Is(callErr, carriers.ErrUnavailable), errors.Is(callErr, carriers.ErrRateLimited):
+			failCode, failMsg = carriers.FailureCarrierUnavailable, "The carrier could not be reached; nothing was refunded."
+		case errors.Is(callErr, carriers.ErrInvalidRequest) && !errors.Is(callErr, carriers.ErrOutcomeUnknown):
+			failCode, failMsg = carriers.FailureCarrierDeclined, "The carrier refused the refund."
+		case callErr != nil:
 			s.log.Warn("carrier refund outcome unknown; refund stays pending", "refund", rf.ID, "error", callErr)
 			return nil
-		case callErr != nil:
-			failCode, failMsg = carriers.FailureCarrierUnavailable, "The carrier could not be reached; nothing was refunded."
 		case res.Outcome == carriers.OutcomePending:
 			if res.CarrierReference != "" {
 				return tx.Model(&Refund{}).Where("id = ?", rf.ID).Updates(map[string]any{"carrier_reference": res.CarrierReference, "updated_at": now}).Error
@@ -175,8 +181,12 @@ func (s *Service) applyRefundResultTx(tx *gorm.DB, refundID string, res carriers
 		}
 		upd := tx.Model(&Refund{}).Where("id = ? AND status = ?", rf.ID, RefundPending)
 		if failCode != "" {
-			if err := upd.Updates(map[string]any{"status": RefundFailed, "failure_code": failCode, "failure_message": failMsg, "updated_at": now}).Error; err != nil {
-				return fmt.Errorf("fail refund %s: %w", rf.ID, err)
+			r := upd.Updates(map[string]any{"status": RefundFailed, "failure_code": failCode, "failure_message": failMsg, "updated_at": now})
+			if r.Error != nil {
+				return fmt.Errorf("fail refund %s: %w", rf.ID, r.Error)
+			}
+			if r.RowsAffected == 0 {
+				return nil // another applier settled it first
 			}
 			if err := tx.Model(&Charge{}).Where("id = ?", rf.ChargeID).
 				Updates(map[string]any{"refund_reserved": gorm.Expr("refund_reserved - ?", rf.Amount), "updated_at": now}).Error; err != nil {
@@ -188,8 +198,12 @@ func (s *Service) applyRefundResultTx(tx *gorm.DB, refundID string, res carriers
 		if res.CarrierReference != "" {
 			fields["carrier_reference"] = res.CarrierReference
 		}
-		if err := upd.Updates(fields).Error; err != nil {
-			return fmt.Errorf("succeed refund %s: %w", rf.ID, err)
+		r0 := upd.Updates(fields)
+		if r0.Error != nil {
+			return fmt.Errorf("succeed refund %s: %w", rf.ID, r0.Error)
+		}
+		if r0.RowsAffected == 0 {
+			return nil // another applier settled it first: never post twice
 		}
 		// Both succeeded and partially_refunded may move to either refund
 		// status (see transitions), so one conditional update suffices.

@@ -149,15 +149,23 @@ func (g *Guarded) Refund(ctx context.Context, r RefundRequest) (Result, error) {
 	return g.run(func() (Result, error) { return settle(g.inner.Refund(ctx, r))(uncertain.Load()) })
 }
 
-// settle turns "nothing was done" into "outcome unknown" when an earlier
-// try of the same operation may have reached the carrier.
+// settle: when an earlier try of the same operation may have reached the
+// carrier, the last try's answer speaks only for itself. Anything but a
+// success ("503, nothing done", "404", "400 correlator reused", even a
+// decline caused by the first try's charge) leaves the outcome unknown, for
+// the status query to settle.
 func settle(res Result, err error) func(uncertain bool) (Result, error) {
 	return func(uncertain bool) (Result, error) {
-		if err != nil && uncertain && !errors.Is(err, ErrOutcomeUnknown) &&
-			(errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRateLimited) || errors.Is(err, ErrNotSent)) {
-			return res, fmt.Errorf("%w: an earlier try may have reached the carrier; the last one answered: %v", ErrOutcomeUnknown, err)
+		if !uncertain || errors.Is(err, ErrOutcomeUnknown) {
+			return res, err
 		}
-		return res, err
+		if err != nil {
+			return Result{}, fmt.Errorf("%w: an earlier try may have reached the carrier; the last one answered: %v", ErrOutcomeUnknown, err)
+		}
+		if res.Outcome == OutcomeDeclined {
+			return Result{}, fmt.Errorf("%w: an earlier try may have reached the carrier; the last one was declined (%s)", ErrOutcomeUnknown, res.DeclineCode)
+		}
+		return res, nil
 	}
 }
 

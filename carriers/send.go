@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -121,9 +122,9 @@ func Send(ctx context.Context, hc *http.Client, r Request) (*Answer, error) {
 	resp, err := hc.Do(req)
 	if err != nil {
 		if neverLeft(err, gotConn.Load()) {
-			return nil, fmt.Errorf("%w: %v", ErrNotSent, err)
+			return nil, fmt.Errorf("%w: %v", ErrNotSent, withoutURL(err))
 		}
-		return nil, fmt.Errorf("%w: %v", ErrOutcomeUnknown, err)
+		return nil, fmt.Errorf("%w: %v", ErrOutcomeUnknown, withoutURL(err))
 	}
 	defer resp.Body.Close()
 	limit := r.MaxAnswer
@@ -211,4 +212,15 @@ func RandomID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	return hex.EncodeToString(b[:])
+}
+
+// withoutURL drops the URL from a transport error: some protocols put the
+// subscriber's number in the path (OneAPI's /tel:+82…/transactions), and
+// these errors end up in logs.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }

@@ -216,3 +216,43 @@ func TestListChargesPaginatesNewestFirstWithFilters(t *testing.T) {
 		}
 	})
 }
+
+// A charge nobody confirms still reaches a final status, with its event.
+func TestAnUnconfirmedChargeExpiresByItself(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		id := g.charge(g.key, krw("+821011117777", 1000, "skt")).str("id")
+		g.clock.Advance(6 * time.Minute)
+		got := g.waitStatus(g.key, id, "failed")
+		if got.str("failure_code") != "confirmation_expired" {
+			t.Fatalf("expired charge: %s", got.Raw)
+		}
+		ev := g.call("GET", "/v1/events?type=charge.failed&object_id="+id, g.key, "", nil)
+		if n := len(ev.Body["data"].([]any)); n != 1 {
+			t.Fatalf("charge.failed events: %s", ev.Raw)
+		}
+	})
+}
+
+func TestNULAndBadUTF8AreRefusedNot500(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		for _, c := range []struct{ method, path, body string }{
+			{"POST", "/v1/charges", `{"amount": 1000, "currency": "KRW", "msisdn": "+821012345678", "carrier": "skt", "description": "a\u0000b"}`},
+			{"POST", "/v1/charges", `{"amount": 1000, "currency": "KRW", "payment_method": "pm_\u0000"}`},
+			{"GET", "/v1/charges/ch_%00", ""},
+			{"GET", "/v1/charges?merchant_reference=%00", ""},
+			{"GET", "/v1/charges?merchant_reference=%ff", ""},
+			{"POST", "/v1/webhook_endpoints", `{"url": "https://example.com", "enabled_events": ["*"], "description": "\u0000"}`},
+		} {
+			var body any
+			if c.body != "" {
+				body = c.body
+			}
+			if r := g.call(c.method, c.path, g.key, newIdem(), body); r.Status != 400 {
+				t.Errorf("%s %s %s: %d %s", c.method, c.path, c.body, r.Status, r.Raw)
+			}
+		}
+		if r := g.call("POST", "/v1/charges", g.key, "k\xff", krw("+821012345678", 1000, "skt")); r.Status != 400 {
+			t.Errorf("bad UTF-8 idempotency key: %d %s", r.Status, r.Raw)
+		}
+	})
+}

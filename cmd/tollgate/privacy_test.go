@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Invariant 5: after a full round of charges, confirmations, refunds and
@@ -16,9 +17,21 @@ func TestNoPhoneNumberInClearInTheDatabaseOrLogs(t *testing.T) {
 		g.paid(g.key, numbers[1], 1000, "skt")
 		g.activePaymentMethod(g.key, numbers[2], "kt")
 		g.call("POST", "/v1/charges", g.key, newIdem(), `{"amount": 5000, "currency": "KRW", "msisdn": "010-5555-6666", "country": "KR", "carrier": "vodafone"}`)
+		// A carrier that puts the number in its URLs (OneAPI), timing out:
+		// transport errors are logged, and must not carry the URL.
+		numbers = append(numbers, "+821055557777", "+821055558888")
+		pm := g.activePaymentMethod(g.key, "+821055557777", "kt")
+		g.paid(g.key, "+821055558888", 1000, "lgu")
+		g.faults(`{"carrier": "kt", "timeout_rate": 1}`)
+		g.call("POST", "/v1/charges", g.key, newIdem(), map[string]any{"amount": 1000, "currency": "KRW", "payment_method": pm})
+		g.faults(`{"carrier": "kt", "timeout_rate": 0}`)
+		g.waitFinal(30 * time.Second)
+		if !strings.Contains(g.logs.String(), "outcome unknown") {
+			t.Fatal("the timeout was not logged; the test did not exercise the error path")
+		}
 
 		var dump strings.Builder
-		for _, table := range []string{"merchants", "api_keys", "payment_methods", "charges", "refunds", "ledger_entries", "idempotency_keys"} {
+		for _, table := range []string{"merchants", "api_keys", "payment_methods", "charges", "refunds", "ledger_entries", "idempotency_keys", "carrier_messages", "events", "webhook_deliveries", "river_job"} {
 			rows, err := g.store.DB.Raw("SELECT * FROM " + table).Rows()
 			if err != nil {
 				t.Fatal(err)

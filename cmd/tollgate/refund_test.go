@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
+
+	"tollgate/carriers"
 )
 
 func TestRefundsFullPartialAndTooMuch(t *testing.T) {
@@ -102,6 +105,55 @@ func TestRefundRulesOfTheCarrier(t *testing.T) {
 		got := g.call("GET", "/v1/charges/"+id, g.key, "", nil)
 		if got.str("status") != "succeeded" || got.num("refunded_amount") != 0 {
 			t.Fatalf("refused refunds changed the charge: %s", got.Raw)
+		}
+		g.assertLedgerBalances()
+	})
+}
+
+// Results for one charge or refund arriving at once (a callback, a status
+// job, settlement) are applied once and none of them errs.
+func TestConcurrentResultsAreAppliedOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		pm := g.activePaymentMethod(g.key, "+821066662222", "lgu")
+		g.faults(`{"carrier": "lgu", "latency_ms": 300}`) // keep the real callback behind ours
+		ch := g.call("POST", "/v1/charges", g.key, newIdem(), map[string]any{"amount": 4000, "currency": "KRW", "payment_method": pm})
+		id := ch.str("id")
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- g.app.billing.ApplyChargeResult(ctx, id, carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: "ref-" + id}, nil)
+			}()
+		}
+		wg.Wait()
+		g.faults(`{"carrier": "lgu", "latency_ms": 0}`)
+		g.waitStatus(g.key, id, "succeeded")
+		rf := g.call("POST", "/v1/charges/"+id+"/refunds", g.key, newIdem(), map[string]any{"amount": 1500})
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- g.app.billing.ApplyRefundResult(ctx, rf.str("id"), carriers.Result{Outcome: carriers.OutcomeSucceeded}, nil)
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("a concurrent apply failed: %v", err)
+			}
+		}
+		got := g.waitStatus(g.key, id, "partially_refunded")
+		if got.num("refunded_amount") != 1500 {
+			t.Fatalf("refunded %d, want 1500", got.num("refunded_amount"))
+		}
+		var entries int64
+		g.store.DB.Raw("SELECT COUNT(*) FROM ledger_entries WHERE charge_id = ?", id).Scan(&entries)
+		if entries != 4 {
+			t.Fatalf("%d ledger entries, want 4 (one charge posting, one refund posting)", entries)
 		}
 		g.assertLedgerBalances()
 	})

@@ -2,8 +2,11 @@ package main
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -37,6 +40,9 @@ func (a *app) routes() http.Handler {
 	e.Use(middleware.RequestID())
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			if err := checkURLAndKey(c.Request()); err != nil {
+				return err
+			}
 			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, maxBody)
 			start := time.Now()
 			err := next(c)
@@ -96,6 +102,20 @@ func advanceClock(off *clock.Offset) echo.HandlerFunc {
 		off.Advance(time.Duration(*in.Seconds) * time.Second)
 		return c.JSON(http.StatusOK, map[string]string{"object": "test_clock", "now": off.Now().Format(time.RFC3339)})
 	}
+}
+
+// checkURLAndKey refuses NUL and invalid UTF-8 in the path, the query and
+// the Idempotency-Key before any of them reaches a database.
+func checkURLAndKey(r *http.Request) error {
+	for _, v := range []string{r.URL.Path, r.URL.RawQuery, r.Header.Get("Idempotency-Key")} {
+		if strings.ContainsRune(v, 0) || !utf8.ValidString(v) || strings.Contains(strings.ToLower(v), "%00") {
+			return problem.New(http.StatusBadRequest, problem.CodeInvalidParameter, "The URL and the Idempotency-Key must be valid UTF-8 without NUL characters.")
+		}
+	}
+	if q, err := url.QueryUnescape(r.URL.RawQuery); err == nil && !utf8.ValidString(q) {
+		return problem.New(http.StatusBadRequest, problem.CodeInvalidParameter, "Query parameters must be valid UTF-8.")
+	}
+	return nil
 }
 
 func (a *app) handleReady(c echo.Context) error {

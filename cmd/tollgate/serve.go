@@ -50,7 +50,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		printWelcome(stdout, "http://"+ln.Addr().String(), key)
 	}
-	if err := a.jobs.Start(ctx); err != nil {
+	// Not the signal context: cancelling it would abort jobs mid-work;
+	// Stop below lets running jobs finish on SIGTERM.
+	if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("job queue: %w", err)
 	}

@@ -39,6 +39,10 @@ func DecodeBytes(contentType string, body []byte, v any) error {
 			return problem.New(http.StatusUnsupportedMediaType, problem.CodeUnsupportedMediaType, "Send JSON with Content-Type: application/json.")
 		}
 	}
+	// PostgreSQL cannot store NUL in text, and no field has a use for it.
+	if bytes.Contains(bytes.ToLower(body), []byte(`\u0000`)) {
+		return problem.New(http.StatusBadRequest, problem.CodeInvalidJSON, "Strings may not contain the NUL character.")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
