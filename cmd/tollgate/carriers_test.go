@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tollgate/carriers/tokenpay"
+	"tollgate/internal/storetest"
 )
 
 // Every scenario of the test numbers, on every protocol: skt (CAMARA),
@@ -190,4 +191,25 @@ func TestCarrierCallbacksAreVerifiedAndAppliedOnce(t *testing.T) {
 			t.Fatalf("unknown carrier: %d", r.Status)
 		}
 	})
+}
+
+// With no job queue running, only the carrier's callback can finish an
+// async charge: 0005 on the token carrier ends succeeded through it.
+func TestAsyncChargeEndsThroughTheCallbackAlone(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			g := startWith(t, opts{dbURL: storetest.URL(t, d), noJobs: true})
+			r := g.paid(g.key, "+821070000005", 1000, "lgu")
+			if r.str("status") != "processing" {
+				t.Fatalf("0005 answered %s, want processing until the callback", r.Raw)
+			}
+			got := g.waitStatus(g.key, r.str("id"), "succeeded")
+			var matched int64
+			g.store.DB.Raw("SELECT COUNT(*) FROM carrier_messages WHERE client_reference = ? AND matched = ?", got.str("id"), true).Scan(&matched)
+			if matched != 1 {
+				t.Fatalf("%d matched callbacks", matched)
+			}
+			g.assertLedgerBalances()
+		})
+	}
 }
