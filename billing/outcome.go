@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -86,12 +87,16 @@ func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers
 		}
 		switch res.Outcome {
 		case carriers.OutcomeSucceeded:
-			fields["succeeded_at"] = now
+			at := now
+			if !res.BilledAt.IsZero() && res.BilledAt.Before(now) && res.BilledAt.After(ch.CreatedAt.Add(-time.Minute)) {
+				at = res.BilledAt.UTC()
+			}
+			fields["succeeded_at"] = at
 			out, err := s.moveTx(tx, &ch, StatusSucceeded, fields)
 			if err != nil {
 				return ignoreConflict(err)
 			}
-			return postCharge(tx, out, now)
+			return postCharge(tx, out, at)
 		case carriers.OutcomeDeclined:
 			code := res.FailureCode
 			if code == "" {

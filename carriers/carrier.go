@@ -139,6 +139,10 @@ type Result struct {
 	FailureCode      string // normalised, one of the API's failure codes
 	DeclineCode      string // the carrier's raw code, kept for support
 	Message          string
+	// BilledAt is when the carrier billed, when it says (settlement files
+	// do); the charge's succeeded_at and ledger date follow it, so a charge
+	// settled late still belongs to the business day it was billed on.
+	BilledAt time.Time
 }
 
 // Errors at the carrier boundary. Adapters wrap one of these with %w; one

@@ -33,6 +33,7 @@ type resolution struct {
 	chargeID         string
 	carrierReference string
 	billed           bool
+	billedAt         time.Time // when the carrier billed it: the charge's business day
 }
 
 // reconciler matches one file with one day of the gateway's books.
@@ -313,7 +314,7 @@ func (r *reconciler) judge(ctx context.Context, i int32, id string, l carriers.R
 		d.Detail = moneyDetail(e.amount, gwCur, l.Amount, l.Currency) + "; the charge stays processing"
 		return r.record(ctx, KindAmountMismatch, absDiff(l.Amount, e.amount), d)
 	case gwStatus == chargeProcessing:
-		r.resolve = append(r.resolve, resolution{chargeID: id, carrierReference: l.CarrierReference, billed: carrierBilled})
+		r.resolve = append(r.resolve, resolution{chargeID: id, carrierReference: l.CarrierReference, billed: carrierBilled, billedAt: l.BilledAt})
 		if carrierBilled {
 			r.matched(l.Amount)
 			d.Detail = "processing at the gateway; settled as succeeded by the file"

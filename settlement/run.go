@@ -184,7 +184,7 @@ func (s *Service) execute(ctx context.Context, run *Run, c carriers.Carrier, d d
 	// Only a whole, valid file settles anything: the processing charges it
 	// lists are resolved after the last line has been read and checked.
 	for _, res := range r.resolve {
-		result := carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: res.carrierReference}
+		result := carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: res.carrierReference, BilledAt: res.billedAt}
 		if !res.billed {
 			result = carriers.Result{Outcome: carriers.OutcomeDeclined, FailureCode: carriers.FailureCarrierDeclined,
 				CarrierReference: res.carrierReference, Message: "listed as not billed in the carrier's settlement file"}
