@@ -77,6 +77,8 @@ func (o *Outbound) handleCreateEndpoint(c echo.Context) error {
 		return problem.Invalid("url", "url must be an absolute http(s) URL without credentials, at most 2048 characters.")
 	case p.Livemode && u.Scheme != "https":
 		return problem.Invalid("url", "Live endpoints must use https.")
+	case o.cfg.PublicOnly && internalHost(u.Hostname()):
+		return problem.Invalid("url", "Live endpoints must be on a public address, not localhost or a private network.")
 	}
 	if len(in.EnabledEvents) == 0 {
 		return problem.Invalid("enabled_events", `enabled_events is required: event types, or ["*"] for all.`)

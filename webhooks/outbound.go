@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"time"
@@ -25,6 +26,7 @@ type Settings struct {
 	Schedule     []time.Duration // waits between attempts; the last repeats
 	MaxAge       time.Duration   // give up on an event this old
 	DisableAfter time.Duration   // disable an endpoint failing this long
+	PublicOnly   bool            // live mode: refuse endpoints on internal addresses
 }
 
 // Outbound records events and delivers them to merchants' endpoints.
@@ -45,11 +47,20 @@ func NewOutbound(db *gorm.DB, vault *msisdn.Vault, clk clock.Clock, cfg Settings
 			Timeout: cfg.Timeout,
 			// Many workers deliver to the same few merchant hosts at once;
 			// keep their connections instead of dialing for every event.
-			Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true},
+			Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true,
+				DialContext: dialer(cfg.PublicOnly).DialContext},
 			// A merchant's redirect is not followed: the signed message goes
 			// only where the merchant registered it.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}}
+}
+
+func dialer(publicOnlyAddrs bool) *net.Dialer {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	if publicOnlyAddrs {
+		d.Control = publicOnly
+	}
+	return d
 }
 
 // SetJobs gives the outbox its queue (the queue's workers need the outbox).

@@ -183,6 +183,7 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	}, log)
 	a.outbound = webhooks.NewOutbound(st.DB, vault, clk, webhooks.Settings{
 		Timeout: cfg.Webhooks.Timeout, Schedule: cfg.Webhooks.Schedule, MaxAge: cfg.Webhooks.MaxAge, DisableAfter: cfg.Webhooks.DisableAfter,
+		PublicOnly: cfg.Mode == "live",
 	}, log)
 	a.billing.SetEvents(a.outbound)
 	workers := river.NewWorkers()
