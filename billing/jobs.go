@@ -124,6 +124,20 @@ func (w *chargeStatusWorker) Work(ctx context.Context, job *river.Job[ChargeStat
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.CarrierTimeout)
 	res, err := c.Status(cctx, carriers.Reference{Kind: "charge", ClientReference: ch.ID, CarrierReference: deref(ch.CarrierReference), MSISDN: e164})
 	cancel()
+	if err == nil && res.AwaitingConfirm && ch.AuthorizationRef != nil {
+		// The subscriber validated, we moved to processing, and the confirm
+		// never reached the carrier (a crash, a lost request): confirm again.
+		s.log.Warn("confirming a charge the carrier still holds reserved", "charge", ch.ID, "carrier", ch.Carrier)
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.CarrierTimeout)
+		res, err = c.Charge(cctx, carriers.ChargeRequest{Reference: ch.ID, MSISDN: e164, Amount: ch.Amount, Currency: ch.Currency,
+			Description: ch.Description, AuthorizationID: *ch.AuthorizationRef})
+		cancel()
+		if err != nil {
+			// Keep the charge processing whatever the confirm answered; the next query decides.
+			s.log.Info("re-confirm did not settle the charge", "charge", ch.ID, "error", err)
+			return river.JobSnooze(pollBackoff(s.now().Sub(ch.UpdatedAt)))
+		}
+	}
 	switch {
 	case err == nil && res.Outcome != carriers.OutcomePending:
 		return s.ApplyChargeResult(ctx, ch.ID, res, nil)

@@ -143,6 +143,9 @@ type Result struct {
 	// do); the charge's succeeded_at and ledger date follow it, so a charge
 	// settled late still belongs to the business day it was billed on.
 	BilledAt time.Time
+	// AwaitingConfirm: the carrier holds a validated payment that was never
+	// confirmed (CAMARA "reserved"); confirming it again is safe.
+	AwaitingConfirm bool
 }
 
 // Errors at the carrier boundary. Adapters wrap one of these with %w; one

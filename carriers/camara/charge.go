@@ -105,9 +105,14 @@ func paymentResult(p payment) (carriers.Result, error) {
 	switch p.PaymentStatus {
 	case paymentSucceeded:
 		res.Outcome = carriers.OutcomeSucceeded
-	case paymentProcessing, paymentPendingValidation, paymentReserved:
+	case paymentProcessing, paymentPendingValidation:
 		// Accepted; the final word comes by notification or a later status query.
 		res.Outcome = carriers.OutcomePending
+	case paymentReserved:
+		// Validated but never confirmed (the confirm was lost): pending, and
+		// the gateway may confirm again; confirm is idempotent on the payment.
+		res.Outcome = carriers.OutcomePending
+		res.AwaitingConfirm = true
 	case paymentDenied, paymentCancelled:
 		res.Outcome = carriers.OutcomeDeclined
 		res.FailureCode = carriers.FailureCarrierDeclined

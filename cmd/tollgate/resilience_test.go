@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"tollgate/billing"
+	"tollgate/carriers"
 	"tollgate/carriers/sim"
 	"tollgate/internal/store"
 	"tollgate/internal/storetest"
@@ -271,4 +274,42 @@ func grepLines(text, sub string) string {
 		}
 	}
 	return out
+}
+
+// The gateway dies after the subscriber's code was validated at the carrier
+// and the charge moved to processing, before the confirm left: the carrier
+// holds the payment reserved. The status job confirms it, once.
+func TestALostConfirmIsSentAgainByTheStatusJob(t *testing.T) {
+	eachStore(t, func(t *testing.T, g *gw) {
+		ctx := context.Background()
+		ch := g.charge(g.key, krw("+821077003333", 3000, "skt"))
+		id := ch.str("id")
+		var authRef string
+		g.store.DB.Raw("SELECT authorization_ref FROM charges WHERE id = ?", id).Scan(&authRef)
+		c, _ := g.app.carriers.Get("skt")
+		if _, err := c.(carriers.Authorizer).Verify(ctx, carriers.VerifyRequest{AuthorizationID: authRef, Reference: id, Code: g.smsCode("+821077003333")}); err != nil {
+			t.Fatal(err)
+		}
+		// What ConfirmCharge commits before it calls the carrier, then dies.
+		if err := g.store.DB.Exec("UPDATE charges SET status = 'processing', code_hash = NULL WHERE id = ?", id).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.app.jobs.Insert(ctx, billing.ChargeStatusArgs{ChargeID: id}, nil); err != nil {
+			t.Fatal(err)
+		}
+		got := g.waitFinalCharge(g.key, id)
+		if got.str("status") != "succeeded" {
+			t.Fatalf("lost confirm: %s", got.Raw)
+		}
+		billed := 0
+		for _, row := range g.simLedger("skt") {
+			if row["client_reference"] == id {
+				billed++
+			}
+		}
+		if billed != 1 {
+			t.Fatalf("billed %d times", billed)
+		}
+		g.assertLedgerBalances()
+	})
 }
