@@ -48,6 +48,36 @@ func RegisterWorkers(w *river.Workers, s *Service) {
 	river.AddWorker(w, &chargeStatusWorker{s: s})
 	river.AddWorker(w, &refundStatusWorker{s: s})
 	river.AddWorker(w, &chargeExpiryWorker{s: s})
+	river.AddWorker(w, &paymentMethodExpiryWorker{s: s})
+}
+
+// PaymentMethodExpiryArgs fails an opt-in nobody confirmed in time.
+type PaymentMethodExpiryArgs struct {
+	PaymentMethodID string `json:"payment_method_id"`
+}
+
+// Kind names the job.
+func (PaymentMethodExpiryArgs) Kind() string { return "payment_method_expiry" }
+
+type paymentMethodExpiryWorker struct {
+	river.WorkerDefaults[PaymentMethodExpiryArgs]
+	s *Service
+}
+
+func (w *paymentMethodExpiryWorker) Work(ctx context.Context, job *river.Job[PaymentMethodExpiryArgs]) error {
+	s := w.s
+	pm, err := s.reloadPM(ctx, job.Args.PaymentMethodID)
+	if err != nil {
+		return err
+	}
+	if pm.Status != PMRequiresConfirmation {
+		return nil
+	}
+	if !expired(pm.CodeExpiresAt, s.now()) {
+		return river.JobSnooze(pm.CodeExpiresAt.Sub(s.now()) + time.Second)
+	}
+	_, err = s.movePM(ctx, pm, PMRequiresConfirmation, PMFailed, map[string]any{"failure_code": "confirmation_expired", "code_hash": nil})
+	return ignoreConflict(err)
 }
 
 type chargeExpiryWorker struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -51,7 +52,12 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, p auth.Principal, ide
 	if idemKey != "" {
 		pm.IdempotencyKey = &idemKey
 	}
-	err = s.db.WithContext(ctx).Create(pm).Error
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(pm).Error; err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, PaymentMethodExpiryArgs{PaymentMethodID: pm.ID}, s.cfg.CodeTTL+time.Second)
+	})
 	if store.IsUniqueViolation(err) {
 		var existing PaymentMethod
 		if err := s.db.WithContext(ctx).Where("merchant_id = ? AND idempotency_key = ?", p.MerchantID, idemKey).Take(&existing).Error; err != nil {
