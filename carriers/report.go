@@ -101,8 +101,10 @@ func (e *ReportError) Is(target error) bool { return target == ErrBadReport }
 // the layout, the carrier and the business day; a record of column names;
 // the data records; a trailer whose first field is TrailerTag and which
 // counts the data records and sums their amounts, so a truncated file is
-// told from a short day. What differs (separator, column names and order,
-// date and amount forms, status words) is the adapter's.
+// told from a short day. The trailer is the same in every layout:
+// TAG,RECORDS,TOTAL (with the layout's separator), the total in minor units.
+// What differs (separator, column names and order, header line, date and
+// amount forms, status words) is the adapter's.
 type ReportLayout struct {
 	Name       string // for messages: "CAMARA settlement"
 	Comma      rune
@@ -114,9 +116,23 @@ type ReportLayout struct {
 	// Row reads one data record of len(Columns) fields. A *ReportError
 	// without a line is located by the caller.
 	Row func(rec []string) (ReportLine, error)
-	// Trailer reads the trailer: how many data records and the sum of
-	// their amounts in minor units.
-	Trailer func(rec []string) (count, total int64, err error)
+}
+
+// trailer reads the trailer record: how many data records and the sum of
+// their amounts in minor units.
+func (l ReportLayout) trailer(rec []string) (count, total int64, err error) {
+	if len(rec) != 3 {
+		return 0, 0, fmt.Errorf("want %s%cRECORDS%cTOTAL", l.TrailerTag, l.Comma, l.Comma)
+	}
+	count, err = ParseMinor(rec[1])
+	if err != nil {
+		return 0, 0, fmt.Errorf("record count: %w", err)
+	}
+	total, err = ParseMinor(rec[2])
+	if err != nil {
+		return 0, 0, fmt.Errorf("total: %w", err)
+	}
+	return count, total, nil
 }
 
 // ParseReport streams a settlement file of layout l, which must be carrier's
@@ -202,7 +218,7 @@ func (p *layoutReader) next() (ReportLine, error) {
 			p.state = 2
 		case 2:
 			if len(rec) > 0 && rec[0] == p.l.TrailerTag {
-				count, total, err := p.l.Trailer(rec)
+				count, total, err := p.l.trailer(rec)
 				if err != nil {
 					return ReportLine{}, p.bad(lineNo, "", "trailer: %v", err)
 				}
@@ -261,6 +277,27 @@ func equalFold(a, b []string) bool {
 // ColumnError is a ReportError about one column of the current line.
 func ColumnError(column, format string, args ...any) error {
 	return &ReportError{Column: column, Msg: fmt.Sprintf(format, args...)}
+}
+
+// ReportSettings say where a carrier's settlement files come from and in
+// which time zone it writes their dates.
+type ReportSettings struct {
+	URL string         // Settings.ReportURL: a template with {date}
+	Loc *time.Location // ReportLocation of Settings.Options
+}
+
+// NewReportSettings reads the settlement-file settings of s.
+func NewReportSettings(s Settings) (ReportSettings, error) {
+	loc, err := ReportLocation(s.Options)
+	if err != nil {
+		return ReportSettings{}, err
+	}
+	return ReportSettings{URL: s.ReportURL, Loc: loc}, nil
+}
+
+// Fetch downloads the settlement file of businessDate (FetchReport).
+func (r ReportSettings) Fetch(ctx context.Context, businessDate string) (io.ReadCloser, error) {
+	return FetchReport(ctx, r.URL, businessDate, nil)
 }
 
 // ReportLocation is the time zone a carrier writes its settlement dates in:

@@ -47,7 +47,7 @@ type Client struct {
 	callbackURL   string
 	webhookSecret string
 
-	reports reportSettings // settlement files (report.go)
+	reports carriers.ReportSettings // settlement files (report.go)
 }
 
 // New builds a client for the carrier described by s.
@@ -61,7 +61,7 @@ func New(s carriers.Settings) (*Client, error) {
 	}
 	// A copy of the caller's client that takes a 3xx as the answer.
 	hc := carriers.SendClient(s.HTTPClient)
-	reports, err := newReportSettings(s)
+	reports, err := carriers.NewReportSettings(s)
 	if err != nil {
 		return nil, fmt.Errorf("camara %s: %w", s.Name, err)
 	}

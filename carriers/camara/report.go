@@ -2,7 +2,6 @@ package camara
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -34,23 +33,9 @@ const (
 
 var reportColumns = []string{"paymentId", "clientCorrelator", "transactionType", "amount", "currency", "status", "billedAt"}
 
-// reportSettings say where and how this operator's files come.
-type reportSettings struct {
-	url string
-	loc *time.Location
-}
-
-func newReportSettings(s carriers.Settings) (reportSettings, error) {
-	loc, err := carriers.ReportLocation(s.Options)
-	if err != nil {
-		return reportSettings{}, err
-	}
-	return reportSettings{url: s.ReportURL, loc: loc}, nil
-}
-
 // FetchReport downloads the operator's settlement file of businessDate.
 func (c *Client) FetchReport(ctx context.Context, businessDate string) (io.ReadCloser, error) {
-	return carriers.FetchReport(ctx, c.reports.url, businessDate, nil)
+	return c.reports.Fetch(ctx, businessDate)
 }
 
 // ParseReport streams a CAMARA settlement file, which must be this
@@ -77,20 +62,6 @@ var reportLayout = carriers.ReportLayout{
 		return rec[2], rec[3], nil
 	},
 	Row: parseReportRow,
-	Trailer: func(rec []string) (int64, int64, error) {
-		if len(rec) != 3 {
-			return 0, 0, errors.New("want END,RECORDS,TOTAL")
-		}
-		n, err := carriers.ParseMinor(rec[1])
-		if err != nil {
-			return 0, 0, fmt.Errorf("record count: %w", err)
-		}
-		total, err := carriers.ParseMinor(rec[2])
-		if err != nil {
-			return 0, 0, fmt.Errorf("total: %w", err)
-		}
-		return n, total, nil
-	},
 }
 
 func parseReportRow(rec []string) (carriers.ReportLine, error) {

@@ -44,7 +44,7 @@ type Client struct {
 	caps carriers.Capabilities
 	hc   *http.Client
 
-	reports reportSettings // settlement files (report.go)
+	reports carriers.ReportSettings // settlement files (report.go)
 }
 
 // New builds a client for the carrier described by s.
@@ -58,7 +58,7 @@ func New(s carriers.Settings) (*Client, error) {
 	}
 	// A copy of the caller's client that takes a 3xx as the answer.
 	hc := carriers.SendClient(s.HTTPClient)
-	reports, err := newReportSettings(s)
+	reports, err := carriers.NewReportSettings(s)
 	if err != nil {
 		return nil, fmt.Errorf("oneapi %s: %w", s.Name, err)
 	}

@@ -2,7 +2,6 @@ package oneapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -35,29 +34,15 @@ const (
 
 var reportColumns = []string{"serverReferenceCode", "clientCorrelator", "operation", "transactionOperationStatus", "amount", "currency", "timestamp"}
 
-// reportSettings say where and how this hub's files come.
-type reportSettings struct {
-	url string
-	loc *time.Location
-}
-
-func newReportSettings(s carriers.Settings) (reportSettings, error) {
-	loc, err := carriers.ReportLocation(s.Options)
-	if err != nil {
-		return reportSettings{}, err
-	}
-	return reportSettings{url: s.ReportURL, loc: loc}, nil
-}
-
 // FetchReport downloads the hub's settlement file of businessDate.
 func (c *Client) FetchReport(ctx context.Context, businessDate string) (io.ReadCloser, error) {
-	return carriers.FetchReport(ctx, c.reports.url, businessDate, nil)
+	return c.reports.Fetch(ctx, businessDate)
 }
 
 // ParseReport streams a OneAPI settlement file, which must be this
 // carrier's for businessDate.
 func (c *Client) ParseReport(r io.Reader, businessDate string) carriers.ReportReader {
-	return reportLayout(c.reports.loc).ParseReport(r, c.name, businessDate)
+	return reportLayout(c.reports.Loc).ParseReport(r, c.name, businessDate)
 }
 
 func reportLayout(loc *time.Location) carriers.ReportLayout {
@@ -80,20 +65,6 @@ func reportLayout(loc *time.Location) carriers.ReportLayout {
 			return rec[2], d.Format(time.DateOnly), nil
 		},
 		Row: func(rec []string) (carriers.ReportLine, error) { return parseReportRow(rec, loc) },
-		Trailer: func(rec []string) (int64, int64, error) {
-			if len(rec) != 3 {
-				return 0, 0, errors.New("want TRAILER;RECORDS;TOTAL")
-			}
-			n, err := carriers.ParseMinor(rec[1])
-			if err != nil {
-				return 0, 0, fmt.Errorf("record count: %w", err)
-			}
-			total, err := carriers.ParseMinor(rec[2])
-			if err != nil {
-				return 0, 0, fmt.Errorf("total: %w", err)
-			}
-			return n, total, nil
-		},
 	}
 }
 

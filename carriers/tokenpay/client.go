@@ -98,7 +98,7 @@ type Client struct {
 	callbackURL string
 	secret      []byte
 
-	reports reportSettings // settlement files (report.go)
+	reports carriers.ReportSettings // settlement files (report.go)
 }
 
 // New builds a client for the carrier described by s. Without a webhook
@@ -117,7 +117,7 @@ func New(s carriers.Settings) (*Client, error) {
 	hc := carriers.SendClient(s.HTTPClient)
 	caps := s.Capabilities
 	caps.Async = true // every result of this protocol arrives by callback
-	reports, err := newReportSettings(s)
+	reports, err := carriers.NewReportSettings(s)
 	if err != nil {
 		return nil, fmt.Errorf("tokenpay %s: %w", s.Name, err)
 	}
