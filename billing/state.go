@@ -28,10 +28,6 @@ var transitions = map[Status][]Status{
 	StatusPartiallyRefunded:    {StatusPartiallyRefunded, StatusRefunded},
 }
 
-// initialStatuses are the states a charge may be created in: waiting for the
-// subscriber's code, or straight to the carrier for a one-tap payment method.
-var initialStatuses = map[Status]bool{StatusRequiresConfirmation: true, StatusProcessing: true}
-
 // CanTransition reports whether a charge may move from one status to another.
 func CanTransition(from, to Status) bool {
 	for _, s := range transitions[from] {

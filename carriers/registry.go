@@ -22,8 +22,8 @@ type Settings struct {
 	CallbackURL string
 	// WebhookSecret signs this carrier's callbacks (HMAC), agreed at onboarding.
 	WebhookSecret string
-	// Options are protocol-specific settings from config (e.g. camara's
-	// "flow": "2-step").
+	// Options are protocol-specific settings from config (e.g.
+	// "report_url", "report_time_zone").
 	Options map[string]string
 	// ReportURL is where the carrier's daily settlement file is fetched,
 	// {date} standing for the business day (YYYY-MM-DD); empty when the

@@ -10,7 +10,7 @@ import (
 
 // Amounts are JSON numbers in major units on the CAMARA wire and integer
 // minor units in the books. The conversion works on the decimal text, never
-// through float64. It is the same rule as carriers/camara's, written again
+// through float64. It is the same rule as carriers/decimal.go's, written again
 // here on purpose: the simulator plays the operator, and an operator does not
 // share code with its clients.
 

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"tollgate/internal/auth"
@@ -29,7 +30,7 @@ func (a *app) routes() http.Handler {
 	e.HTTPErrorHandler = problem.Handler(a.log)
 
 	reg := a.metrics
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	requests := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "tollgate_http_request_duration_seconds", Help: "HTTP requests by route, method and status.",
 		Buckets: prometheus.DefBuckets,
