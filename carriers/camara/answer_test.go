@@ -110,7 +110,7 @@ func TestRegisteredForTheRegistry(t *testing.T) {
 	e := setup(t)
 	reg, err := carriers.NewRegistry([]configs.CarrierConfig{{
 		Name: "skt", Protocol: "camara", Simulated: true, Currencies: []string{"KRW"}, PartialRefunds: true,
-	}}, carriers.RegistryOptions{SimURL: e.srv.URL + "/sim", HTTPClient: e.srv.Client(), Breaker: carriers.DefaultBreakerSettings})
+	}}, carriers.RegistryOptions{SimURL: e.URL() + "/sim", HTTPClient: e.Client(), Breaker: carriers.DefaultBreakerSettings})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestChargeOutcomes(t *testing.T) {
 			if tt.wantOutcome == carriers.OutcomeDeclined && res.Message == "" {
 				t.Fatal("decline without the carrier's message")
 			}
-			rows := e.ledger()
+			rows := e.Ledger("skt")
 			if billed := tt.wantOutcome == carriers.OutcomeSucceeded; (len(rows) == 1) != billed {
 				t.Fatalf("ledger %+v", rows)
 			}
@@ -58,7 +58,7 @@ func TestChargeAmountsReachTheCarrierExactly(t *testing.T) {
 		if err != nil || res.Outcome != carriers.OutcomeSucceeded || res.Message != "" {
 			t.Fatalf("%d %s: %+v, %v", tt.amount, tt.currency, res, err)
 		}
-		if rows := e.ledger(); rows[0].Amount != tt.amount || rows[0].Currency != tt.currency {
+		if rows := e.Ledger("skt"); rows[0].Amount != tt.amount || rows[0].Currency != tt.currency {
 			t.Fatalf("carrier booked %d %s, want %d %s", rows[0].Amount, rows[0].Currency, tt.amount, tt.currency)
 		}
 	}
@@ -74,7 +74,7 @@ func TestChargeAsyncThenStatus(t *testing.T) {
 	if st, err := e.client.Status(context.Background(), ref); err != nil || st.Outcome != carriers.OutcomePending {
 		t.Fatalf("before settlement: %+v, %v", st, err)
 	}
-	e.clock.Advance(time.Second) // the simulated carrier settles 0005 after one second of its clock
+	e.Clock.Advance(time.Second) // the simulated carrier settles 0005 after one second of its clock
 	st, err := e.client.Status(context.Background(), ref)
 	if err != nil || st.Outcome != carriers.OutcomeSucceeded || st.CarrierReference != res.CarrierReference {
 		t.Fatalf("after settlement: %+v, %v", st, err)
@@ -103,7 +103,7 @@ func TestChargeTimeoutThenStatusByCorrelator(t *testing.T) {
 	if err != nil || st.Outcome != carriers.OutcomeSucceeded || st.CarrierReference == "" {
 		t.Fatalf("status: %+v, %v", st, err)
 	}
-	if rows := e.ledger(); len(rows) != 1 || rows[0].CarrierReference != st.CarrierReference {
+	if rows := e.Ledger("skt"); len(rows) != 1 || rows[0].CarrierReference != st.CarrierReference {
 		t.Fatalf("ledger %+v", rows)
 	}
 }
@@ -120,7 +120,7 @@ func TestChargeUnavailableOnceThenWorks(t *testing.T) {
 	if err != nil || res.Outcome != carriers.OutcomeSucceeded {
 		t.Fatalf("second attempt: %+v, %v", res, err)
 	}
-	if rows := e.ledger(); len(rows) != 1 || rows[0].ClientReference != "ch_503" {
+	if rows := e.Ledger("skt"); len(rows) != 1 || rows[0].ClientReference != "ch_503" {
 		t.Fatalf("ledger %+v", rows)
 	}
 }
@@ -133,7 +133,7 @@ func TestChargeSameReferenceBillsOnce(t *testing.T) {
 	if err1 != nil || err2 != nil || first.CarrierReference != second.CarrierReference || second.Outcome != carriers.OutcomeSucceeded {
 		t.Fatalf("%+v %v / %+v %v", first, err1, second, err2)
 	}
-	if n := len(e.ledger()); n != 1 {
+	if n := len(e.Ledger("skt")); n != 1 {
 		t.Fatalf("ledger has %d rows", n)
 	}
 }
@@ -157,7 +157,7 @@ func TestChargeNotSentToClosedPort(t *testing.T) {
 
 func TestChargeCarrierDown(t *testing.T) {
 	e := setup(t)
-	e.putFaults(`{"carrier":"skt","down":true}`)
+	e.PutFaults(`{"carrier":"skt","down":true}`)
 	_, err := e.client.Charge(context.Background(), charge("ch_down", "+821012345678", 5000, "KRW"))
 	// A down simulated carrier accepts the connection, reads the request and
 	// closes without answering. Seen from the client that is exactly a peer
@@ -168,7 +168,7 @@ func TestChargeCarrierDown(t *testing.T) {
 	if !errors.Is(err, carriers.ErrOutcomeUnknown) {
 		t.Fatalf("err = %v, want ErrOutcomeUnknown", err)
 	}
-	e.putFaults(`{"carrier":"skt","down":false}`)
+	e.PutFaults(`{"carrier":"skt","down":false}`)
 	_, err = e.client.Status(context.Background(), carriers.Reference{Kind: "charge", ClientReference: "ch_down"})
 	if !errors.Is(err, carriers.ErrNotFound) {
 		t.Fatalf("status after down: %v, want ErrNotFound", err)
@@ -177,7 +177,7 @@ func TestChargeCarrierDown(t *testing.T) {
 
 func TestChargeInjectedError(t *testing.T) {
 	e := setup(t)
-	e.putFaults(`{"carrier":"skt","error_rate":1}`)
+	e.PutFaults(`{"carrier":"skt","error_rate":1}`)
 	_, err := e.client.Charge(context.Background(), charge("ch_err", "+821012345678", 5000, "KRW"))
 	var unavailable *carriers.UnavailableError
 	if !errors.As(err, &unavailable) || unavailable.RetryAfter != 0 || !errors.Is(err, carriers.ErrUnavailable) {

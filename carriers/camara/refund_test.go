@@ -34,7 +34,7 @@ func TestRefundPartialThenExceedingThenTotal(t *testing.T) {
 	if err != nil || res.Outcome != carriers.OutcomeSucceeded || res.CarrierReference == "" {
 		t.Fatalf("partial: %+v, %v", res, err)
 	}
-	if rows := e.ledger(); rows[0].Status != "partially_refunded" || rows[0].RefundedAmount != 300 {
+	if rows := e.Ledger("skt"); rows[0].Status != "partially_refunded" || rows[0].RefundedAmount != 300 {
 		t.Fatalf("ledger %+v", rows)
 	}
 
@@ -56,7 +56,7 @@ func TestRefundPartialThenExceedingThenTotal(t *testing.T) {
 	if err != nil || total.Outcome != carriers.OutcomeSucceeded {
 		t.Fatalf("total: %+v, %v", total, err)
 	}
-	if rows := e.ledger(); rows[0].Status != "refunded" || rows[0].RefundedAmount != 1000 {
+	if rows := e.Ledger("skt"); rows[0].Status != "refunded" || rows[0].RefundedAmount != 1000 {
 		t.Fatalf("ledger %+v", rows)
 	}
 
@@ -77,13 +77,13 @@ func TestRefundPartialThenExceedingThenTotal(t *testing.T) {
 
 func TestRefundFullAmountOnCarrierWithoutPartialRefunds(t *testing.T) {
 	e := setup(t)
-	e.client = newClient(t, e.srv, false)
+	e.client = newClient(t, e.Sim, false)
 	pay := e.charged("ch_full", 5000, "KRW")
 	res, err := e.client.Refund(context.Background(), refundReq("re_full", "ch_full", pay, 5000, "KRW"))
 	if err != nil || res.Outcome != carriers.OutcomeSucceeded {
 		t.Fatalf("%+v, %v", res, err)
 	}
-	if rows := e.ledger(); rows[0].Status != "refunded" {
+	if rows := e.Ledger("skt"); rows[0].Status != "refunded" {
 		t.Fatalf("ledger %+v", rows)
 	}
 }

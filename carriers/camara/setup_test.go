@@ -1,113 +1,38 @@
 package camara_test
 
 import (
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"tollgate/carriers"
 	"tollgate/carriers/camara"
-	"tollgate/carriers/sim"
+	"tollgate/carriers/carriertest"
 )
-
-// clock is a settable clock for the simulator's books.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // env is the adapter talking to a simulated carrier "skt" over real HTTP.
 type env struct {
+	*carriertest.Sim
 	t      *testing.T
-	srv    *httptest.Server
-	clock  *clock
 	client *camara.Client
 }
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
-	s := sim.New(sim.Options{Carriers: []string{"skt"}, Now: clk.Now, Seed: 1})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, clock: clk, client: newClient(t, srv, true)}
+	s := carriertest.NewSim(t, carriertest.WithCarriers("skt"))
+	return &env{Sim: s, t: t, client: newClient(t, s, true)}
 }
 
-func newClient(t *testing.T, srv *httptest.Server, partialRefunds bool) *camara.Client {
+func newClient(t *testing.T, s *carriertest.Sim, partialRefunds bool) *camara.Client {
 	t.Helper()
 	c, err := camara.New(carriers.Settings{
 		Name:         "skt",
-		BaseURL:      srv.URL + "/sim" + carriers.SimPath("skt", "camara"),
+		BaseURL:      s.BaseURL("skt", "camara"),
 		Capabilities: carriers.Capabilities{Currencies: []string{"KRW", "USD"}, PartialRefunds: partialRefunds},
-		HTTPClient:   srv.Client(),
+		HTTPClient:   s.Client(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// get reads one of the simulator's own endpoints into v.
-func (e *env) get(path string, v any) {
-	e.t.Helper()
-	resp, err := e.srv.Client().Get(e.srv.URL + path)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("GET %s: HTTP %d", path, resp.StatusCode)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *env) putFaults(body string) {
-	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, e.srv.URL+"/sim/faults", strings.NewReader(body))
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("PUT faults: HTTP %d", resp.StatusCode)
-	}
-}
-
-type ledgerRow struct {
-	ClientReference  string `json:"client_reference"`
-	CarrierReference string `json:"carrier_reference"`
-	Amount           int64  `json:"amount"`
-	RefundedAmount   int64  `json:"refunded_amount"`
-	Currency         string `json:"currency"`
-	Status           string `json:"status"`
-}
-
-func (e *env) ledger() []ledgerRow {
-	e.t.Helper()
-	var l struct {
-		Data []ledgerRow `json:"data"`
-	}
-	e.get("/sim/ledger?carrier=skt", &l)
-	return l.Data
 }
 
 func charge(ref, msisdn string, amount int64, currency string) carriers.ChargeRequest {

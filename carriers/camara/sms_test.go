@@ -3,7 +3,6 @@ package camara_test
 import (
 	"context"
 	"errors"
-	"net/url"
 	"testing"
 
 	"tollgate/carriers"
@@ -15,15 +14,8 @@ func TestSendSMSReachesTheInbox(t *testing.T) {
 	if err := e.client.SendSMS(context.Background(), carriers.SMS{MSISDN: msisdn, Body: "Your tollgate code is 482913"}); err != nil {
 		t.Fatal(err)
 	}
-	var inbox struct {
-		Data []struct {
-			MSISDN string `json:"msisdn"`
-			Code   string `json:"code"`
-		} `json:"data"`
-	}
-	e.get("/sim/sms?msisdn="+url.QueryEscape(msisdn), &inbox)
-	if len(inbox.Data) != 1 || inbox.Data[0].Code != "482913" || inbox.Data[0].MSISDN != msisdn {
-		t.Fatalf("inbox %+v", inbox.Data)
+	if inbox := e.Inbox(msisdn); len(inbox) != 1 || inbox[0].Code != "482913" || inbox[0].MSISDN != msisdn {
+		t.Fatalf("inbox %+v", inbox)
 	}
 }
 
@@ -32,7 +24,7 @@ func TestSendSMSErrors(t *testing.T) {
 	if err := e.client.SendSMS(context.Background(), carriers.SMS{MSISDN: "12345", Body: "x"}); !errors.Is(err, carriers.ErrInvalidRequest) {
 		t.Fatalf("bad number: %v", err)
 	}
-	e.putFaults(`{"carrier":"skt","error_rate":1}`)
+	e.PutFaults(`{"carrier":"skt","error_rate":1}`)
 	if err := e.client.SendSMS(context.Background(), carriers.SMS{MSISDN: "+821012345678", Body: "x"}); !errors.Is(err, carriers.ErrUnavailable) {
 		t.Fatalf("unavailable: %v", err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"tollgate/carriers"
 	"tollgate/carriers/camara"
-	"tollgate/carriers/sim"
+	"tollgate/carriers/carriertest"
 )
 
 const webhookSecret = "skt-webhook-secret-0123"
@@ -71,39 +71,20 @@ func (k *sink) wait(t *testing.T) posted {
 // operator and the adapter, and a callback URL that records what arrives.
 func setupNotify(t *testing.T) (*env, *sink) {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
-	s := sim.New(sim.Options{Carriers: []string{"skt"}, Now: clk.Now, Seed: 1, Secrets: map[string]string{"skt": webhookSecret}})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	s := carriertest.NewSim(t, carriertest.WithCarriers("skt"), carriertest.WithSecret("skt", webhookSecret))
 	k := newSink(t)
 	c, err := camara.New(carriers.Settings{
 		Name:          "skt",
-		BaseURL:       srv.URL + "/sim" + carriers.SimPath("skt", "camara"),
+		BaseURL:       s.BaseURL("skt", "camara"),
 		Capabilities:  carriers.Capabilities{Currencies: []string{"KRW", "USD"}, PartialRefunds: true},
-		HTTPClient:    srv.Client(),
+		HTTPClient:    s.Client(),
 		CallbackURL:   k.srv.URL + "/v1/carriers/skt/webhooks",
 		WebhookSecret: webhookSecret,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, srv: srv, clock: clk, client: c}, k
-}
-
-// code reads the newest code texted to msisdn.
-func (e *env) code(msisdn string) string {
-	e.t.Helper()
-	var inbox struct {
-		Data []struct {
-			Body string `json:"body"`
-			Code string `json:"code"`
-		} `json:"data"`
-	}
-	e.get("/sim/sms?msisdn="+strings.TrimPrefix(msisdn, "+"), &inbox)
-	if len(inbox.Data) == 0 || inbox.Data[0].Code == "" {
-		e.t.Fatalf("no code texted to %s: %+v", msisdn, inbox.Data)
-	}
-	return inbox.Data[0].Code
+	return &env{Sim: s, t: t, client: c}, k
 }
 
 func authorize(ref, msisdn string, amount int64) carriers.AuthorizeRequest {
@@ -118,7 +99,7 @@ func (e *env) authorized(ref, msisdn string) carriers.ChargeRequest {
 	if err != nil || !strings.Contains(a.ID, ":") || a.Token != "" {
 		e.t.Fatalf("authorize: %+v, %v", a, err)
 	}
-	v, err := e.client.Verify(ctx, carriers.VerifyRequest{AuthorizationID: a.ID, Reference: ref, Code: e.code(msisdn)})
+	v, err := e.client.Verify(ctx, carriers.VerifyRequest{AuthorizationID: a.ID, Reference: ref, Code: e.SMSCode(msisdn)})
 	if err != nil || v.ID != a.ID {
 		e.t.Fatalf("verify: %+v, %v", v, err)
 	}
@@ -135,7 +116,7 @@ func TestTwoStepChargeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := e.code(msisdn)
+	code := e.SMSCode(msisdn)
 	wrong := "000000"
 	if code == wrong {
 		wrong = "111111"
@@ -148,7 +129,7 @@ func TestTwoStepChargeEndToEnd(t *testing.T) {
 			t.Fatalf("right code: %v", err)
 		}
 	}
-	if rows := e.ledger(); len(rows) != 0 {
+	if rows := e.Ledger("skt"); len(rows) != 0 {
 		t.Fatalf("billed before confirm: %+v", rows)
 	}
 	r := charge("ch_2s", msisdn, 5000, "KRW")
@@ -162,7 +143,7 @@ func TestTwoStepChargeEndToEnd(t *testing.T) {
 	if err != nil || again != first {
 		t.Fatalf("resent confirm: %+v, %v; first %+v", again, err, first)
 	}
-	rows := e.ledger()
+	rows := e.Ledger("skt")
 	if len(rows) != 1 || rows[0].ClientReference != "ch_2s" || rows[0].CarrierReference != first.CarrierReference {
 		t.Fatalf("ledger %+v", rows)
 	}
@@ -197,11 +178,11 @@ func TestTwoStepOutcomes(t *testing.T) {
 					t.Fatalf("%+v, %v", res, err)
 				}
 			}
-			if rows := e.ledger(); len(rows) != 0 {
+			if rows := e.Ledger("skt"); len(rows) != 0 {
 				t.Fatalf("ledger %+v", rows)
 			}
 			if tt.suffix == "0005" {
-				e.clock.Advance(time.Second)
+				e.Clock.Advance(time.Second)
 				st, err := e.client.Status(context.Background(), carriers.Reference{Kind: "charge", ClientReference: r.Reference})
 				if err != nil || st.Outcome != carriers.OutcomeSucceeded {
 					t.Fatalf("after settling: %+v, %v", st, err)
@@ -223,7 +204,7 @@ func TestTwoStepConfirmUnavailableOnce(t *testing.T) {
 	if err != nil || res.Outcome != carriers.OutcomeSucceeded {
 		t.Fatalf("retry: %+v, %v", res, err)
 	}
-	if rows := e.ledger(); len(rows) != 1 {
+	if rows := e.Ledger("skt"); len(rows) != 1 {
 		t.Fatalf("ledger %+v", rows)
 	}
 }
@@ -240,7 +221,7 @@ func TestTwoStepConfirmTimeoutThenStatus(t *testing.T) {
 	if err != nil || st.Outcome != carriers.OutcomeSucceeded {
 		t.Fatalf("status: %+v, %v", st, err)
 	}
-	if rows := e.ledger(); len(rows) != 1 {
+	if rows := e.Ledger("skt"); len(rows) != 1 {
 		t.Fatalf("ledger %+v", rows)
 	}
 }
@@ -263,7 +244,7 @@ func TestTwoStepCancel(t *testing.T) {
 	if err != nil || res.Outcome != carriers.OutcomeDeclined || res.DeclineCode != "cancelled" {
 		t.Fatalf("confirm after cancel: %+v, %v", res, err)
 	}
-	if rows := e.ledger(); len(rows) != 0 {
+	if rows := e.Ledger("skt"); len(rows) != 0 {
 		t.Fatalf("ledger %+v", rows)
 	}
 }
@@ -275,7 +256,7 @@ func TestTwoStepTooManyWrongCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := e.code("+821012345678")
+	code := e.SMSCode("+821012345678")
 	wrong := "000000"
 	if code == wrong {
 		wrong = "111111"

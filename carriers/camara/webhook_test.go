@@ -22,12 +22,12 @@ func TestNotificationOfAnAsyncChargeParses(t *testing.T) {
 	}
 	// Nobody reads the payment: the operator pushes its result.
 	p := k.wait(t)
-	n, err := e.client.ParseWebhook(p.header, p.body, e.clock.Now())
+	n, err := e.client.ParseWebhook(p.header, p.body, e.Clock.Now())
 	if err != nil {
 		t.Fatalf("%v: %s", err, p.body)
 	}
 	if n.MessageID == "" || n.Kind != "charge" || n.ClientReference != "ch_async" || n.CarrierReference != res.CarrierReference ||
-		n.Result.Outcome != carriers.OutcomeSucceeded || n.Result.CarrierReference != res.CarrierReference || !n.OccurredAt.Equal(e.clock.Now()) {
+		n.Result.Outcome != carriers.OutcomeSucceeded || n.Result.CarrierReference != res.CarrierReference || !n.OccurredAt.Equal(e.Clock.Now()) {
 		t.Fatalf("notification %+v", n)
 	}
 
@@ -37,18 +37,18 @@ func TestNotificationOfAnAsyncChargeParses(t *testing.T) {
 		body []byte
 		now  time.Time
 	}{
-		{"no token", http.Header{"Content-Type": {"application/cloudevents+json"}}, p.body, e.clock.Now()},
-		{"wrong token", http.Header{"Authorization": {"Bearer not-the-secret"}}, p.body, e.clock.Now()},
-		{"basic scheme", http.Header{"Authorization": {"Basic " + webhookSecret}}, p.body, e.clock.Now()},
-		{"stale", p.header, p.body, e.clock.Now().Add(10 * time.Minute)},
-		{"from the future", p.header, p.body, e.clock.Now().Add(-10 * time.Minute)},
+		{"no token", http.Header{"Content-Type": {"application/cloudevents+json"}}, p.body, e.Clock.Now()},
+		{"wrong token", http.Header{"Authorization": {"Bearer not-the-secret"}}, p.body, e.Clock.Now()},
+		{"basic scheme", http.Header{"Authorization": {"Basic " + webhookSecret}}, p.body, e.Clock.Now()},
+		{"stale", p.header, p.body, e.Clock.Now().Add(10 * time.Minute)},
+		{"from the future", p.header, p.body, e.Clock.Now().Add(-10 * time.Minute)},
 	}
 	for _, tt := range tests {
 		if _, err := e.client.ParseWebhook(tt.h, tt.body, tt.now); !errors.Is(err, carriers.ErrBadSignature) {
 			t.Errorf("%s: %v", tt.name, err)
 		}
 	}
-	if _, err := e.client.ParseWebhook(p.header, p.body, e.clock.Now().Add(4*time.Minute)); err != nil {
+	if _, err := e.client.ParseWebhook(p.header, p.body, e.Clock.Now().Add(4*time.Minute)); err != nil {
 		t.Errorf("within the tolerance: %v", err)
 	}
 	// A carrier without a secret cannot authenticate anything.
@@ -56,7 +56,7 @@ func TestNotificationOfAnAsyncChargeParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bare.ParseWebhook(p.header, p.body, e.clock.Now()); !errors.Is(err, carriers.ErrBadSignature) {
+	if _, err := bare.ParseWebhook(p.header, p.body, e.Clock.Now()); !errors.Is(err, carriers.ErrBadSignature) {
 		t.Errorf("no secret: %v", err)
 	}
 }
@@ -70,7 +70,7 @@ func TestTwoStepNotificationArrivesAtTheCarriersCallbackURL(t *testing.T) {
 		t.Fatalf("%+v, %v", res, err)
 	}
 	p := k.wait(t)
-	n, err := e.client.ParseWebhook(p.header, p.body, e.clock.Now())
+	n, err := e.client.ParseWebhook(p.header, p.body, e.Clock.Now())
 	if err != nil || n.ClientReference != "ch_2s5" || n.CarrierReference != res.CarrierReference || n.Result.Outcome != carriers.OutcomeSucceeded {
 		t.Fatalf("%+v, %v", n, err)
 	}

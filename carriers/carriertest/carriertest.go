@@ -54,7 +54,6 @@ import (
 	"time"
 
 	"tollgate/carriers"
-	"tollgate/carriers/sim"
 	"tollgate/configs"
 )
 
@@ -153,34 +152,26 @@ func settings(protocol, simURL, callbackURL, webhookSecret string, caps carriers
 
 // env is one case's world: a simulator, a callback sink, the adapter.
 type env struct {
+	*Sim
 	t        *testing.T
 	s        *suite
-	clock    *clock
-	simURL   string // ends in /sim
 	sink     *sink
 	settings carriers.Settings
 	carrier  carriers.Carrier
-	http     *http.Client // for the simulator's own endpoints
 }
 
 func (s *suite) newEnv(t *testing.T) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
-	sm := sim.New(sim.Options{
-		Carriers: []string{carrierName}, Now: clk.Now, Seed: 1,
-		Secrets: map[string]string{carrierName: secret},
-	})
-	srv := httptest.NewServer(sm.Handler())
-	t.Cleanup(srv.Close)
+	sm := NewSim(t, WithCarriers(carrierName), WithSecret(carrierName, secret))
 	k := newSink(t)
-	st := settings(s.protocol, srv.URL+"/sim", k.url()+"/v1/carriers/"+carrierName+"/webhooks", secret,
+	st := settings(s.protocol, sm.URL()+"/sim", k.url()+"/v1/carriers/"+carrierName+"/webhooks", secret,
 		capabilitiesFor(s.protocol, !s.twoStep, s.webhooks), s.cfg.options)
 	t.Cleanup(st.HTTPClient.CloseIdleConnections)
 	c, err := carriers.Build(s.protocol, st)
 	if err != nil {
 		t.Fatalf("build %s: %v", s.protocol, err)
 	}
-	return &env{t: t, s: s, clock: clk, simURL: srv.URL + "/sim", sink: k, settings: st, carrier: c, http: srv.Client()}
+	return &env{Sim: sm, t: t, s: s, sink: k, settings: st, carrier: c}
 }
 
 // rebuild makes another adapter for the same carrier with changed settings.
@@ -205,25 +196,6 @@ func closedURL(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return "http://" + addr + "/sim"
-}
-
-// clock is the simulator's settable clock, which the suite also reads as
-// the gateway's "now" for webhook tolerance.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // sink records the callbacks the simulated carrier posts, and acknowledges

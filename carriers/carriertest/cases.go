@@ -130,7 +130,7 @@ func (e *env) statusFinal(ref carriers.Reference) carriers.Result {
 		if err == nil && st.Outcome != carriers.OutcomePending {
 			return st
 		}
-		e.clock.Advance(time.Second)
+		e.Clock.Advance(time.Second)
 		time.Sleep(50 * time.Millisecond)
 	}
 	e.t.Fatalf("status of %s %s not final after %s: %+v, %v", ref.Kind, ref.ClientReference, patience, st, err)
@@ -327,7 +327,7 @@ func testWebhooks(t *testing.T, e *env) {
 		t.Fatalf("notification %+v does not report charge %s (%s) as succeeded", n, r.Reference, res.CarrierReference)
 	}
 	p := e.carrier.(carriers.WebhookParser)
-	now := e.clock.Now()
+	now := e.Clock.Now()
 	if _, err := p.ParseWebhook(cb.header, cb.body, now); err != nil {
 		t.Fatalf("the real callback no longer verifies: %v", err)
 	}
@@ -364,7 +364,7 @@ func testSMS(t *testing.T, e *env) {
 	if err := s.SendSMS(context.Background(), carriers.SMS{MSISDN: msisdnOK, Body: "Your tollgate code is 482913. It expires in 5 minutes."}); err != nil {
 		t.Fatalf("send: %v", err)
 	}
-	m := e.inbox(msisdnOK)
+	m := e.Inbox(msisdnOK)
 	if len(m) == 0 || !strings.Contains(m[0].Body, "482913") || m[0].Code != "482913" {
 		t.Fatalf("inbox %+v", m)
 	}
@@ -380,7 +380,7 @@ func testWrongCode(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := e.code(msisdnOK)
+	code := e.SMSCode(msisdnOK)
 	wrong := strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' {
 			return '0' + (r-'0'+1)%10
@@ -419,7 +419,7 @@ func testCancel(t *testing.T, e *env) {
 		t.Fatalf("cancel: %v", err)
 	}
 	// Whatever comes after, nothing may be billed on a cancelled authorization.
-	v, _ := a.Verify(ctx, carriers.VerifyRequest{AuthorizationID: auth.ID, Reference: "ch_cancel", Code: e.code(msisdnOK)})
+	v, _ := a.Verify(ctx, carriers.VerifyRequest{AuthorizationID: auth.ID, Reference: "ch_cancel", Code: e.SMSCode(msisdnOK)})
 	r := e.chargeRequest("ch_cancel", msisdnOK, 5000)
 	r.AuthorizationID, r.Token = auth.ID, v.Token
 	res, err := e.carrier.Charge(ctx, r)

@@ -3,12 +3,10 @@ package carriertest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -68,7 +66,7 @@ func (e *env) tryPrepare(ref, msisdn string, amount int64) (carriers.ChargeReque
 	if auth.ID == "" {
 		e.t.Fatalf("Authorize answered no authorization id: %+v", auth)
 	}
-	v, err := a.Verify(ctx, carriers.VerifyRequest{AuthorizationID: auth.ID, Reference: ref, Code: e.code(msisdn)})
+	v, err := a.Verify(ctx, carriers.VerifyRequest{AuthorizationID: auth.ID, Reference: ref, Code: e.SMSCode(msisdn)})
 	if err != nil {
 		return r, fmt.Errorf("verify: %w", err)
 	}
@@ -135,7 +133,7 @@ func (e *env) final(o ref) carriers.Result {
 		if n, ok := e.notification(o); ok && n.Result.Outcome != carriers.OutcomePending {
 			return n.Result
 		}
-		e.clock.Advance(time.Second)
+		e.Clock.Advance(time.Second)
 		if !e.s.webhooks || time.Since(start) > 3*time.Second {
 			st, err := e.carrier.Status(context.Background(), o.reference)
 			if err == nil && st.Outcome != carriers.OutcomePending {
@@ -164,7 +162,7 @@ func (e *env) callbackFor(o ref) (callback, carriers.Notification, bool) {
 	}
 	got := e.sink.all()
 	for i := len(got) - 1; i >= 0; i-- {
-		n, err := p.ParseWebhook(got[i].header, got[i].body, e.clock.Now())
+		n, err := p.ParseWebhook(got[i].header, got[i].body, e.Clock.Now())
 		if err != nil || n.Kind != o.kind {
 			continue
 		}
@@ -200,25 +198,11 @@ func (e *env) waitForCallback(d time.Duration) {
 	}
 }
 
-// ledgerRow is one billed payment in the simulated carrier's books.
-type ledgerRow struct {
-	ClientReference  string `json:"client_reference"`
-	CarrierReference string `json:"carrier_reference"`
-	Amount           int64  `json:"amount"`
-	RefundedAmount   int64  `json:"refunded_amount"`
-	Currency         string `json:"currency"`
-	Status           string `json:"status"`
-}
-
 // billed returns the carrier's ledger rows under our reference.
-func (e *env) billed(reference string) []ledgerRow {
+func (e *env) billed(reference string) []LedgerRow {
 	e.t.Helper()
-	var l struct {
-		Data []ledgerRow `json:"data"`
-	}
-	e.simGet("/ledger?carrier="+carrierName, &l)
-	var rows []ledgerRow
-	for _, r := range l.Data {
+	var rows []LedgerRow
+	for _, r := range e.Ledger(carrierName) {
 		if r.ClientReference == reference {
 			rows = append(rows, r)
 		}
@@ -228,7 +212,7 @@ func (e *env) billed(reference string) []ledgerRow {
 
 // billedOnce checks that the carrier billed reference exactly once, for
 // amount, and returns the row.
-func (e *env) billedOnce(reference string, amount int64) ledgerRow {
+func (e *env) billedOnce(reference string, amount int64) LedgerRow {
 	e.t.Helper()
 	rows := e.billed(reference)
 	if len(rows) != 1 {
@@ -248,64 +232,10 @@ func (e *env) notBilled(reference string) {
 	}
 }
 
-// code reads the newest confirmation code texted to msisdn.
-func (e *env) code(msisdn string) string {
-	e.t.Helper()
-	m := e.inbox(msisdn)
-	if len(m) == 0 || m[0].Code == "" {
-		e.t.Fatalf("no code texted to the subscriber: %+v", m)
-	}
-	return m[0].Code
-}
-
-type smsView struct {
-	Body string `json:"body"`
-	Code string `json:"code"`
-}
-
-// inbox is the subscriber's messages, newest first.
-func (e *env) inbox(msisdn string) []smsView {
-	e.t.Helper()
-	var l struct {
-		Data []smsView `json:"data"`
-	}
-	e.simGet("/sms?msisdn="+url.QueryEscape(msisdn), &l)
-	return l.Data
-}
-
 // faults sets the simulated carrier's faults (PUT /sim/faults).
 func (e *env) faults(patch string) {
 	e.t.Helper()
-	body := `{"carrier":"` + carrierName + `",` + strings.TrimPrefix(patch, "{")
-	req, err := http.NewRequest(http.MethodPut, e.simURL+"/faults", strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp, err := e.http.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		e.t.Fatalf("PUT /sim/faults %s: HTTP %d %s", body, resp.StatusCode, b)
-	}
-}
-
-func (e *env) simGet(path string, v any) {
-	e.t.Helper()
-	resp, err := e.http.Get(e.simURL + path)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("GET /sim%s: HTTP %d %s %v", path, resp.StatusCode, b, err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		e.t.Fatalf("GET /sim%s: %v", path, err)
-	}
+	e.PutFaults(`{"carrier":"` + carrierName + `",` + strings.TrimPrefix(patch, "{"))
 }
 
 func readAll(r *http.Request) ([]byte, error) {

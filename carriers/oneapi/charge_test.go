@@ -40,11 +40,11 @@ func TestChargeOutcomes(t *testing.T) {
 			if tt.wantOutcome == carriers.OutcomeDeclined && res.Message == "" {
 				t.Fatal("decline without the carrier's message")
 			}
-			rows := e.ledger()
+			rows := e.Ledger("kt")
 			if billed := tt.wantOutcome == carriers.OutcomeSucceeded; (len(rows) == 1) != billed {
 				t.Fatalf("ledger %+v", rows)
 			}
-			if n := e.requests()["create_payment"]; n != 1 {
+			if n := e.Stats("kt").Requests["create_payment"]; n != 1 {
 				t.Fatalf("create_payment counted %d times", n)
 			}
 		})
@@ -69,7 +69,7 @@ func TestChargeAmountsReachTheCarrierExactly(t *testing.T) {
 		if err != nil || res.Outcome != carriers.OutcomeSucceeded || res.Message != "" {
 			t.Fatalf("%d %s: %+v, %v", tt.amount, tt.currency, res, err)
 		}
-		rows := e.ledger()
+		rows := e.Ledger("kt")
 		if len(rows) != 1 || rows[0].Amount != tt.amount || rows[0].Currency != tt.currency || rows[0].ClientReference != "ch_amt" {
 			t.Fatalf("carrier booked %+v, want %d %s", rows, tt.amount, tt.currency)
 		}
@@ -90,17 +90,17 @@ func TestChargeAsyncThenStatus(t *testing.T) {
 	if st, err := e.client.Status(context.Background(), ref); err != nil || st.Outcome != carriers.OutcomePending {
 		t.Fatalf("before settlement: %+v, %v", st, err)
 	}
-	if n := len(e.ledger()); n != 0 {
+	if n := len(e.Ledger("kt")); n != 0 {
 		t.Fatalf("billed before settlement: %d rows", n)
 	}
-	e.clock.Advance(time.Second) // the simulated carrier settles 0005 after one second of its clock
+	e.Clock.Advance(time.Second) // the simulated carrier settles 0005 after one second of its clock
 	for _, ref := range []carriers.Reference{ref, {Kind: "charge", ClientReference: "ch_async", MSISDN: msisdn}} {
 		st, err := e.client.Status(context.Background(), ref)
 		if err != nil || st.Outcome != carriers.OutcomeSucceeded || st.CarrierReference != res.CarrierReference {
 			t.Fatalf("after settlement, %+v: %+v, %v", ref, st, err)
 		}
 	}
-	if rows := e.ledger(); len(rows) != 1 || rows[0].ClientReference != "ch_async" {
+	if rows := e.Ledger("kt"); len(rows) != 1 || rows[0].ClientReference != "ch_async" {
 		t.Fatalf("ledger %+v", rows)
 	}
 }
@@ -128,7 +128,7 @@ func TestChargeTimeoutThenStatusByCorrelator(t *testing.T) {
 	if err != nil || st.Outcome != carriers.OutcomeSucceeded || st.CarrierReference == "" {
 		t.Fatalf("status: %+v, %v", st, err)
 	}
-	if rows := e.ledger(); len(rows) != 1 || rows[0].CarrierReference != st.CarrierReference || rows[0].ClientReference != "ch_hang" {
+	if rows := e.Ledger("kt"); len(rows) != 1 || rows[0].CarrierReference != st.CarrierReference || rows[0].ClientReference != "ch_hang" {
 		t.Fatalf("ledger %+v", rows)
 	}
 	// Sending it again is safe: answered at once from the first, not billed twice.
@@ -136,7 +136,7 @@ func TestChargeTimeoutThenStatusByCorrelator(t *testing.T) {
 	if err != nil || res.CarrierReference != st.CarrierReference {
 		t.Fatalf("resend: %+v, %v", res, err)
 	}
-	if n := len(e.ledger()); n != 1 {
+	if n := len(e.Ledger("kt")); n != 1 {
 		t.Fatalf("ledger has %d rows", n)
 	}
 }
@@ -149,14 +149,14 @@ func TestChargeUnavailableOnceThenWorks(t *testing.T) {
 	if !errors.As(err, &unavailable) || unavailable.RetryAfter != time.Second || !errors.Is(err, carriers.ErrUnavailable) {
 		t.Fatalf("err = %v, want UnavailableError retry after 1s", err)
 	}
-	if n := len(e.ledger()); n != 0 {
+	if n := len(e.Ledger("kt")); n != 0 {
 		t.Fatalf("billed on a 503")
 	}
 	res, err := e.client.Charge(context.Background(), req)
 	if err != nil || res.Outcome != carriers.OutcomeSucceeded {
 		t.Fatalf("second attempt: %+v, %v", res, err)
 	}
-	if rows := e.ledger(); len(rows) != 1 || rows[0].ClientReference != "ch_503" {
+	if rows := e.Ledger("kt"); len(rows) != 1 || rows[0].ClientReference != "ch_503" {
 		t.Fatalf("ledger %+v", rows)
 	}
 }
@@ -169,7 +169,7 @@ func TestChargeSameReferenceBillsOnce(t *testing.T) {
 	if err1 != nil || err2 != nil || first.CarrierReference != second.CarrierReference || second.Outcome != carriers.OutcomeSucceeded {
 		t.Fatalf("%+v %v / %+v %v", first, err1, second, err2)
 	}
-	if n := len(e.ledger()); n != 1 {
+	if n := len(e.Ledger("kt")); n != 1 {
 		t.Fatalf("ledger has %d rows", n)
 	}
 	// The same reference for another amount is a bug on our side, refused.
@@ -198,14 +198,14 @@ func TestChargeNotSentToClosedPort(t *testing.T) {
 
 func TestChargeCarrierDown(t *testing.T) {
 	e := setup(t)
-	e.putFaults(`{"carrier":"kt","down":true}`)
+	e.PutFaults(`{"carrier":"kt","down":true}`)
 	_, err := e.client.Charge(context.Background(), charge("ch_down", "+821012345678", 5000, "KRW"))
 	// The request left and the connection closed unanswered: only a status
 	// query can tell whether it was billed (camara's TestChargeCarrierDown).
 	if !errors.Is(err, carriers.ErrOutcomeUnknown) {
 		t.Fatalf("err = %v, want ErrOutcomeUnknown", err)
 	}
-	e.putFaults(`{"carrier":"kt","down":false}`)
+	e.PutFaults(`{"carrier":"kt","down":false}`)
 	_, err = e.client.Status(context.Background(), carriers.Reference{Kind: "charge", ClientReference: "ch_down", MSISDN: "+821012345678"})
 	if !errors.Is(err, carriers.ErrNotFound) {
 		t.Fatalf("status after down: %v, want ErrNotFound", err)
@@ -214,13 +214,13 @@ func TestChargeCarrierDown(t *testing.T) {
 
 func TestChargeInjectedError(t *testing.T) {
 	e := setup(t)
-	e.putFaults(`{"carrier":"kt","error_rate":1}`)
+	e.PutFaults(`{"carrier":"kt","error_rate":1}`)
 	_, err := e.client.Charge(context.Background(), charge("ch_err", "+821012345678", 5000, "KRW"))
 	var unavailable *carriers.UnavailableError
 	if !errors.As(err, &unavailable) || unavailable.RetryAfter != 0 || !errors.Is(err, carriers.ErrUnavailable) {
 		t.Fatalf("err = %v", err)
 	}
-	if n := e.requests()["create_payment"]; n != 1 {
+	if n := e.Stats("kt").Requests["create_payment"]; n != 1 {
 		t.Fatalf("a faulted charge is still counted: create_payment = %d", n)
 	}
 }
@@ -238,7 +238,7 @@ func TestChargeRejectedRequests(t *testing.T) {
 			t.Errorf("%s: err = %v, want ErrInvalidRequest", name, err)
 		}
 	}
-	if n := len(e.ledger()); n != 0 {
+	if n := len(e.Ledger("kt")); n != 0 {
 		t.Fatalf("a rejected request billed")
 	}
 }

@@ -36,7 +36,7 @@ func TestRefundPartialThenExceedingThenRest(t *testing.T) {
 	if err != nil || res.Outcome != carriers.OutcomeSucceeded || res.CarrierReference == "" || res.CarrierReference == pay || res.Message != "" {
 		t.Fatalf("partial: %+v, %v", res, err)
 	}
-	if rows := e.ledger(); rows[0].Status != "partially_refunded" || rows[0].RefundedAmount != 300 {
+	if rows := e.Ledger("kt"); rows[0].Status != "partially_refunded" || rows[0].RefundedAmount != 300 {
 		t.Fatalf("ledger %+v", rows)
 	}
 
@@ -45,7 +45,7 @@ func TestRefundPartialThenExceedingThenRest(t *testing.T) {
 	if err != nil || again.CarrierReference != res.CarrierReference {
 		t.Fatalf("retry: %+v, %v", again, err)
 	}
-	if rows := e.ledger(); rows[0].RefundedAmount != 300 {
+	if rows := e.Ledger("kt"); rows[0].RefundedAmount != 300 {
 		t.Fatalf("retry refunded again: %+v", rows)
 	}
 
@@ -61,7 +61,7 @@ func TestRefundPartialThenExceedingThenRest(t *testing.T) {
 	if err != nil || rest.Outcome != carriers.OutcomeSucceeded {
 		t.Fatalf("rest: %+v, %v", rest, err)
 	}
-	if rows := e.ledger(); len(rows) != 1 || rows[0].Status != "refunded" || rows[0].RefundedAmount != 1000 {
+	if rows := e.Ledger("kt"); len(rows) != 1 || rows[0].Status != "refunded" || rows[0].RefundedAmount != 1000 {
 		t.Fatalf("ledger %+v", rows)
 	}
 
@@ -87,7 +87,7 @@ func TestRefundPartialThenExceedingThenRest(t *testing.T) {
 	if _, err := e.client.Status(ctx, carriers.Reference{Kind: "charge", ClientReference: "re_1", CarrierReference: res.CarrierReference, MSISDN: refundMSISDN}); err == nil {
 		t.Fatal("a refund read as a charge")
 	}
-	if n := e.requests()["create_refund"]; n != 4 {
+	if n := e.Stats("kt").Requests["create_refund"]; n != 4 {
 		t.Fatalf("create_refund counted %d times, want 4", n)
 	}
 }
@@ -99,7 +99,7 @@ func TestRefundFull(t *testing.T) {
 	if err != nil || res.Outcome != carriers.OutcomeSucceeded {
 		t.Fatalf("%+v, %v", res, err)
 	}
-	if rows := e.ledger(); rows[0].Status != "refunded" || rows[0].RefundedAmount != 5000 {
+	if rows := e.Ledger("kt"); rows[0].Status != "refunded" || rows[0].RefundedAmount != 5000 {
 		t.Fatalf("ledger %+v", rows)
 	}
 	// Nothing is left: one more won is refused.
@@ -141,7 +141,7 @@ func TestRefundRejectedRequests(t *testing.T) {
 			t.Errorf("%s: err = %v, want ErrInvalidRequest", name, err)
 		}
 	}
-	if rows := e.ledger(); rows[0].RefundedAmount != 0 {
+	if rows := e.Ledger("kt"); rows[0].RefundedAmount != 0 {
 		t.Fatalf("ledger %+v", rows)
 	}
 }

@@ -3,7 +3,6 @@ package oneapi_test
 import (
 	"context"
 	"errors"
-	"net/url"
 	"testing"
 
 	"tollgate/carriers"
@@ -15,17 +14,10 @@ func TestSendSMSReachesTheInbox(t *testing.T) {
 	if err := e.client.SendSMS(context.Background(), carriers.SMS{MSISDN: msisdn, Body: "Your tollgate code is 482913"}); err != nil {
 		t.Fatal(err)
 	}
-	var inbox struct {
-		Data []struct {
-			MSISDN string `json:"msisdn"`
-			Code   string `json:"code"`
-		} `json:"data"`
+	if inbox := e.Inbox(msisdn); len(inbox) != 1 || inbox[0].Code != "482913" || inbox[0].MSISDN != msisdn {
+		t.Fatalf("inbox %+v", inbox)
 	}
-	e.get("/sim/sms?msisdn="+url.QueryEscape(msisdn), &inbox)
-	if len(inbox.Data) != 1 || inbox.Data[0].Code != "482913" || inbox.Data[0].MSISDN != msisdn {
-		t.Fatalf("inbox %+v", inbox.Data)
-	}
-	if n := e.requests()["send_sms"]; n != 1 {
+	if n := e.Stats("kt").Requests["send_sms"]; n != 1 {
 		t.Fatalf("send_sms counted %d times", n)
 	}
 }
@@ -38,7 +30,7 @@ func TestSendSMSErrors(t *testing.T) {
 	if err := e.client.SendSMS(context.Background(), carriers.SMS{MSISDN: "+821012345678"}); !errors.Is(err, carriers.ErrInvalidRequest) {
 		t.Fatalf("no body: %v", err)
 	}
-	e.putFaults(`{"carrier":"kt","error_rate":1}`)
+	e.PutFaults(`{"carrier":"kt","error_rate":1}`)
 	if err := e.client.SendSMS(context.Background(), carriers.SMS{MSISDN: "+821012345678", Body: "x"}); !errors.Is(err, carriers.ErrUnavailable) {
 		t.Fatalf("unavailable: %v", err)
 	}

@@ -19,7 +19,7 @@ func TestAuthorizeSendsAPINAndVerifyReturnsAToken(t *testing.T) {
 	if err != nil || a.ID == "" || a.Token != "" {
 		t.Fatalf("Authorize = %+v, %v", a, err)
 	}
-	box := e.inbox(phone)
+	box := e.Inbox(phone)
 	if len(box) != 1 || len(box[0].Code) != 6 || !strings.Contains(box[0].Body, "Gem Shop") {
 		t.Fatalf("inbox %+v, want one PIN from Gem Shop", box)
 	}
@@ -28,7 +28,7 @@ func TestAuthorizeSendsAPINAndVerifyReturnsAToken(t *testing.T) {
 	if err != nil || again.ID != a.ID {
 		t.Fatalf("Authorize again = %+v, %v; want %s", again, err, a.ID)
 	}
-	if box := e.inbox(phone); len(box) != 1 {
+	if box := e.Inbox(phone); len(box) != 1 {
 		t.Fatalf("a second PIN was sent: %+v", box)
 	}
 
@@ -41,7 +41,7 @@ func TestAuthorizeSendsAPINAndVerifyReturnsAToken(t *testing.T) {
 	if err != nil || v2.Token != v.Token {
 		t.Fatalf("Verify again = %+v, %v", v2, err)
 	}
-	if n := e.stats().Carriers[carrier].Requests["create_authorization"]; n != 2 {
+	if n := e.Stats(carrier).Requests["create_authorization"]; n != 2 {
 		t.Errorf("create_authorization counted %d, want 2", n)
 	}
 }
@@ -68,7 +68,7 @@ func TestWrongPIN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pin := e.pin(phone)
+	pin := e.SMSCode(phone)
 	wrong := "000000"
 	if pin == wrong {
 		wrong = "111111"
@@ -95,8 +95,8 @@ func TestPINExpiresAfterFiveMinutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Advance(5*time.Minute + time.Second)
-	_, err = e.client.Verify(ctx, carriers.VerifyRequest{AuthorizationID: a.ID, Code: e.pin(phone)})
+	e.Clock.Advance(5*time.Minute + time.Second)
+	_, err = e.client.Verify(ctx, carriers.VerifyRequest{AuthorizationID: a.ID, Code: e.SMSCode(phone)})
 	if !errors.Is(err, carriers.ErrInvalidRequest) || !strings.Contains(err.Error(), "pin_expired") {
 		t.Fatalf("expired PIN: %v", err)
 	}

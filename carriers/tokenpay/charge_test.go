@@ -44,8 +44,8 @@ func TestChargeIsAcceptedAndTheResultCalledBack(t *testing.T) {
 					FailureCode: tt.failure, DeclineCode: tt.decline,
 				},
 			}
-			if !n.OccurredAt.Equal(e.clock.Now()) {
-				t.Errorf("occurred at %s, want %s", n.OccurredAt, e.clock.Now())
+			if !n.OccurredAt.Equal(e.Clock.Now()) {
+				t.Errorf("occurred at %s, want %s", n.OccurredAt, e.Clock.Now())
 			}
 			n.OccurredAt = time.Time{}
 			if n.MessageID == "" || n != want {
@@ -63,7 +63,7 @@ func TestChargeIsAcceptedAndTheResultCalledBack(t *testing.T) {
 				}
 			}
 
-			rows := e.ledger()
+			rows := e.Ledger(carrier)
 			if billed := tt.outcome == carriers.OutcomeSucceeded; billed != (len(rows) == 1) {
 				t.Fatalf("ledger %+v, billed = %v", rows, billed)
 			}
@@ -100,8 +100,8 @@ func TestCallbackAnsweredWithAnErrorIsRetried(t *testing.T) {
 	}
 
 	// The simulator says what it sent; the record is written once the answer is in.
-	e.await("the simulator's record of 3 attempts", func() bool { return len(e.sim.Callbacks(carrier)) == 3 })
-	sent := e.sim.Callbacks(carrier)
+	e.await("the simulator's record of 3 attempts", func() bool { return len(e.Simulator.Callbacks(carrier)) == 3 })
+	sent := e.Simulator.Callbacks(carrier)
 	for i, sc := range sent {
 		if sc.Attempt != i+1 || sc.MessageID != first.MessageID || sc.URL != e.cbURL || sc.Header.Get("Tokenpay-Signature") == "" {
 			t.Errorf("attempt %d: %+v", i+1, sc)
@@ -110,7 +110,7 @@ func TestCallbackAnsweredWithAnErrorIsRetried(t *testing.T) {
 			t.Errorf("attempt %d answered %d", i+1, sc.Status)
 		}
 	}
-	st := e.stats().Carriers[carrier]
+	st := e.Stats(carrier)
 	if st.CallbacksSent != 1 || st.CallbacksFailed != 2 || st.CallbacksAbandoned != 0 {
 		t.Errorf("callback stats %+v", st)
 	}
@@ -139,10 +139,10 @@ func TestBilledWithoutCallbackIsFoundByStatus(t *testing.T) {
 	if got := e.callbacksFor("ch_6"); len(got) != 0 {
 		t.Errorf("a callback came for 0006: %s", got[0].body)
 	}
-	if len(e.sim.Callbacks(carrier)) != 0 {
-		t.Errorf("the simulator sent callbacks: %+v", e.sim.Callbacks(carrier))
+	if len(e.Simulator.Callbacks(carrier)) != 0 {
+		t.Errorf("the simulator sent callbacks: %+v", e.Simulator.Callbacks(carrier))
 	}
-	if rows := e.ledger(); len(rows) != 1 || rows[0].ClientReference != "ch_6" {
+	if rows := e.Ledger(carrier); len(rows) != 1 || rows[0].ClientReference != "ch_6" {
 		t.Errorf("ledger %+v", rows)
 	}
 }
@@ -185,10 +185,10 @@ func TestDuplicateReferenceBillsOnce(t *testing.T) {
 		t.Fatalf("second charge on a one-off token: %v", err)
 	}
 	e.awaitCallback("ch_d", 1)
-	if rows := e.ledger(); len(rows) != 1 {
+	if rows := e.Ledger(carrier); len(rows) != 1 {
 		t.Fatalf("ledger %+v, want one row", rows)
 	}
-	if st := e.stats().Carriers[carrier]; st.ChargesBilled != 1 || st.Duplicates != 1 || st.Requests["create_payment"] != 3 {
+	if st := e.Stats(carrier); st.ChargesBilled != 1 || st.Duplicates != 1 || st.Requests["create_payment"] != 3 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -214,17 +214,17 @@ func TestConcurrentChargesWithOneReference(t *testing.T) {
 	e.awaitCallback("ch_c", 1)
 	// The one message is recorded once its answer is in; by then any other
 	// message for the charge would have been decided as well.
-	e.await("the simulator's record of the callback", func() bool { return len(e.sim.Callbacks(carrier)) >= 1 })
-	if sent := e.sim.Callbacks(carrier); len(sent) != 1 {
+	e.await("the simulator's record of the callback", func() bool { return len(e.Simulator.Callbacks(carrier)) >= 1 })
+	if sent := e.Simulator.Callbacks(carrier); len(sent) != 1 {
 		t.Errorf("simulator sent %d callbacks, want 1", len(sent))
 	}
 	if got := e.callbacksFor("ch_c"); len(got) != 1 {
 		t.Errorf("%d callbacks received, want 1", len(got))
 	}
-	if rows := e.ledger(); len(rows) != 1 || rows[0].Amount != 5000 {
+	if rows := e.Ledger(carrier); len(rows) != 1 || rows[0].Amount != 5000 {
 		t.Errorf("ledger %+v, want one row", rows)
 	}
-	if st := e.stats().Carriers[carrier]; st.ChargesBilled != 1 || st.Duplicates != n-1 {
+	if st := e.Stats(carrier); st.ChargesBilled != 1 || st.Duplicates != n-1 {
 		t.Errorf("billed %d, duplicates %d", st.ChargesBilled, st.Duplicates)
 	}
 }
@@ -242,7 +242,7 @@ func TestChargeNeedsAValidToken(t *testing.T) {
 	if _, err := e.client.Charge(ctx, chargeReq("ch_n", tok, 5001)); !errors.Is(err, carriers.ErrInvalidRequest) {
 		t.Fatalf("more than authorised: %v", err)
 	}
-	if rows := e.ledger(); len(rows) != 0 {
+	if rows := e.Ledger(carrier); len(rows) != 0 {
 		t.Fatalf("ledger %+v", rows)
 	}
 }
@@ -256,8 +256,8 @@ func TestChargeCallbackURLFromTheRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.awaitCallback("ch_u", 1)
-	e.await("the simulator's record", func() bool { return len(e.sim.Callbacks(carrier)) == 1 })
-	if got := e.sim.Callbacks(carrier)[0].URL; got != r.CallbackURL {
+	e.await("the simulator's record", func() bool { return len(e.Simulator.Callbacks(carrier)) == 1 })
+	if got := e.Simulator.Callbacks(carrier)[0].URL; got != r.CallbackURL {
 		t.Errorf("called back at %s, want %s", got, r.CallbackURL)
 	}
 }
@@ -285,21 +285,21 @@ func TestStatusErrors(t *testing.T) {
 func TestFaultsApplyToTheProtocol(t *testing.T) {
 	e := setup(t)
 	tok := e.token("ch_f", "+821012345678", false)
-	e.putFaults(`{"carrier":"lgu","error_rate":1}`)
+	e.PutFaults(`{"carrier":"lgu","error_rate":1}`)
 	_, err := e.client.Charge(context.Background(), chargeReq("ch_f", tok, 5000))
 	if !errors.Is(err, carriers.ErrUnavailable) {
 		t.Fatalf("injected 503: %v", err)
 	}
-	e.putFaults(`{"carrier":"lgu","error_rate":0,"reset_rate":1}`)
+	e.PutFaults(`{"carrier":"lgu","error_rate":0,"reset_rate":1}`)
 	_, err = e.client.Charge(context.Background(), chargeReq("ch_f", tok, 5000))
 	if !errors.Is(err, carriers.ErrOutcomeUnknown) {
 		t.Fatalf("reset after sending: %v", err)
 	}
-	e.putFaults(`{"carrier":"lgu","reset_rate":0}`)
+	e.PutFaults(`{"carrier":"lgu","reset_rate":0}`)
 	if _, err := e.client.Charge(context.Background(), chargeReq("ch_f", tok, 5000)); err != nil {
 		t.Fatal(err)
 	}
-	if st := e.stats().Carriers[carrier]; st.Requests["create_payment"] != 3 {
+	if st := e.Stats(carrier); st.Requests["create_payment"] != 3 {
 		t.Errorf("create_payment counted %d, want 3", st.Requests["create_payment"])
 	}
 }

@@ -40,7 +40,7 @@ func TestPartialThenFullRefund(t *testing.T) {
 		n.Result.Outcome != carriers.OutcomeSucceeded || n.Result.CarrierReference != res.CarrierReference {
 		t.Fatalf("refund notification %+v", n)
 	}
-	if rows := e.ledger(); len(rows) != 1 || rows[0].RefundedAmount != 2000 || rows[0].Status != "partially_refunded" {
+	if rows := e.Ledger(carrier); len(rows) != 1 || rows[0].RefundedAmount != 2000 || rows[0].Status != "partially_refunded" {
 		t.Fatalf("ledger after the partial refund %+v", rows)
 	}
 	st, err := e.client.Status(ctx, carriers.Reference{Kind: "refund", ClientReference: "re_1"})
@@ -54,7 +54,7 @@ func TestPartialThenFullRefund(t *testing.T) {
 		t.Fatalf("refund of the rest = %+v, %v", rest, err)
 	}
 	e.parse(e.awaitCallback("re_2", 1))
-	if rows := e.ledger(); len(rows) != 1 || rows[0].RefundedAmount != 5000 || rows[0].Status != "refunded" {
+	if rows := e.Ledger(carrier); len(rows) != 1 || rows[0].RefundedAmount != 5000 || rows[0].Status != "refunded" {
 		t.Fatalf("ledger after the full refund %+v", rows)
 	}
 
@@ -80,7 +80,7 @@ func TestRefundExceedingTheChargeIsRefusedAtOnce(t *testing.T) {
 		t.Fatalf("second refund over the rest: %v", err)
 	}
 	e.awaitCallback("re_a", 1)
-	if rows := e.ledger(); len(rows) != 1 || rows[0].RefundedAmount != 3000 {
+	if rows := e.Ledger(carrier); len(rows) != 1 || rows[0].RefundedAmount != 3000 {
 		t.Fatalf("ledger %+v", rows)
 	}
 }
@@ -98,7 +98,7 @@ func TestDuplicateRefundReferenceRefundsOnce(t *testing.T) {
 		t.Fatalf("resent refund = %+v, %v; want %+v", again, err, first)
 	}
 	e.awaitCallback("re_1", 1)
-	if rows := e.ledger(); len(rows) != 1 || rows[0].RefundedAmount != 1000 {
+	if rows := e.Ledger(carrier); len(rows) != 1 || rows[0].RefundedAmount != 1000 {
 		t.Fatalf("ledger %+v", rows)
 	}
 }

@@ -6,15 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"tollgate/carriers"
-	"tollgate/carriers/sim"
+	"tollgate/carriers/carriertest"
 	"tollgate/carriers/tokenpay"
 )
 
@@ -22,25 +20,6 @@ const (
 	carrier = "lgu"
 	secret  = "whsec-test-0123456789abcdef"
 )
-
-// clock is a settable clock shared by the simulator's books and the
-// webhook verification.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // received is one callback as the gateway's endpoint got it.
 type received struct {
@@ -84,10 +63,8 @@ func (rc *recorder) failNext(n int) {
 // env is the adapter talking to a simulated carrier over real HTTP, with
 // the carrier calling back to a recorder.
 type env struct {
+	*carriertest.Sim
 	t      *testing.T
-	clock  *clock
-	sim    *sim.Simulator
-	srv    *httptest.Server
 	rec    *recorder
 	cbURL  string
 	client *tokenpay.Client
@@ -95,14 +72,11 @@ type env struct {
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
-	s := sim.New(sim.Options{Carriers: []string{carrier}, Secrets: map[string]string{carrier: secret}, Now: clk.Now, Seed: 1})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	s := carriertest.NewSim(t, carriertest.WithCarriers(carrier), carriertest.WithSecret(carrier, secret))
 	rec := &recorder{notify: make(chan struct{}, 1)}
 	cb := httptest.NewServer(rec)
 	t.Cleanup(cb.Close)
-	e := &env{t: t, clock: clk, sim: s, srv: srv, rec: rec, cbURL: cb.URL + "/v1/carriers/" + carrier + "/webhooks"}
+	e := &env{Sim: s, t: t, rec: rec, cbURL: cb.URL + "/v1/carriers/" + carrier + "/webhooks"}
 	e.client = e.newClient(secret)
 	return e
 }
@@ -111,9 +85,9 @@ func (e *env) newClient(webhookSecret string) *tokenpay.Client {
 	e.t.Helper()
 	c, err := tokenpay.New(carriers.Settings{
 		Name:          carrier,
-		BaseURL:       e.srv.URL + "/sim" + carriers.SimPath(carrier, "tokenpay"),
+		BaseURL:       e.BaseURL(carrier, "tokenpay"),
 		Capabilities:  carriers.Capabilities{Currencies: []string{"KRW", "USD"}, PartialRefunds: true},
-		HTTPClient:    e.srv.Client(),
+		HTTPClient:    e.Client(),
 		CallbackURL:   e.cbURL,
 		WebhookSecret: webhookSecret,
 	})
@@ -175,93 +149,11 @@ func (e *env) awaitCallback(ref string, n int) received {
 // parse verifies and parses a received callback at the simulator's now.
 func (e *env) parse(r received) carriers.Notification {
 	e.t.Helper()
-	n, err := e.client.ParseWebhook(r.header, r.body, e.clock.Now())
+	n, err := e.client.ParseWebhook(r.header, r.body, e.Clock.Now())
 	if err != nil {
 		e.t.Fatalf("ParseWebhook(%s): %v", r.body, err)
 	}
 	return n
-}
-
-// get reads one of the simulator's own endpoints into v.
-func (e *env) get(path string, v any) {
-	e.t.Helper()
-	resp, err := e.srv.Client().Get(e.srv.URL + path)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("GET %s: HTTP %d", path, resp.StatusCode)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *env) putFaults(body string) {
-	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, e.srv.URL+"/sim/faults", strings.NewReader(body))
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("PUT faults: HTTP %d", resp.StatusCode)
-	}
-}
-
-type sms struct {
-	MSISDN string `json:"msisdn"`
-	Body   string `json:"body"`
-	Code   string `json:"code"`
-}
-
-func (e *env) inbox(msisdn string) []sms {
-	e.t.Helper()
-	var l struct {
-		Data []sms `json:"data"`
-	}
-	e.get("/sim/sms?msisdn="+url.QueryEscape(msisdn), &l)
-	return l.Data
-}
-
-type ledgerRow struct {
-	ClientReference  string `json:"client_reference"`
-	CarrierReference string `json:"carrier_reference"`
-	Amount           int64  `json:"amount"`
-	RefundedAmount   int64  `json:"refunded_amount"`
-	Currency         string `json:"currency"`
-	Status           string `json:"status"`
-}
-
-func (e *env) ledger() []ledgerRow {
-	e.t.Helper()
-	var l struct {
-		Data []ledgerRow `json:"data"`
-	}
-	e.get("/sim/ledger?carrier="+carrier, &l)
-	return l.Data
-}
-
-type simStats struct {
-	Carriers map[string]struct {
-		Requests           map[string]int64 `json:"requests"`
-		ChargesBilled      int64            `json:"charges_billed"`
-		ChargesDeclined    int64            `json:"charges_declined"`
-		Duplicates         int64            `json:"duplicates"`
-		SMSSent            int64            `json:"sms_sent"`
-		CallbacksSent      int64            `json:"callbacks_sent"`
-		CallbacksFailed    int64            `json:"callbacks_failed"`
-		CallbacksAbandoned int64            `json:"callbacks_abandoned"`
-	} `json:"carriers"`
-}
-
-func (e *env) stats() simStats {
-	e.t.Helper()
-	var s simStats
-	e.get("/sim/stats", &s)
-	return s
 }
 
 // token authorises msisdn the way a subscriber does: the carrier texts a
@@ -277,7 +169,7 @@ func (e *env) token(ref, msisdn string, recurring bool) string {
 	if err != nil {
 		e.t.Fatalf("Authorize: %v", err)
 	}
-	v, err := e.client.Verify(ctx, carriers.VerifyRequest{AuthorizationID: a.ID, Reference: ref, Code: e.pin(msisdn)})
+	v, err := e.client.Verify(ctx, carriers.VerifyRequest{AuthorizationID: a.ID, Reference: ref, Code: e.SMSCode(msisdn)})
 	if err != nil {
 		e.t.Fatalf("Verify: %v", err)
 	}
@@ -285,16 +177,6 @@ func (e *env) token(ref, msisdn string, recurring bool) string {
 		e.t.Fatalf("Verify = %+v, want a token for %s", v, a.ID)
 	}
 	return v.Token
-}
-
-// pin reads the newest PIN the subscriber got.
-func (e *env) pin(msisdn string) string {
-	e.t.Helper()
-	box := e.inbox(msisdn)
-	if len(box) == 0 || box[0].Code == "" {
-		e.t.Fatalf("no PIN in the inbox of %s: %+v", msisdn, box)
-	}
-	return box[0].Code
 }
 
 func chargeReq(ref, token string, amount int64) carriers.ChargeRequest {

@@ -26,7 +26,7 @@ func (e *env) realCallback() received {
 func TestParseWebhookRejectsWhatTheCarrierDidNotSign(t *testing.T) {
 	e := setup(t)
 	cb := e.realCallback()
-	now := e.clock.Now()
+	now := e.Clock.Now()
 	sig := cb.header.Get(tokenpay.SignatureHeader)
 	if !strings.HasPrefix(sig, "t=") || !strings.Contains(sig, ",v1=") {
 		t.Fatalf("signature header %q", sig)
@@ -92,7 +92,7 @@ func TestParseWebhookRejectsWhatTheCarrierDidNotSign(t *testing.T) {
 
 func TestParseWebhookRefusesSignedNonsense(t *testing.T) {
 	e := setup(t)
-	now := e.clock.Now()
+	now := e.Clock.Now()
 	for name, body := range map[string]string{
 		"not json":        `{not json`,
 		"unknown type":    `{"message_id":"msg_1","type":"charge.exploded","reference":"ch_1","charge_id":"chg_1","status":"succeeded","occurred_at":"2026-11-24T09:00:00Z"}`,
