@@ -60,61 +60,11 @@ func BenchmarkMillion(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := NewService(st, carrierSet{"lgu": tp}, &resolver{calls: map[string]carriers.Result{}}, &fixedClock{t: kst(25, 3, 0, 0)},
+	svc := NewService(st, carrierSet{"lgu": tp}, newResolver(st), &fixedClock{t: kst(25, 3, 0, 0)},
 		Settings{Location: seoul, GatewayFeeBps: 300, CarrierShareBps: map[string]int64{"lgu": 1000}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 
-	b.Run("stream", func(b *testing.B) {
-		for range b.N {
-			f, err := os.Open(file)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var run *Run
-			took, peak := measure(func() {
-				run, _, err = svc.Run(ctx, RunRequest{Carrier: "lgu", BusinessDate: "2026-11-24", Rerun: true, Report: f})
-			})
-			f.Close()
-			if err != nil || run.Status != StatusCompleted {
-				b.Fatalf("run: %v %+v", err, run)
-			}
-			report(b, took, peak)
-			b.Logf("stream: %s, peak heap %.0f MiB; %d lines, matched %d, missing_at_carrier %d, missing_at_gateway %d, amount_mismatch %d, duplicates %d",
-				took.Round(10*time.Millisecond), peak, run.LinesRead, run.MatchedCount, run.MissingAtCarrierCount, run.MissingAtGatewayCount, run.AmountMismatchCount, run.DuplicateCount)
-			// Where the time goes: the phases again, one by one.
-			d, _ := businessDay("2026-11-24", seoul)
-			t0 := time.Now()
-			ix, err := svc.loadIndex(ctx, "lgu", d)
-			if err != nil {
-				b.Fatal(err)
-			}
-			tIndex := time.Since(t0)
-			runtime.GC()
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			live := float64(ms.HeapAlloc) / (1 << 20)
-			t0 = time.Now()
-			f, _ = os.Open(file)
-			rr := tp.ParseReport(f, d.Date)
-			lines := 0
-			for {
-				if _, err := rr.Next(); err != nil {
-					break
-				}
-				lines++
-			}
-			f.Close()
-			tParse := time.Since(t0)
-			t0 = time.Now()
-			if _, err := svc.statements(ctx, "x", "lgu", d); err != nil {
-				b.Fatal(err)
-			}
-			tStatements := time.Since(t0)
-			b.Logf("stream phases: load the day's %d charges %s (index live on the heap: %.0f MiB), parse %d lines %s, statements %s",
-				len(ix.entries), tIndex.Round(10*time.Millisecond), live, lines, tParse.Round(10*time.Millisecond), tStatements.Round(10*time.Millisecond))
-			runtime.KeepAlive(ix)
-		}
-	})
+	b.Run("stream", func(b *testing.B) { benchStream(b, svc, tp, file) })
 
 	b.Run("sql", func(b *testing.B) {
 		for range b.N {
@@ -130,6 +80,88 @@ func BenchmarkMillion(b *testing.B) {
 				took.Round(10*time.Millisecond), peak, t.LinesRead, t.MatchedCount, t.MissingAtCarrierCount, t.MissingAtGatewayCount, t.AmountMismatchCount, t.DuplicateCount, phases)
 		}
 	})
+}
+
+// BenchmarkMillionSQLite is BenchmarkMillion's stream way on the embedded
+// SQLite, seeded by batched INSERTs (a few minutes):
+//
+//	go test -run '^$' -bench MillionSQLite -benchtime 1x ./settlement
+func BenchmarkMillionSQLite(b *testing.B) {
+	const n = 1_000_000
+	st, err := store.Open(context.Background(), storetest.URL(b, store.SQLite))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	if _, err := st.Migrate(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(b.TempDir(), "lgu-2026-11-24.csv")
+	t0 := time.Now()
+	seedMillion(b, st, file, n)
+	b.Logf("seeded %d charges, %d ledger entries and a %d-line file in %s", n, 2*n, n, time.Since(t0).Round(time.Second))
+	tp, err := tokenpay.New(carriers.Settings{Name: "lgu", BaseURL: "http://127.0.0.1:1/x", WebhookSecret: "s"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := NewService(st, carrierSet{"lgu": tp}, newResolver(st), &fixedClock{t: kst(25, 3, 0, 0)},
+		Settings{Location: seoul, GatewayFeeBps: 300, CarrierShareBps: map[string]int64{"lgu": 1000}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b.Run("stream", func(b *testing.B) { benchStream(b, svc, tp, file) })
+}
+
+// benchStream runs the gateway's own way b.N times and logs its phases.
+func benchStream(b *testing.B, svc *Service, tp *tokenpay.Client, file string) {
+	ctx := context.Background()
+	for range b.N {
+		f, err := os.Open(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var run *Run
+		took, peak := measure(func() {
+			run, _, err = svc.Run(ctx, RunRequest{Carrier: "lgu", BusinessDate: "2026-11-24", Rerun: true, Report: f})
+		})
+		f.Close()
+		if err != nil || run.Status != StatusCompleted {
+			b.Fatalf("run: %v %+v", err, run)
+		}
+		report(b, took, peak)
+		b.Logf("stream: %s, peak heap %.0f MiB; %d lines, matched %d, missing_at_carrier %d, missing_at_gateway %d, amount_mismatch %d, duplicates %d",
+			took.Round(10*time.Millisecond), peak, run.LinesRead, run.MatchedCount, run.MissingAtCarrierCount, run.MissingAtGatewayCount, run.AmountMismatchCount, run.DuplicateCount)
+		// Where the time goes: the phases again, one by one.
+		d, _ := businessDay("2026-11-24", seoul)
+		t0 := time.Now()
+		ix, err := svc.loadIndex(ctx, "lgu", d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tIndex := time.Since(t0)
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		live := float64(ms.HeapAlloc) / (1 << 20)
+		t0 = time.Now()
+		f, _ = os.Open(file)
+		rr := tp.ParseReport(f, d.Date)
+		lines := 0
+		for {
+			if _, err := rr.Next(); err != nil {
+				break
+			}
+			lines++
+		}
+		f.Close()
+		tParse := time.Since(t0)
+		t0 = time.Now()
+		if _, err := svc.statements(ctx, "x", "lgu", d); err != nil {
+			b.Fatal(err)
+		}
+		tStatements := time.Since(t0)
+		b.Logf("stream phases: load the day's %d charges %s (index live on the heap: %.0f MiB), parse %d lines %s, statements %s",
+			len(ix.entries), tIndex.Round(10*time.Millisecond), live, lines, tParse.Round(10*time.Millisecond), tStatements.Round(10*time.Millisecond))
+		runtime.KeepAlive(ix)
+	}
 }
 
 func report(b *testing.B, took time.Duration, peakMiB float64) {
@@ -222,46 +254,51 @@ func seedMillion(b *testing.B, st *store.Store, file string, n int) {
 	}
 	amount := func(i int) int64 { return int64(100 * (1 + i%500)) }
 	merchant := func(i int) string { return fmt.Sprintf("mer_%03d", i%100) }
-	err := withPgx(ctx, st, func(c *pgx.Conn) error {
-		var ms [][]any
-		for m := range 100 {
-			ms = append(ms, []any{merchant(m), merchant(m), false, from})
-		}
-		if _, err := c.CopyFrom(ctx, pgx.Identifier{"merchants"}, []string{"id", "name", "livemode", "created_at"}, pgx.CopyFromRows(ms)); err != nil {
-			return fmt.Errorf("merchants: %w", err)
-		}
-		i := 0
-		if _, err := c.CopyFrom(ctx, pgx.Identifier{"charges"},
-			[]string{"id", "merchant_id", "idempotency_key", "livemode", "status", "amount", "currency", "carrier", "msisdn_enc", "msisdn_index", "msisdn_masked", "carrier_reference", "created_at", "updated_at", "succeeded_at"},
-			pgx.CopyFromFunc(func() ([]any, error) {
-				if i == n {
-					return nil, nil
-				}
-				id, t := benchChargeID(i), at(i)
-				i++
-				return []any{id, merchant(i - 1), id, false, "succeeded", amount(i - 1), "KRW", "lgu", "x", "x", "x", fmt.Sprintf("chg_%020d", i-1), t, t, t}, nil
-			})); err != nil {
-			return fmt.Errorf("charges: %w", err)
-		}
-		i = 0
-		if _, err := c.CopyFrom(ctx, pgx.Identifier{"ledger_entries"}, []string{"merchant_id", "charge_id", "account", "amount", "currency", "created_at"},
-			pgx.CopyFromFunc(func() ([]any, error) {
-				if i == 2*n {
-					return nil, nil
-				}
-				k := i / 2
-				acct, amt := "carrier_receivable", amount(k)
-				if i%2 == 1 {
-					acct, amt = "merchant_payable", -amt
-				}
-				i++
-				return []any{merchant(k), benchChargeID(k), acct, amt, "KRW", at(k)}, nil
-			})); err != nil {
-			return fmt.Errorf("ledger: %w", err)
-		}
-		_, err := c.Exec(ctx, "ANALYZE charges; ANALYZE ledger_entries")
-		return err
-	})
+	var err error
+	if st.Dialect == store.SQLite {
+		err = seedSQLite(ctx, st, n, at, amount, merchant)
+	} else {
+		err = withPgx(ctx, st, func(c *pgx.Conn) error {
+			var ms [][]any
+			for m := range 100 {
+				ms = append(ms, []any{merchant(m), merchant(m), false, from})
+			}
+			if _, err := c.CopyFrom(ctx, pgx.Identifier{"merchants"}, []string{"id", "name", "livemode", "created_at"}, pgx.CopyFromRows(ms)); err != nil {
+				return fmt.Errorf("merchants: %w", err)
+			}
+			i := 0
+			if _, err := c.CopyFrom(ctx, pgx.Identifier{"charges"},
+				[]string{"id", "merchant_id", "idempotency_key", "livemode", "status", "amount", "currency", "carrier", "msisdn_enc", "msisdn_index", "msisdn_masked", "carrier_reference", "created_at", "updated_at", "succeeded_at"},
+				pgx.CopyFromFunc(func() ([]any, error) {
+					if i == n {
+						return nil, nil
+					}
+					id, t := benchChargeID(i), at(i)
+					i++
+					return []any{id, merchant(i - 1), id, false, "succeeded", amount(i - 1), "KRW", "lgu", "x", "x", "x", fmt.Sprintf("chg_%020d", i-1), t, t, t}, nil
+				})); err != nil {
+				return fmt.Errorf("charges: %w", err)
+			}
+			i = 0
+			if _, err := c.CopyFrom(ctx, pgx.Identifier{"ledger_entries"}, []string{"merchant_id", "charge_id", "account", "amount", "currency", "created_at"},
+				pgx.CopyFromFunc(func() ([]any, error) {
+					if i == 2*n {
+						return nil, nil
+					}
+					k := i / 2
+					acct, amt := "carrier_receivable", amount(k)
+					if i%2 == 1 {
+						acct, amt = "merchant_payable", -amt
+					}
+					i++
+					return []any{merchant(k), benchChargeID(k), acct, amt, "KRW", at(k)}, nil
+				})); err != nil {
+				return fmt.Errorf("ledger: %w", err)
+			}
+			_, err := c.Exec(ctx, "ANALYZE charges; ANALYZE ledger_entries")
+			return err
+		})
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -299,6 +336,60 @@ func seedMillion(b *testing.B, st *store.Store, file string, n int) {
 	if err := w.Flush(); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// seedSQLite writes seedMillion's rows into SQLite with multi-row INSERTs
+// in one transaction.
+func seedSQLite(ctx context.Context, st *store.Store, n int, at func(int) time.Time, amount func(int) int64, merchant func(int) string) error {
+	tx, err := st.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	insert := func(table, cols string, width, total int, row func(i int) []any) error {
+		const per = 500
+		ph := "(" + strings.TrimSuffix(strings.Repeat("?,", width), ",") + ")"
+		args := make([]any, 0, per*width)
+		for start := 0; start < total; start += per {
+			k := min(per, total-start)
+			args = args[:0]
+			for i := start; i < start+k; i++ {
+				args = append(args, row(i)...)
+			}
+			q := "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(ph+",", k), ",")
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+		}
+		return nil
+	}
+	from := kst(24, 0, 0, 0).UTC()
+	if err := insert("merchants", "id, name, livemode, created_at", 4, 100, func(m int) []any {
+		return []any{merchant(m), merchant(m), false, from}
+	}); err != nil {
+		return err
+	}
+	if err := insert("charges", "id, merchant_id, idempotency_key, livemode, status, amount, currency, carrier, msisdn_enc, msisdn_index, msisdn_masked, carrier_reference, created_at, updated_at, succeeded_at", 15, n, func(i int) []any {
+		id, t := benchChargeID(i), at(i)
+		return []any{id, merchant(i), id, false, "succeeded", amount(i), "KRW", "lgu", "x", "x", "x", fmt.Sprintf("chg_%020d", i), t, t, t}
+	}); err != nil {
+		return err
+	}
+	if err := insert("ledger_entries", "merchant_id, charge_id, account, amount, currency, created_at", 6, 2*n, func(i int) []any {
+		k := i / 2
+		acct, amt := "carrier_receivable", amount(k)
+		if i%2 == 1 {
+			acct, amt = "merchant_payable", -amt
+		}
+		return []any{merchant(k), benchChargeID(k), acct, amt, "KRW", at(k)}
+	}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	_, err = st.SQL.ExecContext(ctx, "ANALYZE")
+	return err
 }
 
 // sqlWay is the plain SQL reconciliation of the same file: parse and COPY

@@ -2,7 +2,6 @@ package settlement
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -11,21 +10,18 @@ import (
 
 	"gorm.io/gorm"
 
+	"tollgate/billing"
 	"tollgate/carriers"
 )
 
-// Gateway statuses as the database spells them. billing owns them; they
-// are read here as plain table values.
-const (
-	chargeSucceeded         = "succeeded"
-	chargePartiallyRefunded = "partially_refunded"
-	chargeRefunded          = "refunded"
-	chargeProcessing        = "processing"
-	refundSucceeded         = "succeeded"
-)
+// The gateway's statuses are billing's; the index holds them as the
+// strings billing reads out, and these compare them.
+func billed(status string) bool { return billing.Status(status).Billed() }
 
-func billed(status string) bool {
-	return status == chargeSucceeded || status == chargePartiallyRefunded || status == chargeRefunded
+func processing(status string) bool { return billing.Status(status) == billing.StatusProcessing }
+
+func refundSucceeded(status string) bool {
+	return billing.RefundStatus(status) == billing.RefundSucceeded
 }
 
 // resolution is a processing charge the file settles.
@@ -55,50 +51,25 @@ type reconciler struct {
 // (charges that succeeded on the day, refunds that succeeded on the day)
 // and what it may settle (charges still processing).
 func (s *Service) loadIndex(ctx context.Context, carrier string, d day) (*index, error) {
-	db := s.db.WithContext(ctx)
-	var n int64
-	if err := db.Raw(`SELECT COUNT(*) FROM charges WHERE carrier = ? AND succeeded_at >= ? AND succeeded_at < ?`, carrier, d.From, d.To).Scan(&n).Error; err != nil {
-		return nil, fmt.Errorf("count the day's charges: %w", err)
+	n, err := s.billing.CountSucceededCharges(ctx, carrier, d.From, d.To)
+	if err != nil {
+		return nil, err
 	}
 	ix := newIndex(int(n) + 1024)
-	loads := []struct {
-		what     string
-		object   uint8
-		flags    uint8
-		query    string
-		args     []any
-		statuses []string
-	}{
-		{"charges of the day", objCharge, flagExpected,
-			`SELECT id, amount, currency, status FROM charges WHERE carrier = ? AND succeeded_at >= ? AND succeeded_at < ? AND status IN ?`,
-			[]any{carrier, d.From, d.To, []string{chargeSucceeded, chargePartiallyRefunded, chargeRefunded}}, nil},
-		{"processing charges", objCharge, 0,
-			`SELECT id, amount, currency, status FROM charges WHERE carrier = ? AND status = ? AND created_at < ?`,
-			[]any{carrier, chargeProcessing, d.To}, nil},
-		{"refunds of the day", objRefund, flagExpected,
-			`SELECT r.id, r.amount, r.currency, r.status FROM refunds r JOIN charges c ON c.id = r.charge_id
-			 WHERE c.carrier = ? AND r.status = ? AND r.updated_at >= ? AND r.updated_at < ?`,
-			[]any{carrier, refundSucceeded, d.From, d.To}, nil},
+	add := func(object, flags uint8) func(billing.FeedRow) error {
+		return func(r billing.FeedRow) error {
+			ix.add(r.ID, entry{amount: r.Amount, currency: ix.names.idBytes(r.Currency), status: ix.names.idBytes(r.Status), object: object, flags: flags})
+			return nil
+		}
 	}
-	for _, l := range loads {
-		rows, err := db.Raw(l.query, l.args...).Rows()
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", l.what, err)
-		}
-		var id, cur, st sql.RawBytes
-		var amount int64
-		for rows.Next() {
-			if err := rows.Scan(&id, &amount, &cur, &st); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("read %s: %w", l.what, err)
-			}
-			ix.add(id, entry{amount: amount, currency: ix.names.idBytes(cur), status: ix.names.idBytes(st), object: l.object, flags: l.flags})
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", l.what, err)
-		}
+	if err := s.billing.SucceededCharges(ctx, carrier, d.From, d.To, add(objCharge, flagExpected)); err != nil {
+		return nil, err
+	}
+	if err := s.billing.ProcessingCharges(ctx, carrier, d.To, add(objCharge, 0)); err != nil {
+		return nil, err
+	}
+	if err := s.billing.SucceededRefunds(ctx, carrier, d.From, d.To, add(objRefund, flagExpected)); err != nil {
+		return nil, err
 	}
 	return ix, nil
 }
@@ -151,10 +122,7 @@ func (r *reconciler) read(ctx context.Context, rr carriers.ReportReader) error {
 	if err := r.missingAtCarrier(ctx); err != nil {
 		return err
 	}
-	if err := r.w.flush(ctx); err != nil {
-		return err
-	}
-	return r.complete(ctx)
+	return r.w.flush(ctx)
 }
 
 // heartbeat tells other nodes the run is alive, every few seconds.
@@ -186,19 +154,13 @@ func (r *reconciler) line(ctx context.Context, l carriers.ReportLine) error {
 	return nil
 }
 
-// gwRecord is a gateway charge or refund read by reference.
-type gwRecord struct {
-	ID, Currency, Status, CarrierReference string
-	Amount                                 int64
-}
-
 // lookup finds the pending lines' gateway records by id, then by the
 // carrier's reference, and judges each line in file order.
 func (r *reconciler) lookup(ctx context.Context) error {
 	if len(r.pending) == 0 {
 		return nil
 	}
-	byID, byRef := map[string]gwRecord{}, map[string]gwRecord{}
+	byID, byRef := map[string]billing.Record{}, map[string]billing.Record{}
 	for _, obj := range []uint8{objCharge, objRefund} {
 		var ids, refs []string
 		for _, l := range r.pending {
@@ -206,7 +168,7 @@ func (r *reconciler) lookup(ctx context.Context) error {
 				ids = append(ids, l.ClientReference)
 			}
 		}
-		found, err := r.s.records(ctx, r.carrier, obj, "id", ids)
+		found, err := r.s.records(ctx, r.carrier, obj, billing.ByID, ids)
 		if err != nil {
 			return err
 		}
@@ -218,7 +180,7 @@ func (r *reconciler) lookup(ctx context.Context) error {
 				refs = append(refs, l.CarrierReference)
 			}
 		}
-		found, err = r.s.records(ctx, r.carrier, obj, "carrier_reference", refs)
+		found, err = r.s.records(ctx, r.carrier, obj, billing.ByCarrierReference, refs)
 		if err != nil {
 			return err
 		}
@@ -247,22 +209,15 @@ func (r *reconciler) lookup(ctx context.Context) error {
 	return nil
 }
 
-// records reads the carrier's charges or refunds whose column is in values.
-func (s *Service) records(ctx context.Context, carrier string, obj uint8, column string, values []string) ([]gwRecord, error) {
+// records reads the carrier's charges or refunds by id or carrier reference.
+func (s *Service) records(ctx context.Context, carrier string, obj uint8, by billing.LookupBy, values []string) ([]billing.Record, error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
-	var q string
-	if obj == objCharge {
-		q = `SELECT id, amount, currency, status, COALESCE(carrier_reference, '') AS carrier_reference FROM charges WHERE carrier = ? AND ` + column + ` IN ?`
-	} else {
-		q = `SELECT r.id, r.amount, r.currency, r.status, COALESCE(r.carrier_reference, '') AS carrier_reference FROM refunds r JOIN charges c ON c.id = r.charge_id WHERE c.carrier = ? AND r.` + column + ` IN ?`
+	if obj == objRefund {
+		return s.billing.FindRefunds(ctx, carrier, by, values)
 	}
-	var out []gwRecord
-	if err := s.db.WithContext(ctx).Raw(q, carrier, values).Scan(&out).Error; err != nil {
-		return nil, fmt.Errorf("look up %ss by %s: %w", objectName(obj), column, err)
-	}
-	return out, nil
+	return s.billing.FindCharges(ctx, carrier, by, values)
 }
 
 // judge compares one line with the gateway record at i.
@@ -283,12 +238,12 @@ func (r *reconciler) judge(ctx context.Context, i int32, id string, l carriers.R
 	carrierBilled := l.Status == carriers.ReportSucceeded
 	if e.object == objRefund {
 		switch {
-		case gwStatus == refundSucceeded && carrierBilled && same:
+		case refundSucceeded(gwStatus) && carrierBilled && same:
 			r.matched(-l.Amount)
-		case gwStatus == refundSucceeded && carrierBilled:
+		case refundSucceeded(gwStatus) && carrierBilled:
 			d.Detail = moneyDetail(e.amount, gwCur, l.Amount, l.Currency)
 			return r.record(ctx, KindAmountMismatch, absDiff(l.Amount, e.amount), d)
-		case gwStatus == refundSucceeded:
+		case refundSucceeded(gwStatus):
 			d.Detail = "the carrier lists the refund as not paid back; the gateway has it succeeded"
 			return r.record(ctx, KindStatusMismatch, l.Amount, d)
 		case carrierBilled:
@@ -308,12 +263,12 @@ func (r *reconciler) judge(ctx context.Context, i int32, id string, l carriers.R
 	case billed(gwStatus):
 		d.Detail = "the carrier lists the charge as not billed; the gateway has it " + gwStatus
 		return r.record(ctx, KindStatusMismatch, l.Amount, d)
-	case gwStatus == chargeProcessing && carrierBilled && !same:
+	case processing(gwStatus) && carrierBilled && !same:
 		// Settling it would bill the subscriber an amount the gateway never
 		// asked for, or book one the carrier did not bill: a person decides.
 		d.Detail = moneyDetail(e.amount, gwCur, l.Amount, l.Currency) + "; the charge stays processing"
 		return r.record(ctx, KindAmountMismatch, absDiff(l.Amount, e.amount), d)
-	case gwStatus == chargeProcessing:
+	case processing(gwStatus):
 		r.resolve = append(r.resolve, resolution{chargeID: id, carrierReference: l.CarrierReference, billed: carrierBilled, billedAt: l.BilledAt})
 		if carrierBilled {
 			r.matched(l.Amount)
@@ -378,28 +333,6 @@ func (r *reconciler) missingAtCarrier(ctx context.Context) error {
 	return nil
 }
 
-// complete fills in what the rows lacked while streaming (merchants, the
-// carrier's references of missing records, refunds' charges) in a few
-// set-based updates instead of a lookup per row.
-func (r *reconciler) complete(ctx context.Context) error {
-	db := r.s.db.WithContext(ctx)
-	for _, q := range []string{
-		`UPDATE settlement_discrepancies SET charge_id = (SELECT r.charge_id FROM refunds r WHERE r.id = settlement_discrepancies.refund_id)
-		 WHERE run_id = ? AND refund_id IS NOT NULL AND charge_id IS NULL`,
-		`UPDATE settlement_discrepancies SET merchant_id = (SELECT c.merchant_id FROM charges c WHERE c.id = settlement_discrepancies.charge_id)
-		 WHERE run_id = ? AND charge_id IS NOT NULL AND merchant_id IS NULL`,
-		`UPDATE settlement_discrepancies SET carrier_reference = COALESCE((SELECT c.carrier_reference FROM charges c WHERE c.id = settlement_discrepancies.charge_id), '')
-		 WHERE run_id = ? AND kind = 'missing_at_carrier' AND object = 'charge'`,
-		`UPDATE settlement_discrepancies SET carrier_reference = COALESCE((SELECT r.carrier_reference FROM refunds r WHERE r.id = settlement_discrepancies.refund_id), '')
-		 WHERE run_id = ? AND kind = 'missing_at_carrier' AND object = 'refund'`,
-	} {
-		if err := db.Exec(q, r.run.ID).Error; err != nil {
-			return fmt.Errorf("complete discrepancies: %w", err)
-		}
-	}
-	return nil
-}
-
 // row starts a discrepancy row for line l matched (or not) to gateway id.
 func (r *reconciler) row(l carriers.ReportLine, id string, e *entry, gwStatus string) Discrepancy {
 	amount, line, cs := l.Amount, int64(l.LineNo), string(l.Status)
@@ -438,14 +371,19 @@ func absDiff(a, b int64) int64 {
 	return b - a
 }
 
-// discWriter writes discrepancies in batches as they are found.
+// discWriter writes discrepancies in batches as they are found, filling in
+// what the rows lacked while streaming (refunds' charges, merchants, the
+// gateway's carrier references of missing records) with a few look-ups per
+// batch instead of one per row.
 type discWriter struct {
-	db  *gorm.DB
-	buf []Discrepancy
+	db      *gorm.DB
+	billing Billing
+	carrier string
+	buf     []Discrepancy
 }
 
-func newDiscWriter(db *gorm.DB, batch int) *discWriter {
-	return &discWriter{db: db, buf: make([]Discrepancy, 0, batch)}
+func newDiscWriter(db *gorm.DB, b Billing, carrier string, batch int) *discWriter {
+	return &discWriter{db: db, billing: b, carrier: carrier, buf: make([]Discrepancy, 0, batch)}
 }
 
 func (w *discWriter) add(ctx context.Context, d Discrepancy) error {
@@ -460,10 +398,62 @@ func (w *discWriter) flush(ctx context.Context) error {
 	if len(w.buf) == 0 {
 		return nil
 	}
+	if err := w.complete(ctx); err != nil {
+		return err
+	}
 	if err := w.db.WithContext(ctx).Create(&w.buf).Error; err != nil {
 		return fmt.Errorf("write discrepancies: %w", err)
 	}
 	clear(w.buf)
 	w.buf = w.buf[:0]
+	return nil
+}
+
+// complete fills in the buffered rows from billing's records: a refund's
+// charge, the charge's merchant, and a missing record's carrier reference
+// (the file gave none, since it does not list the record).
+func (w *discWriter) complete(ctx context.Context) error {
+	var refundIDs, chargeIDs []string
+	for i := range w.buf {
+		d := &w.buf[i]
+		switch {
+		case d.RefundID != nil:
+			refundIDs = append(refundIDs, *d.RefundID)
+		case d.ChargeID != nil:
+			chargeIDs = append(chargeIDs, *d.ChargeID)
+		}
+	}
+	refunds, err := w.billing.FindRefunds(ctx, w.carrier, billing.ByID, refundIDs)
+	if err != nil {
+		return fmt.Errorf("complete discrepancies: %w", err)
+	}
+	charges, err := w.billing.FindCharges(ctx, w.carrier, billing.ByID, chargeIDs)
+	if err != nil {
+		return fmt.Errorf("complete discrepancies: %w", err)
+	}
+	found := make(map[string]*billing.Record, len(refunds)+len(charges))
+	for i := range refunds {
+		found["refund"+refunds[i].ID] = &refunds[i]
+	}
+	for i := range charges {
+		found["charge"+charges[i].ID] = &charges[i]
+	}
+	for i := range w.buf {
+		d := &w.buf[i]
+		var g *billing.Record
+		switch {
+		case d.RefundID != nil:
+			g = found["refund"+*d.RefundID]
+		case d.ChargeID != nil:
+			g = found["charge"+*d.ChargeID]
+		}
+		if g == nil {
+			continue
+		}
+		d.ChargeID, d.MerchantID = &g.ChargeID, &g.MerchantID
+		if d.Kind == KindMissingAtCarrier {
+			d.CarrierReference = g.CarrierReference
+		}
+	}
 	return nil
 }

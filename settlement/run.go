@@ -175,7 +175,7 @@ func (s *Service) execute(ctx context.Context, run *Run, c carriers.Carrier, d d
 	if err != nil {
 		return err
 	}
-	r := &reconciler{s: s, run: run, carrier: run.Carrier, ix: ix, w: newDiscWriter(s.db, s.cfg.BatchSize),
+	r := &reconciler{s: s, run: run, carrier: run.Carrier, ix: ix, w: newDiscWriter(s.db, s.billing, run.Carrier, s.cfg.BatchSize),
 		unknown: map[string]struct{}{}, progress: req.Progress, lastBeat: s.now()}
 	if err := r.read(ctx, rs.ParseReport(src, d.Date)); err != nil {
 		return err
@@ -189,7 +189,7 @@ func (s *Service) execute(ctx context.Context, run *Run, c carriers.Carrier, d d
 			result = carriers.Result{Outcome: carriers.OutcomeDeclined, FailureCode: carriers.FailureCarrierDeclined,
 				CarrierReference: res.carrierReference, Message: "listed as not billed in the carrier's settlement file"}
 		}
-		if err := s.resolver.ApplyChargeResult(ctx, res.chargeID, result, nil); err != nil {
+		if err := s.billing.ApplyChargeResult(ctx, res.chargeID, result, nil); err != nil {
 			return fmt.Errorf("settle processing charge %s from the file: %w", res.chargeID, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"tollgate/billing"
 	"tollgate/carriers"
 	"tollgate/configs"
 	"tollgate/internal/auth"
@@ -21,12 +22,23 @@ type CarrierSet interface {
 	Names() []string
 }
 
-// Resolver settles a charge still processing with the carrier's word from
-// the file; billing.Service is one. It posts the ledger, moves the charge
-// and tells the merchant, exactly as a carrier's own answer would.
-type Resolver interface {
+// Billing is what settlement needs of billing, which owns charges, refunds
+// and the ledger; billing.Service is one. Settlement reads the gateway's
+// side of a day through it and settles a charge still processing with the
+// carrier's word from the file, which posts the ledger, moves the charge
+// and tells the merchant exactly as a carrier's own answer would.
+type Billing interface {
 	ApplyChargeResult(ctx context.Context, chargeID string, res carriers.Result, callErr error) error
+	CountSucceededCharges(ctx context.Context, carrier string, from, to time.Time) (int64, error)
+	SucceededCharges(ctx context.Context, carrier string, from, to time.Time, fn func(billing.FeedRow) error) error
+	ProcessingCharges(ctx context.Context, carrier string, before time.Time, fn func(billing.FeedRow) error) error
+	SucceededRefunds(ctx context.Context, carrier string, from, to time.Time, fn func(billing.FeedRow) error) error
+	FindCharges(ctx context.Context, carrier string, by billing.LookupBy, values []string) ([]billing.Record, error)
+	FindRefunds(ctx context.Context, carrier string, by billing.LookupBy, values []string) ([]billing.Record, error)
+	LedgerTotals(ctx context.Context, carrier string, from, to time.Time) ([]billing.LedgerTotal, error)
 }
+
+var _ Billing = (*billing.Service)(nil)
 
 // Settings tune settlement.
 type Settings struct {
@@ -65,14 +77,14 @@ type Service struct {
 	db       *gorm.DB
 	dialect  store.Dialect
 	carriers CarrierSet
-	resolver Resolver
+	billing  Billing
 	clock    clock.Clock
 	cfg      Settings
 	log      *slog.Logger
 }
 
 // NewService wires settlement.
-func NewService(st *store.Store, cs CarrierSet, r Resolver, clk clock.Clock, cfg Settings, log *slog.Logger) *Service {
+func NewService(st *store.Store, cs CarrierSet, b Billing, clk clock.Clock, cfg Settings, log *slog.Logger) *Service {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
@@ -82,7 +94,7 @@ func NewService(st *store.Store, cs CarrierSet, r Resolver, clk clock.Clock, cfg
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 1000
 	}
-	return &Service{db: st.DB, dialect: st.Dialect, carriers: cs, resolver: r, clock: clk, cfg: cfg, log: log}
+	return &Service{db: st.DB, dialect: st.Dialect, carriers: cs, billing: b, clock: clk, cfg: cfg, log: log}
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"tollgate/billing"
 	"tollgate/carriers"
 	"tollgate/carriers/tokenpay"
 	"tollgate/internal/store"
@@ -58,12 +59,16 @@ func (c carrierSet) Names() []string {
 	return out
 }
 
-// resolver records what the file settled and settles it as billing would
-// for the parts settlement reads: the charge's status.
+// resolver is billing as settlement sees it: billing's own reads of the
+// books, and a record of what the file settled instead of settling it.
 type resolver struct {
-	db    *store.Store
+	*billing.Books
 	mu    sync.Mutex
 	calls map[string]carriers.Result
+}
+
+func newResolver(st *store.Store) *resolver {
+	return &resolver{Books: billing.NewBooks(st.DB), calls: map[string]carriers.Result{}}
 }
 
 func (r *resolver) ApplyChargeResult(ctx context.Context, id string, res carriers.Result, _ error) error {
@@ -96,7 +101,7 @@ func setup(t *testing.T, st *store.Store) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, st: st, clock: &fixedClock{t: kst(25, 3, 0, 0)}, carrier: &fileCarrier{Client: tp}}
-	e.res = &resolver{db: st, calls: map[string]carriers.Result{}}
+	e.res = newResolver(st)
 	e.svc = NewService(st, carrierSet{"lgu": e.carrier}, e.res, e.clock, Settings{
 		Location: seoul, Hour: 3, GatewayFeeBps: 300, MerchantFeeBps: map[string]int64{"mer_b": 250},
 		CarrierShareBps: map[string]int64{"lgu": 1000}, BatchSize: 3, // small batches: every path runs more than once
