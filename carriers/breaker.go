@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"sync"
 	"time"
 
@@ -23,8 +21,13 @@ type BreakerSettings struct {
 	FailureRatio float64
 	MinRequests  uint32
 	Window       time.Duration
-	// OnStateChange, if set, hears every move (for metrics and logs).
+	// OnStateChange, if set, hears every move (for metrics and logs). It is
+	// called with the breaker's lock held, so moves are heard in order; it
+	// must not call back into the breaker.
 	OnStateChange func(carrier string, to Health)
+	// Now is the gateway's clock, on which OpenFor runs; nil is the wall
+	// clock.
+	Now func() time.Time
 }
 
 // DefaultBreakerSettings: open after 5 straight carrier faults or half of
@@ -43,36 +46,53 @@ const (
 // ErrBreakerOpen marks a call refused without reaching the carrier.
 var ErrBreakerOpen = errors.New("carrier circuit breaker open")
 
-// Guarded puts a circuit breaker in front of a carrier. It counts carrier
-// faults (not sent, no answer, 5xx, rate limited) and never a subscriber's
-// decline or a wrong code, which are answers from a healthy carrier.
-type Guarded struct {
-	inner   Carrier
-	cb      *gobreaker.CircuitBreaker[Result]
-	openFor time.Duration
+// halfOpenProbes is how many calls a half-open breaker lets through; that
+// many successes in a row close it, one fault opens it again.
+const halfOpenProbes = 3
+
+// neverOnItsOwn is gobreaker's open timeout: longer than any process lives,
+// so gobreaker never moves on its wall-clock timer; the breaker below
+// decides when to probe, on the gateway's clock.
+const neverOnItsOwn = 10 * 365 * 24 * time.Hour
+
+// breaker is one carrier's circuit breaker. While it is closed, gobreaker
+// counts outcomes in its rolling window and decides when to trip. How long
+// it then stays open, and the half-open probing after, run on the injected
+// clock, so a test that moves the clock decides when the carrier is tried
+// again, and a slow machine does not.
+//
+// It counts carrier faults (not sent, no answer, 5xx, rate limited) and
+// never a subscriber's decline or a wrong code, which are answers from a
+// healthy carrier.
+type breaker struct {
+	name string
+	s    BreakerSettings
+	now  func() time.Time
 
 	mu       sync.Mutex
+	state    Health
+	gen      uint64 // moves on every change of state; older news is ignored
 	openedAt time.Time
+	probes   uint32 // calls let through in this half-open spell
+	passed   uint32 // of which succeeded
+	counter  *gobreaker.CircuitBreaker[Result]
 }
 
-var (
-	_ Carrier       = (*Guarded)(nil)
-	_ SMSSender     = (*Guarded)(nil)
-	_ Authorizer    = (*Guarded)(nil)
-	_ Canceler      = (*Guarded)(nil)
-	_ WebhookParser = (*Guarded)(nil)
-	_ ReportSource  = (*Guarded)(nil)
-)
+func newBreaker(name string, s BreakerSettings) *breaker {
+	b := &breaker{name: name, s: s, now: orWallClock(s.Now), state: Available}
+	b.counter = b.newCounter(b.gen)
+	return b
+}
 
-// Guard wraps c with a breaker.
-func Guard(c Carrier, s BreakerSettings) *Guarded {
-	g := &Guarded{inner: c, openFor: s.OpenFor}
-	g.cb = gobreaker.NewCircuitBreaker[Result](gobreaker.Settings{
-		Name:         c.Name(),
-		MaxRequests:  3,
+// newCounter returns a fresh closed gobreaker for the closed spell gen.
+func (b *breaker) newCounter(gen uint64) *gobreaker.CircuitBreaker[Result] {
+	s := b.s
+	return gobreaker.NewCircuitBreaker[Result](gobreaker.Settings{
+		Name:         b.name,
+		MaxRequests:  1,
 		Interval:     s.Window,
 		BucketPeriod: s.Window / 6,
-		Timeout:      s.OpenFor,
+		Timeout:      neverOnItsOwn,
 		ReadyToTrip: func(n gobreaker.Counts) bool {
 			return n.ConsecutiveFailures >= s.ConsecutiveFailures ||
 				(n.Requests >= s.MinRequests && float64(n.TotalFailures) >= s.FailureRatio*float64(n.Requests))
@@ -81,16 +101,10 @@ func Guard(c Carrier, s BreakerSettings) *Guarded {
 		IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
 		OnStateChange: func(_ string, _, to gobreaker.State) {
 			if to == gobreaker.StateOpen {
-				g.mu.Lock()
-				g.openedAt = time.Now()
-				g.mu.Unlock()
-			}
-			if s.OnStateChange != nil {
-				s.OnStateChange(c.Name(), healthOf(to))
+				b.trip(gen)
 			}
 		},
 	})
-	return g
 }
 
 // carrierFault says whether an error is the carrier's (or the network's)
@@ -101,174 +115,108 @@ func carrierFault(err error) bool {
 		errors.Is(err, context.DeadlineExceeded)
 }
 
-func healthOf(s gobreaker.State) Health {
-	switch s {
-	case gobreaker.StateOpen:
-		return Unavailable
-	case gobreaker.StateHalfOpen:
-		return Degraded
+// move changes state and tells the listener. Callers hold b.mu.
+func (b *breaker) move(to Health) {
+	b.state = to
+	b.gen++
+	b.probes, b.passed = 0, 0
+	switch to {
+	case Unavailable:
+		b.openedAt = b.now()
+	case Available:
+		b.counter = b.newCounter(b.gen)
 	}
-	return Available
+	if b.s.OnStateChange != nil {
+		b.s.OnStateChange(b.name, to)
+	}
 }
 
-// Health reports the breaker's state.
-func (g *Guarded) Health() Health { return healthOf(g.cb.State()) }
+// due moves an open breaker to half-open once OpenFor has passed on the
+// clock. Callers hold b.mu.
+func (b *breaker) due() {
+	if b.state == Unavailable && !b.now().Before(b.openedAt.Add(b.s.OpenFor)) {
+		b.move(Degraded)
+	}
+}
 
-// RetryAfter is how long until an open breaker probes the carrier again.
-func (g *Guarded) RetryAfter() time.Duration {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	left := time.Until(g.openedAt.Add(g.openFor))
-	if left < time.Second {
+// trip opens the breaker when gobreaker's counts say so, unless the closed
+// spell it counted for is already over.
+func (b *breaker) trip(gen uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if gen == b.gen && b.state == Available {
+		b.move(Unavailable)
+	}
+}
+
+// health reports the state, moving to half-open when it is time.
+func (b *breaker) health() Health {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.due()
+	return b.state
+}
+
+// retryAfter is how long until an open breaker probes the carrier again.
+func (b *breaker) retryAfter() time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	left := b.openedAt.Add(b.s.OpenFor).Sub(b.now())
+	if b.state != Unavailable || left < time.Second {
 		return time.Second
 	}
 	return left
 }
 
-// Unwrap returns the adapter behind the breaker.
-func (g *Guarded) Unwrap() Carrier { return g.inner }
+func (b *breaker) refuse() (Result, error) {
+	return Result{}, &UnavailableError{RetryAfter: b.retryAfter(), Err: fmt.Errorf("%w: %w", ErrUnavailable, ErrBreakerOpen)}
+}
 
-func (g *Guarded) run(fn func() (Result, error)) (Result, error) {
-	res, err := g.cb.Execute(fn)
+// run makes one call through the breaker.
+func (b *breaker) run(fn func() (Result, error)) (Result, error) {
+	b.mu.Lock()
+	b.due()
+	switch b.state {
+	case Unavailable:
+		b.mu.Unlock()
+		return b.refuse()
+	case Degraded:
+		if b.probes >= halfOpenProbes {
+			b.mu.Unlock()
+			return b.refuse()
+		}
+		b.probes++
+		gen := b.gen
+		b.mu.Unlock()
+		res, err := fn()
+		b.probed(gen, err)
+		return res, err
+	}
+	counter := b.counter
+	b.mu.Unlock()
+	res, err := counter.Execute(fn)
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		return Result{}, &UnavailableError{RetryAfter: g.RetryAfter(), Err: fmt.Errorf("%w: %w", ErrUnavailable, ErrBreakerOpen)}
+		return b.refuse() // tripped by another call since the check above
 	}
 	return res, err
 }
 
-func (g *Guarded) Name() string               { return g.inner.Name() }
-func (g *Guarded) Capabilities() Capabilities { return g.inner.Capabilities() }
-
-func (g *Guarded) Charge(ctx context.Context, r ChargeRequest) (Result, error) {
-	ctx, uncertain := withUncertainty(ctx)
-	return g.run(func() (Result, error) { return settle(g.inner.Charge(ctx, r))(uncertain.Load()) })
-}
-
-func (g *Guarded) Refund(ctx context.Context, r RefundRequest) (Result, error) {
-	ctx, uncertain := withUncertainty(ctx)
-	return g.run(func() (Result, error) { return settle(g.inner.Refund(ctx, r))(uncertain.Load()) })
-}
-
-// settle: when an earlier try of the same operation may have reached the
-// carrier, the last try's answer speaks only for itself. Anything but a
-// success ("503, nothing done", "404", "400 correlator reused", even a
-// decline caused by the first try's charge) leaves the outcome unknown, for
-// the status query to settle.
-func settle(res Result, err error) func(uncertain bool) (Result, error) {
-	return func(uncertain bool) (Result, error) {
-		if !uncertain || errors.Is(err, ErrOutcomeUnknown) {
-			return res, err
+// probed records a half-open probe's outcome.
+func (b *breaker) probed(gen uint64, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if gen != b.gen {
+		return
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		b.probes-- // the caller gave up: it says nothing about the carrier
+	case err == nil || !carrierFault(err):
+		b.passed++
+		if b.passed >= halfOpenProbes {
+			b.move(Available)
 		}
-		if err != nil {
-			return Result{}, fmt.Errorf("%w: an earlier try may have reached the carrier; the last one answered: %v", ErrOutcomeUnknown, err)
-		}
-		if res.Outcome == OutcomeDeclined {
-			return Result{}, fmt.Errorf("%w: an earlier try may have reached the carrier; the last one was declined (%s)", ErrOutcomeUnknown, res.DeclineCode)
-		}
-		return res, nil
+	default:
+		b.move(Unavailable)
 	}
-}
-
-func (g *Guarded) Status(ctx context.Context, ref Reference) (Result, error) {
-	return g.run(func() (Result, error) { return g.inner.Status(ctx, ref) })
-}
-
-func (g *Guarded) SendSMS(ctx context.Context, m SMS) error {
-	s, ok := g.inner.(SMSSender)
-	if !ok {
-		return fmt.Errorf("carrier %s: SMS: %w", g.Name(), ErrUnsupported)
-	}
-	_, err := g.run(func() (Result, error) { return Result{}, s.SendSMS(ctx, m) })
-	return err
-}
-
-func (g *Guarded) Authorize(ctx context.Context, r AuthorizeRequest) (Authorization, error) {
-	a, ok := g.inner.(Authorizer)
-	if !ok {
-		return Authorization{}, fmt.Errorf("carrier %s: authorize: %w", g.Name(), ErrUnsupported)
-	}
-	var out Authorization
-	_, err := g.run(func() (Result, error) {
-		var err error
-		out, err = a.Authorize(ctx, r)
-		return Result{}, err
-	})
-	return out, err
-}
-
-func (g *Guarded) Verify(ctx context.Context, r VerifyRequest) (Authorization, error) {
-	a, ok := g.inner.(Authorizer)
-	if !ok {
-		return Authorization{}, fmt.Errorf("carrier %s: verify: %w", g.Name(), ErrUnsupported)
-	}
-	var out Authorization
-	_, err := g.run(func() (Result, error) {
-		var err error
-		out, err = a.Verify(ctx, r)
-		return Result{}, err
-	})
-	return out, err
-}
-
-func (g *Guarded) CancelAuthorization(ctx context.Context, id string) error {
-	c, ok := g.inner.(Canceler)
-	if !ok {
-		return nil // nothing held, nothing to release
-	}
-	_, err := g.run(func() (Result, error) { return Result{}, c.CancelAuthorization(ctx, id) })
-	return err
-}
-
-// ParseWebhook is local work (verify and parse); it does not pass the breaker.
-func (g *Guarded) ParseWebhook(h http.Header, body []byte, now time.Time) (Notification, error) {
-	p, ok := g.inner.(WebhookParser)
-	if !ok {
-		return Notification{}, fmt.Errorf("carrier %s: webhooks: %w", g.Name(), ErrUnsupported)
-	}
-	return p.ParseWebhook(h, body, now)
-}
-
-// FetchReport downloads a settlement file through the breaker: a carrier
-// that is down for payments is down for files too, and a failing file
-// server counts against it.
-func (g *Guarded) FetchReport(ctx context.Context, businessDate string) (io.ReadCloser, error) {
-	rs, ok := g.inner.(ReportSource)
-	if !ok {
-		return nil, fmt.Errorf("carrier %s: settlement files: %w", g.Name(), ErrUnsupported)
-	}
-	var out io.ReadCloser
-	_, err := g.run(func() (Result, error) {
-		var err error
-		out, err = rs.FetchReport(ctx, businessDate)
-		return Result{}, err
-	})
-	return out, err
-}
-
-// ParseReport is local work; it does not pass the breaker.
-func (g *Guarded) ParseReport(r io.Reader, businessDate string) ReportReader {
-	rs, ok := g.inner.(ReportSource)
-	if !ok {
-		return errReader{fmt.Errorf("carrier %s: settlement files: %w", g.Name(), ErrUnsupported)}
-	}
-	return rs.ParseReport(r, businessDate)
-}
-
-type errReader struct{ err error }
-
-func (e errReader) Next() (ReportLine, error) { return ReportLine{}, e.err }
-
-// Implements reports whether the adapter behind c (through any wrappers)
-// implements the optional interface T; wrappers implement every optional
-// interface, so a type assertion on them alone would say yes for all.
-func Implements[T any](c Carrier) bool {
-	for {
-		u, ok := c.(interface{ Unwrap() Carrier })
-		if !ok {
-			break
-		}
-		c = u.Unwrap()
-	}
-	_, ok := c.(T)
-	return ok
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,7 +38,27 @@ func (s *scripted) set(res carriers.Result, err error) {
 	s.answer.Store(func() (carriers.Result, error) { return res, err })
 }
 
-var breakerTest = carriers.BreakerSettings{OpenFor: 50 * time.Millisecond, ConsecutiveFailures: 5, FailureRatio: 0.5, MinRequests: 20, Window: time.Minute}
+var breakerTest = carriers.BreakerSettings{OpenFor: 5 * time.Second, ConsecutiveFailures: 5, FailureRatio: 0.5, MinRequests: 20, Window: time.Minute}
+
+// testClock is the gateway's clock in a test: it moves only when told.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newTestClock() *testClock { return &testClock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)} }
 
 func TestDeclinesNeverOpenTheBreaker(t *testing.T) {
 	in := &scripted{}
@@ -58,7 +81,9 @@ func TestCarrierFaultsOpenTheBreakerWhichFailsFastAndRecovers(t *testing.T) {
 		t.Run(fault.Error(), func(t *testing.T) {
 			in := &scripted{}
 			var moves []carriers.Health
+			clk := newTestClock()
 			s := breakerTest
+			s.Now = clk.Now
 			s.OnStateChange = func(_ string, to carriers.Health) { moves = append(moves, to) }
 			g := carriers.Guard(in, s)
 			in.set(carriers.Result{}, fmt.Errorf("charge: %w", fault))
@@ -70,17 +95,23 @@ func TestCarrierFaultsOpenTheBreakerWhichFailsFastAndRecovers(t *testing.T) {
 			}
 			_, err := g.Charge(context.Background(), carriers.ChargeRequest{})
 			var ue *carriers.UnavailableError
-			if !errors.As(err, &ue) || !errors.Is(err, carriers.ErrBreakerOpen) || !errors.Is(err, carriers.ErrUnavailable) || ue.RetryAfter <= 0 {
-				t.Fatalf("open breaker answered %v", err)
+			if !errors.As(err, &ue) || !errors.Is(err, carriers.ErrBreakerOpen) || !errors.Is(err, carriers.ErrUnavailable) || ue.RetryAfter != breakerTest.OpenFor {
+				t.Fatalf("open breaker answered %v, want unavailable for %s", err, breakerTest.OpenFor)
 			}
 			if in.calls.Load() != 5 {
 				t.Fatalf("an open breaker let a call through: %d calls", in.calls.Load())
 			}
-			// The carrier comes back; after OpenFor the breaker probes and closes.
+			// The carrier comes back. Until OpenFor has passed on the
+			// gateway's clock, however long that takes in real time, the
+			// breaker stays open.
 			in.set(carriers.Result{Outcome: carriers.OutcomeSucceeded}, nil)
-			deadline := time.Now().Add(5 * time.Second)
-			for g.Health() == carriers.Unavailable && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
+			clk.Advance(breakerTest.OpenFor - 2*time.Second)
+			if _, err := g.Charge(context.Background(), carriers.ChargeRequest{}); !errors.As(err, &ue) || ue.RetryAfter != 2*time.Second || in.calls.Load() != 5 {
+				t.Fatalf("breaker before OpenFor: %v after %d calls, want refused with 2s to go", err, in.calls.Load())
+			}
+			clk.Advance(2 * time.Second)
+			if g.Health() != carriers.Degraded {
+				t.Fatalf("health %s once OpenFor passed, want degraded", g.Health())
 			}
 			for range 3 {
 				if _, err := g.Charge(context.Background(), carriers.ChargeRequest{}); err != nil {
@@ -97,15 +128,90 @@ func TestCarrierFaultsOpenTheBreakerWhichFailsFastAndRecovers(t *testing.T) {
 	}
 }
 
-func TestImplementsLooksThroughTheBreaker(t *testing.T) {
-	g := carriers.Guard(&scripted{}, breakerTest)
-	if carriers.Implements[carriers.Authorizer](g) || carriers.Implements[carriers.SMSSender](g) {
-		t.Fatal("the breaker claims its carrier implements interfaces it does not")
+func TestAHalfOpenBreakerReopensOnAFaultyProbe(t *testing.T) {
+	in := &scripted{}
+	clk := newTestClock()
+	s := breakerTest
+	s.Now = clk.Now
+	g := carriers.Guard(in, s)
+	in.set(carriers.Result{}, carriers.ErrNotSent)
+	for range 5 {
+		_, _ = g.Charge(context.Background(), carriers.ChargeRequest{})
 	}
-	if _, err := g.Authorize(context.Background(), carriers.AuthorizeRequest{}); !errors.Is(err, carriers.ErrUnsupported) {
-		t.Fatalf("authorize through the breaker: %v", err)
+	clk.Advance(s.OpenFor)
+	if _, err := g.Charge(context.Background(), carriers.ChargeRequest{}); !errors.Is(err, carriers.ErrNotSent) || in.calls.Load() != 6 {
+		t.Fatalf("probe: %v after %d calls, want the carrier's own fault on call 6", err, in.calls.Load())
+	}
+	if g.Health() != carriers.Unavailable || g.RetryAfter() != s.OpenFor {
+		t.Fatalf("after a failed probe: %s, retry after %s; want open for %s again", g.Health(), g.RetryAfter(), s.OpenFor)
 	}
 }
+
+// plain is an adapter with no optional interface at all.
+type plain struct{ scripted }
+
+// full has every optional interface.
+type full struct{ scripted }
+
+func (*full) SendSMS(context.Context, carriers.SMS) error { return nil }
+func (*full) Authorize(context.Context, carriers.AuthorizeRequest) (carriers.Authorization, error) {
+	return carriers.Authorization{ID: "a1"}, nil
+}
+func (*full) Verify(context.Context, carriers.VerifyRequest) (carriers.Authorization, error) {
+	return carriers.Authorization{}, nil
+}
+func (*full) CancelAuthorization(context.Context, string) error { return nil }
+func (*full) ParseWebhook(http.Header, []byte, time.Time) (carriers.Notification, error) {
+	return carriers.Notification{}, nil
+}
+func (*full) FetchReport(context.Context, string) (io.ReadCloser, error) { return nil, nil }
+func (*full) ParseReport(io.Reader, string) carriers.ReportReader        { return nil }
+
+func TestTheBreakerClaimsOnlyWhatItsAdapterDoes(t *testing.T) {
+	g := carriers.Guard(&plain{}, breakerTest)
+	if _, ok := g.(carriers.Authorizer); ok {
+		t.Error("a guarded adapter without Authorizer satisfies carriers.Authorizer")
+	}
+	if carriers.Implements[carriers.SMSSender](g) || carriers.Implements[carriers.Canceler](g) ||
+		carriers.Implements[carriers.WebhookParser](g) || carriers.Implements[carriers.ReportSource](g) {
+		t.Error("the breaker claims interfaces its adapter does not have")
+	}
+	f := carriers.Guard(&full{}, breakerTest)
+	a, ok := f.(carriers.Authorizer)
+	if !ok || !carriers.Implements[carriers.SMSSender](f) || !carriers.Implements[carriers.Canceler](f) ||
+		!carriers.Implements[carriers.WebhookParser](f) || !carriers.Implements[carriers.ReportSource](f) {
+		t.Fatal("the breaker hides interfaces its adapter has")
+	}
+	if auth, err := a.Authorize(context.Background(), carriers.AuthorizeRequest{}); err != nil || auth.ID != "a1" {
+		t.Fatalf("authorize through the breaker: %+v, %v", auth, err)
+	}
+}
+
+func TestBuildRefusesCapabilitiesItsAdapterCannotKeep(t *testing.T) {
+	carriers.RegisterProtocol("test-plain", func(s carriers.Settings) (carriers.Carrier, error) {
+		return &declared{caps: s.Capabilities}, nil
+	})
+	for name, caps := range map[string]carriers.Capabilities{
+		"carrier confirms": {CarrierConfirms: true},
+		"async":            {Async: true},
+		"sms code":         {ConfirmationMethods: []string{"sms_code"}},
+	} {
+		if _, err := carriers.Build("test-plain", carriers.Settings{Name: "x", Capabilities: caps}); err == nil {
+			t.Errorf("%s: built an adapter that cannot do what it declares", name)
+		}
+	}
+	if _, err := carriers.Build("test-plain", carriers.Settings{Name: "x", Capabilities: carriers.Capabilities{ConfirmationMethods: []string{"payment_method"}}}); err != nil {
+		t.Errorf("plain capabilities: %v", err)
+	}
+}
+
+// declared is a plain adapter whose capabilities the test declares.
+type declared struct {
+	scripted
+	caps carriers.Capabilities
+}
+
+func (d *declared) Capabilities() carriers.Capabilities { return d.caps }
 
 // BenchmarkOpenBreaker measures the refusal a merchant gets when a carrier
 // is down: no I/O, a lock and an error.

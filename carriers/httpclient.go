@@ -17,6 +17,9 @@ type HTTPOptions struct {
 	MaxRetries     int
 	WaitMin        time.Duration // first backoff
 	WaitMax        time.Duration // longest backoff, and longest Retry-After honoured
+	// Now is the gateway's clock, which a Retry-After date is read against;
+	// nil is the wall clock.
+	Now func() time.Time
 }
 
 // DefaultHTTPOptions suit carrier APIs that answer in well under a second.
@@ -36,14 +39,15 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 		// A redirect on a payment call is an answer, not an instruction.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	policy := retryPolicy{now: orWallClock(o.Now)}
 	rc := &retryablehttp.Client{
 		HTTPClient:   base,
 		Logger:       nil,
 		RetryWaitMin: o.WaitMin,
 		RetryWaitMax: o.WaitMax,
 		RetryMax:     o.MaxRetries,
-		CheckRetry:   CheckRetry,
-		Backoff:      Backoff,
+		CheckRetry:   policy.check,
+		Backoff:      policy.backoff,
 		// Hand the last answer or error to the adapter as it is, so it can
 		// classify it (declined, unavailable, outcome unknown).
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
@@ -60,6 +64,13 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 //     reads (the adapter marked its context WithResend), and the failure is
 //     transient: a timeout, a reset, 429, 502, 503 or 504.
 func CheckRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	return retryPolicy{now: time.Now}.check(ctx, resp, err)
+}
+
+// retryPolicy is CheckRetry on the gateway's clock.
+type retryPolicy struct{ now func() time.Time }
+
+func (p retryPolicy) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
@@ -79,8 +90,9 @@ func CheckRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		if !resend {
 			return false, nil
 		}
-		// Do not wait past the caller's deadline for a Retry-After.
-		if wait, ok := retryAfter(resp); ok {
+		// Do not wait past the caller's deadline for a Retry-After. The
+		// deadline is the context's, on the wall clock, as its timer is.
+		if wait, ok := retryAfter(resp, p.now()); ok {
 			if dl, has := ctx.Deadline(); has && time.Until(dl) < wait {
 				return false, nil
 			}
@@ -106,8 +118,12 @@ func NeverSent(err error) bool {
 // Backoff honours Retry-After on 429/503 and otherwise waits an exponential
 // time with full jitter, so many gateways do not retry in lockstep.
 func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	return retryPolicy{now: time.Now}.backoff(min, max, attempt, resp)
+}
+
+func (p retryPolicy) backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil {
-		if wait, ok := retryAfter(resp); ok {
+		if wait, ok := retryAfter(resp, p.now()); ok {
 			if wait > max {
 				wait = max
 			}
@@ -123,9 +139,9 @@ func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Dura
 
 // retryAfter is the wait a 429 or 503 asks for; ok is false for any other
 // answer, or one without a readable Retry-After.
-func retryAfter(resp *http.Response) (time.Duration, bool) {
+func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
 	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
 		return 0, false
 	}
-	return retryAfterHeader(resp.Header, time.Now())
+	return retryAfterHeader(resp.Header, now)
 }

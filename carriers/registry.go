@@ -1,14 +1,14 @@
 package carriers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-
-	"tollgate/configs"
 )
 
 // Settings is what a protocol adapter needs to build one carrier connection.
@@ -29,6 +29,19 @@ type Settings struct {
 	// {date} standing for the business day (YYYY-MM-DD); empty when the
 	// carrier sends none (finance drops files instead).
 	ReportURL string
+	// Now is the gateway's clock (a Retry-After date, a credential's
+	// expiry); nil is the wall clock.
+	Now func() time.Time
+}
+
+// Clock returns s.Now, or the wall clock when it is nil.
+func (s Settings) Clock() func() time.Time { return orWallClock(s.Now) }
+
+func orWallClock(now func() time.Time) func() time.Time {
+	if now == nil {
+		return time.Now
+	}
+	return now
 }
 
 // Factory builds a Carrier for one protocol.
@@ -53,7 +66,20 @@ func SimPath(carrier, protocol string) string {
 	return "/" + carrier + "/" + protocol
 }
 
-// Build makes one carrier with a registered protocol adapter.
+// Protocols lists the registered protocol adapters, in name order.
+func Protocols() []string {
+	protocolsMu.RLock()
+	defer protocolsMu.RUnlock()
+	out := make([]string, 0, len(protocols))
+	for p := range protocols {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Build makes one carrier with a registered protocol adapter, and checks
+// that what it declares it can do, it does.
 func Build(protocol string, s Settings) (Carrier, error) {
 	protocolsMu.RLock()
 	f, ok := protocols[protocol]
@@ -61,15 +87,53 @@ func Build(protocol string, s Settings) (Carrier, error) {
 	if !ok {
 		return nil, fmt.Errorf("protocol %q has no adapter", protocol)
 	}
-	return f(s)
+	c, err := f(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := declaredMatchesInterfaces(c); err != nil {
+		return nil, fmt.Errorf("%s over %s: %w", s.Name, protocol, err)
+	}
+	return c, nil
+}
+
+// declaredMatchesInterfaces: a capability is declared once, as data, and
+// the optional interface that carries it out must be there. Billing reads
+// the data; a carrier that says it confirms codes but cannot is a setup
+// error, caught at start.
+func declaredMatchesInterfaces(c Carrier) error {
+	caps := c.Capabilities()
+	if caps.CarrierConfirms && !Implements[Authorizer](c) {
+		return errors.New("confirmation by the carrier is declared, but the protocol cannot authorize (no Authorizer)")
+	}
+	if caps.Async && !Implements[WebhookParser](c) {
+		return errors.New("asynchronous results are declared, but the protocol takes no callbacks (no WebhookParser)")
+	}
+	if slices.Contains(caps.ConfirmationMethods, "sms_code") && !caps.CarrierConfirms && !Implements[SMSSender](c) {
+		return errors.New("sms_code confirmation by the gateway is declared, but the protocol cannot send SMS (no SMSSender)")
+	}
+	return nil
 }
 
 // Registry holds the configured carrier connections by name, each behind
 // its own circuit breaker.
 type Registry struct {
-	byName    map[string]*Guarded
+	byName    map[string]GuardedCarrier
 	simulated map[string]bool
 	names     []string
+}
+
+// Connection declares one carrier connection in carriers' own terms; cmd
+// turns the configuration into these. Protocol-specific settings travel in
+// Options, so a new protocol needs no new field here or in config.
+type Connection struct {
+	Name          string
+	Protocol      string
+	Simulated     bool   // served by the simulator at RegistryOptions.SimURL
+	BaseURL       string // the carrier's API root; ignored when Simulated
+	Capabilities  Capabilities
+	WebhookSecret string            // signs the carrier's callbacks
+	Options       map[string]string // protocol-specific ("report_url", "report_time_zone")
 }
 
 // RegistryOptions say how carriers are reached and guarded.
@@ -78,12 +142,19 @@ type RegistryOptions struct {
 	PublicURL  string // the gateway's own base URL, for carrier callbacks
 	HTTPClient *http.Client
 	Breaker    BreakerSettings
+	// Now is the gateway's clock, for the adapters and, unless
+	// Breaker.Now is set, the breakers; nil is the wall clock.
+	Now func() time.Time
 }
 
-// NewRegistry builds every configured carrier.
-func NewRegistry(cfgs []configs.CarrierConfig, o RegistryOptions) (*Registry, error) {
-	r := &Registry{byName: map[string]*Guarded{}, simulated: map[string]bool{}}
-	for _, cc := range cfgs {
+// NewRegistry builds every declared carrier connection.
+func NewRegistry(conns []Connection, o RegistryOptions) (*Registry, error) {
+	r := &Registry{byName: map[string]GuardedCarrier{}, simulated: map[string]bool{}}
+	breaker := o.Breaker
+	if breaker.Now == nil {
+		breaker.Now = o.Now
+	}
+	for _, cc := range conns {
 		base := strings.TrimRight(cc.BaseURL, "/")
 		reportURL := cc.Options["report_url"]
 		if cc.Simulated {
@@ -91,43 +162,19 @@ func NewRegistry(cfgs []configs.CarrierConfig, o RegistryOptions) (*Registry, er
 			reportURL = strings.TrimRight(o.SimURL, "/") + "/reports/" + cc.Name + "/{date}"
 		}
 		c, err := Build(cc.Protocol, Settings{
-			Name: cc.Name, BaseURL: base, Capabilities: CapabilitiesOf(cc), HTTPClient: o.HTTPClient,
+			Name: cc.Name, BaseURL: base, Capabilities: cc.Capabilities, HTTPClient: o.HTTPClient,
 			CallbackURL:   strings.TrimRight(o.PublicURL, "/") + "/v1/carriers/" + cc.Name + "/webhooks",
-			WebhookSecret: cc.WebhookSecret, Options: cc.Options, ReportURL: reportURL,
+			WebhookSecret: cc.WebhookSecret, Options: cc.Options, ReportURL: reportURL, Now: o.Now,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("carrier %s: %w", cc.Name, err)
 		}
-		r.byName[cc.Name] = Guard(c, o.Breaker)
+		r.byName[cc.Name] = Guard(c, breaker)
 		r.simulated[cc.Name] = cc.Simulated
 		r.names = append(r.names, cc.Name)
 	}
 	sort.Strings(r.names)
 	return r, nil
-}
-
-// CapabilitiesOf turns a validated carrier config into declared capabilities.
-func CapabilitiesOf(cc configs.CarrierConfig) Capabilities {
-	w := RefundWindow{Kind: cc.RefundWindow.Kind, Days: cc.RefundWindow.Days}
-	if w.Kind == "" {
-		w.Kind = "none"
-	}
-	if cc.RefundWindow.TimeZone != "" {
-		if loc, err := time.LoadLocation(cc.RefundWindow.TimeZone); err == nil {
-			w.Location = loc
-		}
-	}
-	return Capabilities{
-		Currencies:          cc.Currencies,
-		MinAmount:           cc.MinAmount,
-		MaxAmount:           cc.MaxAmount,
-		PartialRefunds:      cc.PartialRefunds,
-		RefundWindow:        w,
-		Async:               cc.Async,
-		ConfirmationMethods: []string{"sms_code", "payment_method"},
-		CarrierConfirms:     cc.Confirmation == "carrier",
-		Country:             cc.Country,
-	}
 }
 
 // Get returns the named carrier, behind its breaker.

@@ -10,7 +10,6 @@ import (
 
 	"tollgate/carriers"
 	"tollgate/carriers/camara"
-	"tollgate/configs"
 )
 
 // stub is a carrier that answers every request with status, headers and body.
@@ -108,8 +107,9 @@ func TestNewRejectsBadSettings(t *testing.T) {
 
 func TestRegisteredForTheRegistry(t *testing.T) {
 	e := setup(t)
-	reg, err := carriers.NewRegistry([]configs.CarrierConfig{{
-		Name: "skt", Protocol: "camara", Simulated: true, Currencies: []string{"KRW"}, PartialRefunds: true,
+	reg, err := carriers.NewRegistry([]carriers.Connection{{
+		Name: "skt", Protocol: "camara", Simulated: true,
+		Capabilities: carriers.Capabilities{Currencies: []string{"KRW"}, PartialRefunds: true},
 	}}, carriers.RegistryOptions{SimURL: e.URL() + "/sim", HTTPClient: e.Client(), Breaker: carriers.DefaultBreakerSettings})
 	if err != nil {
 		t.Fatal(err)

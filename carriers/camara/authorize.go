@@ -63,7 +63,7 @@ func (c *Client) authorize(ctx context.Context, r carriers.AuthorizeRequest) (ca
 		if res, ok := decline(a, chargeDeclines); ok {
 			return carriers.Authorization{}, &declinedError{res: res}
 		}
-		return carriers.Authorization{}, answerError(a, true, time.Now())
+		return carriers.Authorization{}, answerError(a, true, c.now())
 	}
 	var p prepared
 	if err := decode(a.Body, &p); err != nil {
@@ -126,7 +126,7 @@ func (c *Client) verify(ctx context.Context, r carriers.VerifyRequest) error {
 		return fmt.Errorf("%w: %s", carriers.ErrWrongCode, e.Code)
 	}
 	// Validating bills nothing, so a fault here is never "outcome unknown".
-	return answerError(a, false, time.Now())
+	return answerError(a, false, c.now())
 }
 
 // CancelAuthorization cancels the prepared payment and frees the amount the
@@ -173,7 +173,7 @@ func (c *Client) cancelPhone(ctx context.Context, paymentID, msisdn, correlator 
 	case a.Status == http.StatusConflict && e.Code == codePaymentConfirmed:
 		return fmt.Errorf("%w: payment %s is already confirmed; refund it instead", carriers.ErrInvalidRequest, paymentID)
 	}
-	return answerError(a, true, time.Now())
+	return answerError(a, true, c.now())
 }
 
 // releaseQuietly cancels a payment Authorize cannot hand on, on a best-effort
@@ -189,7 +189,7 @@ func (c *Client) payment(ctx context.Context, paymentID, correlator string) (pay
 		return payment{}, err
 	}
 	if a.Status != http.StatusOK {
-		return payment{}, answerError(a, false, time.Now())
+		return payment{}, answerError(a, false, c.now())
 	}
 	var p payment
 	if err := decode(a.Body, &p); err != nil {
@@ -248,7 +248,7 @@ func (c *Client) sink(callbackURL string) (string, *sinkCredential) {
 		CredentialType:        "ACCESSTOKEN",
 		AccessToken:           c.webhookSecret,
 		AccessTokenType:       "bearer",
-		AccessTokenExpiresUtc: time.Now().Add(sinkTokenLifetime).UTC().Format(time.RFC3339),
+		AccessTokenExpiresUtc: c.now().Add(sinkTokenLifetime).UTC().Format(time.RFC3339),
 	}
 }
 

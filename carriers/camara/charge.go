@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
 	"tollgate/carriers"
 )
@@ -65,7 +64,7 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 	if res, ok := decline(a, chargeDeclines); ok {
 		return res, nil
 	}
-	return carriers.Result{}, answerError(a, true, time.Now())
+	return carriers.Result{}, answerError(a, true, c.now())
 }
 
 // newAmountTransaction is the amountTransaction of createPayment and

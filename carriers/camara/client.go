@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"tollgate/carriers"
 )
@@ -42,6 +43,7 @@ type Client struct {
 	base string
 	caps carriers.Capabilities
 	hc   *http.Client
+	now  func() time.Time // the gateway's clock
 	// callbackURL is the sink for notifications when a request names none;
 	// webhookSecret is the bearer token the operator presents there.
 	callbackURL   string
@@ -66,7 +68,7 @@ func New(s carriers.Settings) (*Client, error) {
 		return nil, fmt.Errorf("camara %s: %w", s.Name, err)
 	}
 	return &Client{
-		reports: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc,
+		reports: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc, now: s.Clock(),
 		callbackURL: s.CallbackURL, webhookSecret: s.WebhookSecret,
 	}, nil
 }

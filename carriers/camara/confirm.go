@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"tollgate/carriers"
 )
@@ -45,7 +44,7 @@ func (c *Client) confirm(ctx context.Context, r carriers.ChargeRequest) (carrier
 		res.CarrierReference = paymentID
 		return res, nil
 	}
-	return carriers.Result{}, answerError(a, true, time.Now())
+	return carriers.Result{}, answerError(a, true, c.now())
 }
 
 // readBack reads the payment a confirm acted on. The confirm was accepted,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"tollgate/carriers"
 )
@@ -69,7 +68,7 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 	if res, ok := decline(a, refundDeclines); ok {
 		return res, nil
 	}
-	return carriers.Result{}, answerError(a, true, time.Now())
+	return carriers.Result{}, answerError(a, true, c.now())
 }
 
 // refundsPath is the refunds collection of the carrier's payment paymentID.

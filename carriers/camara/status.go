@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"tollgate/carriers"
 )
@@ -47,7 +46,7 @@ func (c *Client) chargeStatus(ctx context.Context, ref carriers.Reference) (carr
 			return carriers.Result{}, err
 		}
 		if a.Status != http.StatusOK {
-			return carriers.Result{}, answerError(a, false, time.Now())
+			return carriers.Result{}, answerError(a, false, c.now())
 		}
 		var p payment
 		if err := decode(a.Body, &p); err != nil {
@@ -85,7 +84,7 @@ func (c *Client) refundStatus(ctx context.Context, ref carriers.Reference) (carr
 			return carriers.Result{}, err
 		}
 		if a.Status != http.StatusOK {
-			return carriers.Result{}, answerError(a, false, time.Now())
+			return carriers.Result{}, answerError(a, false, c.now())
 		}
 		var rf refund
 		if err := decode(a.Body, &rf); err != nil {
@@ -123,7 +122,7 @@ func (c *Client) list(ctx context.Context, path, correlator string, out any) (co
 		return false, err
 	}
 	if a.Status != http.StatusOK {
-		return false, answerError(a, false, time.Now())
+		return false, answerError(a, false, c.now())
 	}
 	if err := decode(a.Body, out); err != nil {
 		return false, carriers.UnreadableAnswer(a, err)

@@ -54,7 +54,6 @@ import (
 	"time"
 
 	"tollgate/carriers"
-	"tollgate/configs"
 )
 
 // The simulated carrier every case talks to.
@@ -108,7 +107,7 @@ func Run(t *testing.T, protocol string, opts ...Option) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	probe, err := carriers.Build(protocol, settings(protocol, "http://127.0.0.1:1/sim", "http://127.0.0.1:1/cb", secret, capabilitiesFor(protocol, cfg.gatewayConfirms, false), cfg.options))
+	probe, err := carriers.Build(protocol, settings(protocol, "http://127.0.0.1:1/sim", "http://127.0.0.1:1/cb", secret, capabilitiesFor(protocol, true, false), cfg.options))
 	if err != nil {
 		t.Fatalf("build %s: %v", protocol, err)
 	}
@@ -127,15 +126,11 @@ func Run(t *testing.T, protocol string, opts ...Option) {
 
 // capabilitiesFor is what the registry would declare for the suite's carrier.
 func capabilitiesFor(protocol string, gatewayConfirms, async bool) carriers.Capabilities {
-	confirmation := "carrier"
-	if gatewayConfirms {
-		confirmation = "gateway"
-	}
-	return carriers.CapabilitiesOf(configs.CarrierConfig{
-		Name: carrierName, Protocol: protocol, Simulated: true, Country: country,
+	return carriers.Capabilities{
 		Currencies: []string{currency}, MinAmount: minAmount, MaxAmount: maxAmount,
-		PartialRefunds: true, Confirmation: confirmation, Async: async, WebhookSecret: secret,
-	})
+		PartialRefunds: true, RefundWindow: carriers.RefundWindow{Kind: "none"}, Async: async,
+		ConfirmationMethods: []string{"sms_code", "payment_method"}, CarrierConfirms: !gatewayConfirms, Country: country,
+	}
 }
 
 func settings(protocol, simURL, callbackURL, webhookSecret string, caps carriers.Capabilities, opts map[string]string) carriers.Settings {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"tollgate/carriers"
 )
@@ -68,7 +67,7 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 	if res, ok := decline(a); ok {
 		return res, nil
 	}
-	return carriers.Result{}, answerError(a, true, time.Now())
+	return carriers.Result{}, answerError(a, true, c.now())
 }
 
 // created reads the transaction a POST answered for our clientCorrelator.

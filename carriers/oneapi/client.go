@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"tollgate/carriers"
 )
@@ -43,6 +44,7 @@ type Client struct {
 	base string
 	caps carriers.Capabilities
 	hc   *http.Client
+	now  func() time.Time // the gateway's clock
 
 	reports carriers.ReportSettings // settlement files (report.go)
 }
@@ -62,7 +64,7 @@ func New(s carriers.Settings) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oneapi %s: %w", s.Name, err)
 	}
-	return &Client{reports: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc}, nil
+	return &Client{reports: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc, now: s.Clock()}, nil
 }
 
 // Name is the carrier's configured name.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"tollgate/carriers"
 )
@@ -61,5 +60,5 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 	if res, ok := decline(a); ok {
 		return res, nil
 	}
-	return carriers.Result{}, answerError(a, true, time.Now())
+	return carriers.Result{}, answerError(a, true, c.now())
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"tollgate/carriers"
 )
@@ -37,5 +36,5 @@ func (c *Client) sendSMS(ctx context.Context, m carriers.SMS, id string) error {
 	if a.Status == http.StatusCreated || a.Status == http.StatusOK {
 		return nil
 	}
-	return answerError(a, true, time.Now())
+	return answerError(a, true, c.now())
 }

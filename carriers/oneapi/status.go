@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"tollgate/carriers"
 )
@@ -44,7 +43,7 @@ func (c *Client) status(ctx context.Context, ref carriers.Reference) (carriers.R
 			return carriers.Result{}, err
 		}
 		if a.Status != http.StatusOK {
-			return carriers.Result{}, answerError(a, false, time.Now())
+			return carriers.Result{}, answerError(a, false, c.now())
 		}
 		var tb transactionBody
 		if err := decode(a.Body, &tb); err != nil {
@@ -58,7 +57,7 @@ func (c *Client) status(ctx context.Context, ref carriers.Reference) (carriers.R
 		return carriers.Result{}, err
 	}
 	if a.Status != http.StatusOK {
-		return carriers.Result{}, answerError(a, false, time.Now())
+		return carriers.Result{}, answerError(a, false, c.now())
 	}
 	var list transactionList
 	if err := decode(a.Body, &list); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"tollgate/carriers"
 )
@@ -38,7 +37,7 @@ func (c *Client) authorize(ctx context.Context, r carriers.AuthorizeRequest) (ca
 		return carriers.Authorization{}, err
 	}
 	if a.Status != http.StatusCreated && a.Status != http.StatusOK {
-		return carriers.Authorization{}, answerError(a, true, time.Now())
+		return carriers.Authorization{}, answerError(a, true, c.now())
 	}
 	var out authorization
 	if err := decode(a.Body, &out); err != nil {
@@ -82,9 +81,9 @@ func (c *Client) verify(ctx context.Context, r carriers.VerifyRequest) (carriers
 		case a.Status == http.StatusGone || code == codePINExpired || code == codeTooManyAttempts:
 			return carriers.Authorization{}, fmt.Errorf("%w: the carrier no longer accepts a PIN for this authorization (%s); start a new one", carriers.ErrInvalidRequest, code)
 		}
-		return carriers.Authorization{}, answerError(a, true, time.Now())
+		return carriers.Authorization{}, answerError(a, true, c.now())
 	default:
-		return carriers.Authorization{}, answerError(a, true, time.Now())
+		return carriers.Authorization{}, answerError(a, true, c.now())
 	}
 	var out authorization
 	if err := decode(a.Body, &out); err != nil {

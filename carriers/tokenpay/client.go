@@ -70,6 +70,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"tollgate/carriers"
 )
@@ -85,6 +86,11 @@ var (
 
 func init() {
 	carriers.RegisterProtocol(protocol, func(s carriers.Settings) (carriers.Carrier, error) {
+		// Every result of this protocol comes by signed callback: a
+		// connection without the secret could never finish a charge.
+		if s.WebhookSecret == "" {
+			return nil, errors.New("webhook_secret: required: tokenpay carriers report every result by signed callback")
+		}
 		return New(s)
 	})
 }
@@ -95,6 +101,7 @@ type Client struct {
 	base        string
 	caps        carriers.Capabilities
 	hc          *http.Client
+	now         func() time.Time // the gateway's clock
 	callbackURL string
 	secret      []byte
 
@@ -102,9 +109,8 @@ type Client struct {
 }
 
 // New builds a client for the carrier described by s. Without a webhook
-// secret the client still charges, but refuses every callback: config
-// validation requires one for this protocol, and an empty key would let
-// anyone sign.
+// secret the client still charges, but refuses every callback: the
+// registered protocol requires one, and an empty key would let anyone sign.
 func New(s carriers.Settings) (*Client, error) {
 	if s.Name == "" {
 		return nil, errors.New("tokenpay: carrier name is empty")
@@ -122,7 +128,7 @@ func New(s carriers.Settings) (*Client, error) {
 		return nil, fmt.Errorf("tokenpay %s: %w", s.Name, err)
 	}
 	return &Client{
-		reports: reports, name: s.Name, base: base, caps: caps, hc: hc,
+		reports: reports, name: s.Name, base: base, caps: caps, hc: hc, now: s.Clock(),
 		callbackURL: s.CallbackURL, secret: []byte(s.WebhookSecret),
 	}, nil
 }

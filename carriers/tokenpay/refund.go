@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"tollgate/carriers"
 )
@@ -33,7 +32,7 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 		return carriers.Result{}, err
 	}
 	if a.Status != http.StatusAccepted && a.Status != http.StatusCreated && a.Status != http.StatusOK {
-		return carriers.Result{}, answerError(a, true, time.Now())
+		return carriers.Result{}, answerError(a, true, c.now())
 	}
 	var out accepted
 	if err := decode(a.Body, &out); err != nil {

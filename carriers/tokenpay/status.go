@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"tollgate/carriers"
 )
@@ -52,7 +51,7 @@ func (c *Client) status(ctx context.Context, ref carriers.Reference) (carriers.R
 		return carriers.Result{}, err
 	}
 	if a.Status != http.StatusOK {
-		return carriers.Result{}, answerError(a, false, time.Now())
+		return carriers.Result{}, answerError(a, false, c.now())
 	}
 	if ref.Kind == kindRefund {
 		var rf refund

@@ -142,35 +142,23 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	if publicURL == "" {
 		publicURL = "http://" + addr
 	}
+	cs, err := carrierSettings(cfg, clk.Now)
+	if err != nil {
+		return nil, err
+	}
 	simURL := cfg.SimURL
 	if cfg.Mode == "test" {
-		var names []string
-		secrets, protocols := map[string]string{}, map[string]string{}
-		for _, cc := range cfg.Carriers {
-			if cc.Simulated {
-				names = append(names, cc.Name)
-				secrets[cc.Name] = cc.WebhookSecret
-				protocols[cc.Name] = cc.Protocol
-			}
-		}
-		a.sim = sim.New(sim.Options{Carriers: names, Now: clk.Now, Secrets: secrets, Protocols: protocols})
+		a.sim = sim.New(cs.sim)
 		if simURL == "" {
 			simURL = publicURL + "/sim"
 		}
 	}
-	breaker := carriers.BreakerSettings{
-		OpenFor: cfg.Breaker.OpenFor, ConsecutiveFailures: cfg.Breaker.ConsecutiveFailures,
-		FailureRatio: cfg.Breaker.FailureRatio, MinRequests: cfg.Breaker.MinRequests, Window: cfg.Breaker.Window,
-		OnStateChange: func(carrier string, to carriers.Health) {
-			breakerState.WithLabelValues(carrier).Set(map[carriers.Health]float64{carriers.Available: 0, carriers.Degraded: 1, carriers.Unavailable: 2}[to])
-			log.Warn("carrier circuit breaker", "carrier", carrier, "state", to)
-		},
+	breaker := cs.breaker
+	breaker.OnStateChange = func(carrier string, to carriers.Health) {
+		breakerState.WithLabelValues(carrier).Set(map[carriers.Health]float64{carriers.Available: 0, carriers.Degraded: 1, carriers.Unavailable: 2}[to])
+		log.Warn("carrier circuit breaker", "carrier", carrier, "state", to)
 	}
-	hc := carriers.NewHTTPClient(carriers.HTTPOptions{
-		AttemptTimeout: cfg.CarrierHTTP.AttemptTimeout, MaxRetries: cfg.CarrierHTTP.MaxRetries,
-		WaitMin: cfg.CarrierHTTP.WaitMin, WaitMax: cfg.CarrierHTTP.WaitMax,
-	})
-	a.carriers, err = carriers.NewRegistry(cfg.Carriers, carriers.RegistryOptions{SimURL: simURL, PublicURL: publicURL, HTTPClient: hc, Breaker: breaker})
+	a.carriers, err = carriers.NewRegistry(cs.connections, carriers.RegistryOptions{SimURL: simURL, PublicURL: publicURL, HTTPClient: carriers.NewHTTPClient(cs.http), Breaker: breaker, Now: clk.Now})
 	if err != nil {
 		return nil, fmt.Errorf("carriers: %w", err)
 	}
