@@ -26,7 +26,9 @@ type Event struct {
 	Livemode   bool
 	Type       string
 	ObjectID   string
-	Object     any // the object's API view at the moment of the change
+	// Object is a copy of the object (*Charge, *Refund, *PaymentMethod) as
+	// the change left it; the app layer renders it for the wire.
+	Object any
 }
 
 // EventSink records events inside the transaction of the change they
@@ -36,13 +38,7 @@ type EventSink interface {
 	EmitTx(tx *gorm.DB, e Event) error
 }
 
-// SetEvents gives the service where to record events.
-func (s *Service) SetEvents(e EventSink) { s.events = e }
-
 func (s *Service) emit(tx *gorm.DB, e Event) error {
-	if s.events == nil {
-		return nil
-	}
 	if err := s.events.EmitTx(tx, e); err != nil {
 		return fmt.Errorf("record %s event: %w", e.Type, err)
 	}
@@ -50,7 +46,7 @@ func (s *Service) emit(tx *gorm.DB, e Event) error {
 }
 
 func (s *Service) emitCharge(tx *gorm.DB, typ string, ch *Charge) error {
-	return s.emit(tx, Event{MerchantID: ch.MerchantID, Livemode: ch.Livemode, Type: typ, ObjectID: ch.ID, Object: ch.View()})
+	return s.emit(tx, Event{MerchantID: ch.MerchantID, Livemode: ch.Livemode, Type: typ, ObjectID: ch.ID, Object: ptr(*ch)})
 }
 
 // chargeEvent is the event a move to status publishes.

@@ -111,9 +111,6 @@ func (w *chargeExpiryWorker) Work(ctx context.Context, job *river.Job[ChargeExpi
 func (s *Service) statusDelay() time.Duration { return s.cfg.CarrierTimeout + 2*time.Second }
 
 func (s *Service) enqueue(ctx context.Context, tx *gorm.DB, args river.JobArgs, after time.Duration) error {
-	if s.jobs == nil {
-		return errors.New("billing has no job queue")
-	}
 	return jobs.InsertTx(ctx, s.jobs, tx, args, &river.InsertOpts{ScheduledAt: s.now().Add(after)})
 }
 

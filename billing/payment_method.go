@@ -126,7 +126,7 @@ func (s *Service) movePM(ctx context.Context, pm *PaymentMethod, from, to Paymen
 			return fmt.Errorf("reload payment method %s: %w", pm.ID, err)
 		}
 		if to == PMActive {
-			return s.emit(tx, Event{MerchantID: out.MerchantID, Livemode: out.Livemode, Type: EventPaymentMethodActivated, ObjectID: out.ID, Object: out.View()})
+			return s.emit(tx, Event{MerchantID: out.MerchantID, Livemode: out.Livemode, Type: EventPaymentMethodActivated, ObjectID: out.ID, Object: ptr(out)})
 		}
 		return nil
 	})
@@ -256,7 +256,7 @@ func (s *Service) RevokePaymentMethod(ctx context.Context, p auth.Principal, id 
 		if res.RowsAffected == 0 {
 			return nil // revoked meanwhile by another request
 		}
-		return s.emit(tx, Event{MerchantID: out.MerchantID, Livemode: out.Livemode, Type: EventPaymentMethodRevoked, ObjectID: out.ID, Object: out.View()})
+		return s.emit(tx, Event{MerchantID: out.MerchantID, Livemode: out.Livemode, Type: EventPaymentMethodRevoked, ObjectID: out.ID, Object: ptr(out)})
 	})
 	if err != nil {
 		return nil, err

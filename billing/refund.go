@@ -268,5 +268,5 @@ func (s *Service) emitRefund(tx *gorm.DB, typ, refundID string) error {
 	if err := tx.Select("livemode").Where("id = ?", rf.ChargeID).Take(&ch).Error; err != nil {
 		return fmt.Errorf("charge of refund %s: %w", refundID, err)
 	}
-	return s.emit(tx, Event{MerchantID: rf.MerchantID, Livemode: ch.Livemode, Type: typ, ObjectID: rf.ID, Object: rf.View()})
+	return s.emit(tx, Event{MerchantID: rf.MerchantID, Livemode: ch.Livemode, Type: typ, ObjectID: rf.ID, Object: ptr(rf)})
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -32,11 +34,9 @@ type CarrierSet interface {
 
 // Settings tune the billing rules.
 type Settings struct {
-	CodeTTL              time.Duration
-	MaxAttempts          int
-	CarrierTimeout       time.Duration
-	IdempotencyRetention time.Duration
-	IdempotencyWait      time.Duration
+	CodeTTL        time.Duration
+	MaxAttempts    int
+	CarrierTimeout time.Duration
 }
 
 // Service runs charges, refunds and payment methods.
@@ -51,14 +51,36 @@ type Service struct {
 	events   EventSink
 }
 
-// NewService wires the billing service.
-func NewService(db *gorm.DB, cs CarrierSet, vault *msisdn.Vault, clk clock.Clock, cfg Settings, log *slog.Logger) *Service {
-	return &Service{db: db, carriers: cs, vault: vault, clock: clk, cfg: cfg, log: log}
+// Deps are what the service is built from; all are required.
+type Deps struct {
+	DB       *gorm.DB
+	Carriers CarrierSet
+	Vault    *msisdn.Vault
+	Clock    clock.Clock
+	Log      *slog.Logger
+	// Jobs holds the durable work a change schedules (status queries,
+	// expiries), inserted in the change's own transaction.
+	Jobs *jobs.Client
+	// Events records what merchants are told, in the same transaction.
+	Events EventSink
 }
 
-// SetJobs gives the service its job queue; the queue's workers need the
-// service, so it comes after construction.
-func (s *Service) SetJobs(c *jobs.Client) { s.jobs = c }
+// NewService wires the billing service. A missing dependency is an error,
+// not a silent no-op: a service without its queue would lose charges.
+func NewService(d Deps, cfg Settings) (*Service, error) {
+	var missing []string
+	for name, v := range map[string]bool{"DB": d.DB == nil, "Carriers": d.Carriers == nil, "Vault": d.Vault == nil,
+		"Clock": d.Clock == nil, "Log": d.Log == nil, "Jobs": d.Jobs == nil, "Events": d.Events == nil} {
+		if v {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("billing: missing %s", strings.Join(missing, ", "))
+	}
+	return &Service{db: d.DB, carriers: d.Carriers, vault: d.Vault, clock: d.Clock, cfg: cfg, log: d.Log, jobs: d.Jobs, events: d.Events}, nil
+}
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }
 
@@ -156,4 +178,24 @@ func (s *Service) sms(ctx context.Context, c carriers.Carrier, e164, body string
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
 	defer cancel()
 	return snd.SendSMS(ctx, carriers.SMS{MSISDN: e164, Body: body})
+}
+
+// CarrierInfo is a carrier as a principal may see it.
+type CarrierInfo struct {
+	Name         string
+	Capabilities carriers.Capabilities
+	Health       carriers.Health
+}
+
+// Carriers lists the carriers p's key may use, with their breaker state.
+func (s *Service) Carriers(p auth.Principal) []CarrierInfo {
+	var out []CarrierInfo
+	for _, name := range s.carriers.Names() {
+		c, ok := s.usable(p, name)
+		if !ok {
+			continue
+		}
+		out = append(out, CarrierInfo{Name: name, Capabilities: c.Capabilities(), Health: s.carriers.Health(name)})
+	}
+	return out
 }

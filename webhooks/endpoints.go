@@ -17,6 +17,7 @@ import (
 	"tollgate/internal/auth"
 	"tollgate/internal/jsonbody"
 	"tollgate/internal/problem"
+	"tollgate/internal/web"
 )
 
 // EventTypes are the types an endpoint may subscribe to ("*" is all).
@@ -64,7 +65,7 @@ func (o *Outbound) Mount(g *echo.Group, merchant echo.MiddlewareFunc) {
 }
 
 func (o *Outbound) handleCreateEndpoint(c echo.Context) error {
-	p := auth.From(c)
+	p := web.Principal(c)
 	var in endpointParams
 	if err := jsonbody.Decode(c.Request(), &in); err != nil {
 		return err
@@ -113,7 +114,7 @@ func (o *Outbound) handleCreateEndpoint(c echo.Context) error {
 
 func (o *Outbound) endpointOf(c echo.Context) (*endpoint, error) {
 	var ep endpoint
-	err := o.db.WithContext(c.Request().Context()).Where("id = ? AND merchant_id = ? AND status <> ?", c.Param("id"), auth.From(c).MerchantID, endpointDeleted).Take(&ep).Error
+	err := o.db.WithContext(c.Request().Context()).Where("id = ? AND merchant_id = ? AND status <> ?", c.Param("id"), web.Principal(c).MerchantID, endpointDeleted).Take(&ep).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, problem.NotFound("webhook endpoint")
 	}
@@ -130,7 +131,7 @@ func (o *Outbound) handleGetEndpoint(c echo.Context) error {
 
 func (o *Outbound) handleListEndpoints(c echo.Context) error {
 	var eps []endpoint
-	if err := o.db.WithContext(c.Request().Context()).Where("merchant_id = ? AND status <> ?", auth.From(c).MerchantID, endpointDeleted).Order("seq DESC").Find(&eps).Error; err != nil {
+	if err := o.db.WithContext(c.Request().Context()).Where("merchant_id = ? AND status <> ?", web.Principal(c).MerchantID, endpointDeleted).Order("seq DESC").Find(&eps).Error; err != nil {
 		return fmt.Errorf("list endpoints: %w", err)
 	}
 	out := make([]any, 0, len(eps))

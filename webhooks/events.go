@@ -11,9 +11,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
-	"tollgate/internal/auth"
 	"tollgate/internal/jsonbody"
 	"tollgate/internal/problem"
+	"tollgate/internal/web"
 )
 
 type attemptView struct {
@@ -57,7 +57,7 @@ func rfc3339(t *time.Time) *string {
 }
 
 func (o *Outbound) handleListEvents(c echo.Context) error {
-	p := auth.From(c)
+	p := web.Principal(c)
 	q := c.QueryParams()
 	limit := 20
 	if v := q.Get("limit"); v != "" {
@@ -107,7 +107,7 @@ func (o *Outbound) handleListEvents(c echo.Context) error {
 
 func (o *Outbound) eventOf(c echo.Context) (*event, error) {
 	var ev event
-	err := o.db.WithContext(c.Request().Context()).Where("id = ? AND merchant_id = ?", c.Param("id"), auth.From(c).MerchantID).Take(&ev).Error
+	err := o.db.WithContext(c.Request().Context()).Where("id = ? AND merchant_id = ?", c.Param("id"), web.Principal(c).MerchantID).Take(&ev).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, problem.NotFound("event")
 	}

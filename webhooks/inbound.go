@@ -14,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
-	"tollgate/billing"
 	"tollgate/carriers"
 	"tollgate/internal/clock"
 	"tollgate/internal/problem"
@@ -26,17 +25,24 @@ type CarrierSet interface {
 	Get(name string) (carriers.Carrier, bool)
 }
 
+// ResultApplier is what inbound callbacks need of billing: to apply a
+// carrier's result inside the transaction that records the callback, and
+// say whether it named one of ours.
+type ResultApplier interface {
+	ApplyCarrierResultTx(tx *gorm.DB, carrier string, n carriers.Notification) (matched bool, err error)
+}
+
 // Inbound receives carriers' callbacks.
 type Inbound struct {
 	db       *gorm.DB
 	carriers CarrierSet
-	billing  *billing.Service
+	billing  ResultApplier
 	clock    clock.Clock
 	log      *slog.Logger
 }
 
 // NewInbound wires the inbound webhook handler.
-func NewInbound(db *gorm.DB, cs CarrierSet, b *billing.Service, clk clock.Clock, log *slog.Logger) *Inbound {
+func NewInbound(db *gorm.DB, cs CarrierSet, b ResultApplier, clk clock.Clock, log *slog.Logger) *Inbound {
 	return &Inbound{db: db, carriers: cs, billing: b, clock: clk, log: log}
 }
 

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -40,9 +41,13 @@ type Outbound struct {
 	log   *slog.Logger
 }
 
-// NewOutbound wires outbound webhooks. SetJobs must follow before use.
-func NewOutbound(db *gorm.DB, vault *msisdn.Vault, clk clock.Clock, cfg Settings, log *slog.Logger) *Outbound {
-	return &Outbound{db: db, vault: vault, clock: clk, cfg: cfg, log: log,
+// NewOutbound wires outbound webhooks; every argument is required, the job
+// queue above all: without it an event would be recorded and never delivered.
+func NewOutbound(db *gorm.DB, vault *msisdn.Vault, clk clock.Clock, q *jobs.Client, cfg Settings, log *slog.Logger) (*Outbound, error) {
+	if db == nil || vault == nil || clk == nil || q == nil || log == nil {
+		return nil, errors.New("webhooks: database, vault, clock, job queue and logger are required")
+	}
+	return &Outbound{db: db, vault: vault, clock: clk, jobs: q, cfg: cfg, log: log,
 		http: &http.Client{
 			Timeout: cfg.Timeout,
 			// Many workers deliver to the same few merchant hosts at once;
@@ -52,7 +57,7 @@ func NewOutbound(db *gorm.DB, vault *msisdn.Vault, clk clock.Clock, cfg Settings
 			// A merchant's redirect is not followed: the signed message goes
 			// only where the merchant registered it.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}}
+		}}, nil
 }
 
 func dialer(publicOnlyAddrs bool) *net.Dialer {
@@ -62,9 +67,6 @@ func dialer(publicOnlyAddrs bool) *net.Dialer {
 	}
 	return d
 }
-
-// SetJobs gives the outbox its queue (the queue's workers need the outbox).
-func (o *Outbound) SetJobs(c *jobs.Client) { o.jobs = c }
 
 func (o *Outbound) now() time.Time { return o.clock.Now().UTC() }
 

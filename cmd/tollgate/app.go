@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"tollgate/billing"
+	"tollgate/billing/billingapi"
 	"tollgate/carriers"
 	_ "tollgate/carriers/camara" // registers the camara protocol
 	_ "tollgate/carriers/oneapi" // registers the oneapi protocol
@@ -35,21 +36,22 @@ import (
 
 // app is a wired gateway: everything serve needs, built top to bottom.
 type app struct {
-	cfg      configs.Config
-	log      *slog.Logger
-	store    *store.Store
-	clock    clock.Clock
-	vault    *msisdn.Vault
-	keys     auth.Keys
-	billing  *billing.Service
-	carriers *carriers.Registry
-	sim      *sim.Simulator // test mode only
-	jobs     *jobs.Client
-	inbound  *webhooks.Inbound
-	outbound *webhooks.Outbound
-	settle   *settlement.Service
-	metrics  *prometheus.Registry
-	handler  http.Handler
+	cfg        configs.Config
+	log        *slog.Logger
+	store      *store.Store
+	clock      clock.Clock
+	vault      *msisdn.Vault
+	keys       auth.Keys
+	billing    *billing.Service
+	billingAPI *billingapi.API
+	carriers   *carriers.Registry
+	sim        *sim.Simulator // test mode only
+	jobs       *jobs.Client
+	inbound    *webhooks.Inbound
+	outbound   *webhooks.Outbound
+	settle     *settlement.Service
+	metrics    *prometheus.Registry
+	handler    http.Handler
 }
 
 // loadConfig reads and validates the configuration for a subcommand.
@@ -165,34 +167,43 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	for _, n := range a.carriers.Names() {
 		breakerState.WithLabelValues(n).Set(0)
 	}
-	a.billing = billing.NewService(st.DB, a.carriers, vault, clk, billing.Settings{
-		CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts, CarrierTimeout: cfg.CarrierTimeout,
-		IdempotencyRetention: cfg.Idempotency.Retention, IdempotencyWait: cfg.Idempotency.Wait,
-	}, log)
-	a.outbound = webhooks.NewOutbound(st.DB, vault, clk, webhooks.Settings{
-		Timeout: cfg.Webhooks.Timeout, Schedule: cfg.Webhooks.Schedule, MaxAge: cfg.Webhooks.MaxAge, DisableAfter: cfg.Webhooks.DisableAfter,
-		PublicOnly: cfg.Mode == "live",
-	}, log)
-	a.billing.SetEvents(a.outbound)
+	// The queue comes first: billing and the outbox insert jobs through it.
+	// Their workers need them in turn, so the worker bundle is filled after
+	// they exist and before the queue starts working.
 	workers := river.NewWorkers()
-	billing.RegisterWorkers(workers, a.billing)
-	webhooks.RegisterWorkers(workers, a.outbound)
-	stlCfg, err := settlement.SettingsFrom(cfg)
-	if err != nil {
-		return nil, err
-	}
-	a.settle = settlement.NewService(st, a.carriers, a.billing, clk, stlCfg, log.With("component", "settlement"))
-	settlement.RegisterWorkers(workers, a.settle)
 	jo := jobs.Options{Workers: workers, Logger: log.With("component", "jobs"), MaxWorkers: cfg.Jobs.MaxWorkers, PollEvery: cfg.Jobs.PollInterval}
-	jo.Periodic = append(jo.Periodic, a.settle.Periodic()...)
 	if tg, ok := clk.(rivertype.TimeGenerator); ok {
 		jo.Time = tg
 	}
 	if a.jobs, err = jobs.New(st, jo); err != nil {
 		return nil, err
 	}
-	a.billing.SetJobs(a.jobs)
-	a.outbound.SetJobs(a.jobs)
+	a.outbound, err = webhooks.NewOutbound(st.DB, vault, clk, a.jobs, webhooks.Settings{
+		Timeout: cfg.Webhooks.Timeout, Schedule: cfg.Webhooks.Schedule, MaxAge: cfg.Webhooks.MaxAge, DisableAfter: cfg.Webhooks.DisableAfter,
+		PublicOnly: cfg.Mode == "live",
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	a.billing, err = billing.NewService(billing.Deps{
+		DB: st.DB, Carriers: a.carriers, Vault: vault, Clock: clk, Log: log, Jobs: a.jobs, Events: billingapi.Views(a.outbound),
+	}, billing.Settings{CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts, CarrierTimeout: cfg.CarrierTimeout})
+	if err != nil {
+		return nil, err
+	}
+	a.billingAPI, err = billingapi.New(a.billing, st.DB, clk, billingapi.Settings{Retention: cfg.Idempotency.Retention, Wait: cfg.Idempotency.Wait}, log)
+	if err != nil {
+		return nil, err
+	}
+	stlCfg, err := settlement.SettingsFrom(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.settle = settlement.NewService(st, a.carriers, a.billing, clk, stlCfg, log.With("component", "settlement"))
+	billing.RegisterWorkers(workers, a.billing)
+	webhooks.RegisterWorkers(workers, a.outbound)
+	settlement.RegisterWorkers(workers, a.settle)
+	a.jobs.PeriodicJobs().AddMany(a.settle.Periodic())
 	a.inbound = webhooks.NewInbound(st.DB, a.carriers, a.billing, clk, log)
 	a.handler = a.routes()
 	return a, nil

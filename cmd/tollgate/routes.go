@@ -19,6 +19,7 @@ import (
 	"tollgate/internal/jsonbody"
 	"tollgate/internal/openapi"
 	"tollgate/internal/problem"
+	"tollgate/internal/web"
 )
 
 // maxBody bounds every request body; a charge is a few hundred bytes.
@@ -27,7 +28,7 @@ const maxBody = 1 << 20
 func (a *app) routes() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = problem.Handler(a.log)
+	e.HTTPErrorHandler = web.ErrorHandler(a.log)
 
 	reg := a.metrics
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -71,12 +72,12 @@ func (a *app) routes() http.Handler {
 	}
 
 	v1 := e.Group("/v1")
-	merchant := auth.Require(a.keys, auth.RoleMerchant)
-	reader := auth.Require(a.keys, auth.RoleMerchant, auth.RoleFinance)
-	a.billing.Mount(v1, merchant, reader)
+	merchant := web.RequireKey(a.keys, auth.RoleMerchant)
+	reader := web.RequireKey(a.keys, auth.RoleMerchant, auth.RoleFinance)
+	a.billingAPI.Mount(v1, merchant, reader)
 	a.inbound.Mount(v1)
 	a.outbound.Mount(v1, merchant)
-	a.settle.Mount(v1, auth.Require(a.keys, auth.RoleFinance))
+	a.settle.Mount(v1, web.RequireKey(a.keys, auth.RoleFinance))
 	if off, ok := a.clock.(*clock.Offset); ok && a.cfg.Mode == "test" {
 		v1.POST("/test_helpers/clock/advance", advanceClock(off), merchant)
 	}
@@ -88,7 +89,7 @@ func (a *app) routes() http.Handler {
 // Test keys only; the route does not exist in live mode.
 func advanceClock(off *clock.Offset) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if auth.From(c).Livemode {
+		if web.Principal(c).Livemode {
 			return problem.New(http.StatusForbidden, problem.CodeForbidden, "The test clock is for test keys only.")
 		}
 		var in struct {

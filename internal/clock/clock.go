@@ -56,3 +56,40 @@ func (o *Offset) NowOrNil() *time.Time {
 	t := time.Now().Add(off)
 	return &t
 }
+
+// Manual is a clock that stands still until a test moves it. It is also
+// river's test time, so jobs scheduled on it come due when it is moved.
+type Manual struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewManual returns a clock stopped at t.
+func NewManual(t time.Time) *Manual { return &Manual{now: t.UTC()} }
+
+// Now returns the clock's time.
+func (m *Manual) Now() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.now
+}
+
+// NowOrNil always answers the stubbed time (river's TimeGenerator).
+func (m *Manual) NowOrNil() *time.Time {
+	t := m.Now()
+	return &t
+}
+
+// Advance moves the clock forward by d.
+func (m *Manual) Advance(d time.Duration) {
+	m.mu.Lock()
+	m.now = m.now.Add(d)
+	m.mu.Unlock()
+}
+
+// Set moves the clock to t.
+func (m *Manual) Set(t time.Time) {
+	m.mu.Lock()
+	m.now = t.UTC()
+	m.mu.Unlock()
+}

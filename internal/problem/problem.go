@@ -1,4 +1,4 @@
-// Package problem renders every failure as an RFC 9457 problem with a stable,
+// Package problem describes every failure as an RFC 9457 problem with a stable,
 // machine-readable code, and maps errors nobody classified to a 500 that
 // reveals nothing.
 package problem
@@ -6,11 +6,7 @@ package problem
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"strconv"
-
-	"github.com/labstack/echo/v4"
 )
 
 // TypeBase prefixes every problem type URI.
@@ -123,57 +119,12 @@ func (p *Problem) Body() map[string]any {
 	return m
 }
 
-// Handler is echo's HTTPErrorHandler: problems as they are, echo's own
-// errors translated, anything else a 500 that is logged but not shown.
-func Handler(log *slog.Logger) echo.HTTPErrorHandler {
-	return func(err error, c echo.Context) {
-		if c.Response().Committed {
-			return
-		}
-		p := From(err)
-		if p.Status >= 500 {
-			log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "error", err)
-		}
-		if p.RetryAfter > 0 {
-			c.Response().Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
-		}
-		Write(c, p)
-	}
-}
-
-// Write sends p as application/problem+json.
-func Write(c echo.Context, p *Problem) {
-	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
-	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(p.Status)
-		return
-	}
-	_ = c.JSON(p.Status, p.Body())
-}
-
-// From classifies any error as a problem.
+// From classifies any error as a problem; one nobody classified is a 500
+// that reveals nothing.
 func From(err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
 		return p
-	}
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		switch he.Code {
-		case http.StatusNotFound:
-			return New(http.StatusNotFound, CodeNotFound, "No such endpoint.")
-		case http.StatusMethodNotAllowed:
-			return New(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "This endpoint does not accept that method.")
-		case http.StatusRequestEntityTooLarge:
-			return New(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "The request body is larger than 1 MiB.")
-		case http.StatusUnauthorized:
-			return New(http.StatusUnauthorized, CodeUnauthorized, "A valid API key is required: Authorization: Bearer <key>.")
-		case http.StatusUnsupportedMediaType:
-			return New(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "Send JSON with Content-Type: application/json.")
-		}
-		if he.Code >= 400 && he.Code < 500 {
-			return New(he.Code, CodeInvalidParameter, fmt.Sprint(he.Message))
-		}
 	}
 	return New(http.StatusInternalServerError, CodeInternal, "Something went wrong on our side. It has been logged; please retry later.")
 }

@@ -1,4 +1,4 @@
-package billing
+package billingapi
 
 import (
 	"bytes"
@@ -15,9 +15,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
-	"tollgate/internal/auth"
 	"tollgate/internal/problem"
 	"tollgate/internal/store"
+	"tollgate/internal/web"
 )
 
 // idempotencyKey is a row of idempotency_keys: the first answer to a
@@ -47,11 +47,11 @@ const (
 	HeaderIdempotencyKey = "Idempotency-Key"
 )
 
-// Idempotency makes a POST safe to retry: the same merchant and key with the
+// idempotency makes a POST safe to retry: the same merchant and key with the
 // same body get the first answer again, a different body gets 422, a
 // concurrent duplicate waits for the first or gets 409. 5xx answers are not
 // kept, so a retry after one runs again.
-func (s *Service) Idempotency(required bool) echo.MiddlewareFunc {
+func (a *API) idempotency(required bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			key := c.Request().Header.Get(HeaderIdempotencyKey)
@@ -73,13 +73,13 @@ func (s *Service) Idempotency(required bool) echo.MiddlewareFunc {
 				return problem.New(http.StatusBadRequest, problem.CodeInvalidJSON, "The request body could not be read.")
 			}
 			c.Request().Body = io.NopCloser(bytes.NewReader(body))
-			p := auth.From(c)
+			p := web.Principal(c)
 			hash := requestHash(c.Request().Method, c.Request().URL.Path, body)
 			ctx := c.Request().Context()
 
-			deadline := s.now().Add(s.cfg.IdempotencyWait)
+			deadline := a.now().Add(a.cfg.Wait)
 			for {
-				row, owned, err := s.claimKey(ctx, p.MerchantID, key, hash)
+				row, owned, err := a.claimKey(ctx, p.MerchantID, key, hash)
 				if err != nil {
 					return err
 				}
@@ -87,13 +87,13 @@ func (s *Service) Idempotency(required bool) echo.MiddlewareFunc {
 					return problem.Unprocessable(problem.CodeIdempotencyKeyReused, "", "This Idempotency-Key was used with a different request; use a new key for a new operation.")
 				}
 				if owned {
-					return s.runAndStore(c, next, p.MerchantID, key)
+					return a.runAndStore(c, next, p.MerchantID, key)
 				}
 				if row.State == idemDone {
 					c.Response().Header().Set("Idempotent-Replayed", "true")
 					return c.Blob(row.ResponseStatus, row.ResponseType, row.ResponseBody)
 				}
-				if !s.now().Before(deadline) {
+				if !a.now().Before(deadline) {
 					return problem.New(http.StatusConflict, problem.CodeIdempotencyInProgress, "A request with this Idempotency-Key is still in progress; retry shortly.")
 				}
 				select {
@@ -125,10 +125,10 @@ func requestHash(method, path string, body []byte) string {
 // claimKey inserts the key as in progress, or returns the row that holds it.
 // owned is true when this request may run: it inserted the row, or took
 // over one whose lease ran out or whose retention passed.
-func (s *Service) claimKey(ctx context.Context, merchantID, key, hash string) (idempotencyKey, bool, error) {
-	now := s.now()
+func (a *API) claimKey(ctx context.Context, merchantID, key, hash string) (idempotencyKey, bool, error) {
+	now := a.now()
 	row := idempotencyKey{MerchantID: merchantID, Key: key, RequestHash: hash, State: idemInProgress, CreatedAt: now, LockedUntil: now.Add(idemLease)}
-	err := s.db.WithContext(ctx).Create(&row).Error
+	err := a.db.WithContext(ctx).Create(&row).Error
 	if err == nil {
 		return row, true, nil
 	}
@@ -136,17 +136,17 @@ func (s *Service) claimKey(ctx context.Context, merchantID, key, hash string) (i
 		return row, false, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	var cur idempotencyKey
-	err = s.db.WithContext(ctx).Where("merchant_id = ? AND key = ?", merchantID, key).Take(&cur).Error
+	err = a.db.WithContext(ctx).Where("merchant_id = ? AND key = ?", merchantID, key).Take(&cur).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return s.claimKey(ctx, merchantID, key, hash) // deleted after a 5xx meanwhile
+		return a.claimKey(ctx, merchantID, key, hash) // deleted after a 5xx meanwhile
 	}
 	if err != nil {
 		return cur, false, fmt.Errorf("read idempotency key: %w", err)
 	}
-	expiredRow := now.Sub(cur.CreatedAt) > s.cfg.IdempotencyRetention
+	expiredRow := now.Sub(cur.CreatedAt) > a.cfg.Retention
 	staleLock := cur.State == idemInProgress && now.After(cur.LockedUntil)
 	if (expiredRow || staleLock) && (cur.RequestHash == hash || expiredRow) {
-		res := s.db.WithContext(ctx).Model(&idempotencyKey{}).
+		res := a.db.WithContext(ctx).Model(&idempotencyKey{}).
 			Where("merchant_id = ? AND key = ? AND state = ? AND locked_until = ?", merchantID, key, cur.State, cur.LockedUntil).
 			Updates(map[string]any{"request_hash": hash, "state": idemInProgress, "created_at": now, "locked_until": now.Add(idemLease), "response_body": nil})
 		if res.Error != nil {
@@ -176,7 +176,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-func (s *Service) runAndStore(c echo.Context, next echo.HandlerFunc, merchantID, key string) error {
+func (a *API) runAndStore(c echo.Context, next echo.HandlerFunc, merchantID, key string) error {
 	rec := &recorder{ResponseWriter: c.Response().Writer}
 	c.Response().Writer = rec
 	if err := next(c); err != nil {
@@ -185,10 +185,10 @@ func (s *Service) runAndStore(c echo.Context, next echo.HandlerFunc, merchantID,
 	c.Response().Writer = rec.ResponseWriter
 	// The merchant may have gone; the answer is still recorded.
 	ctx := context.WithoutCancel(c.Request().Context())
-	where := s.db.WithContext(ctx).Where("merchant_id = ? AND key = ?", merchantID, key)
+	where := a.db.WithContext(ctx).Where("merchant_id = ? AND key = ?", merchantID, key)
 	if rec.status >= 500 || rec.status == 0 {
 		if err := where.Delete(&idempotencyKey{}).Error; err != nil {
-			s.log.Error("release idempotency key", "error", err)
+			a.log.Error("release idempotency key", "error", err)
 		}
 		return nil
 	}
@@ -197,7 +197,7 @@ func (s *Service) runAndStore(c echo.Context, next echo.HandlerFunc, merchantID,
 		"response_type": c.Response().Header().Get(echo.HeaderContentType), "response_body": rec.body.Bytes(),
 	}).Error
 	if err != nil {
-		s.log.Error("store idempotent response", "error", err)
+		a.log.Error("store idempotent response", "error", err)
 	}
 	return nil
 }

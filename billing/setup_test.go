@@ -1,0 +1,325 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"gorm.io/gorm"
+
+	"tollgate/carriers"
+	"tollgate/internal/auth"
+	"tollgate/internal/clock"
+	"tollgate/internal/jobs"
+	"tollgate/internal/msisdn"
+	"tollgate/internal/problem"
+	"tollgate/internal/store"
+	"tollgate/internal/storetest"
+)
+
+// testBundle is what a billing test works with besides the service: its
+// store, a clock only the test moves, an in-process carrier whose answers
+// the test chooses, what the service told merchants, and a merchant.
+type testBundle struct {
+	store    *store.Store
+	clock    *clock.Manual
+	carrier  *fakeCarrier
+	carriers *fakeCarriers
+	events   *eventRecorder
+	merchant auth.Principal
+}
+
+// eachStore runs fn on a fresh service per database of this run, in
+// parallel: every subtest has its own store.
+func eachStore(t *testing.T, fn func(t *testing.T, s *Service, b *testBundle)) {
+	t.Helper()
+	for _, d := range storetest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			s, b := setup(t, d)
+			fn(t, s, b)
+		})
+	}
+}
+
+var testSecret = []byte("0123456789abcdef0123456789abcdef")
+
+func setup(t *testing.T, d store.Dialect) (*Service, *testBundle) {
+	t.Helper()
+	st := storetest.New(t, d)
+	if err := jobs.Migrate(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	clk := clock.NewManual(time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC))
+	// A queue that is never started: the test works a job by calling its
+	// worker, so nothing runs behind the test's back.
+	workers := river.NewWorkers()
+	q, err := jobs.New(st, jobs.Options{Workers: workers, Logger: log, MaxWorkers: 1, PollEvery: time.Second, Time: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vault, err := msisdn.NewVault(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &testBundle{store: st, clock: clk, carrier: newFakeCarrier("skt"), events: &eventRecorder{}}
+	b.carriers = &fakeCarriers{byName: map[string]carriers.Carrier{"skt": b.carrier}, available: map[string]bool{}}
+	s, err := NewService(Deps{DB: st.DB, Carriers: b.carriers, Vault: vault, Clock: clk, Log: log, Jobs: q, Events: b.events},
+		Settings{CodeTTL: 5 * time.Minute, MaxAttempts: 3, CarrierTimeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	RegisterWorkers(workers, s) // as production does: jobs are validated at insert
+	m, err := s.CreateMerchant(context.Background(), "Shop A", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.merchant = auth.Principal{MerchantID: m.ID, Role: auth.RoleMerchant}
+	return s, b
+}
+
+// fakeCarrier is a simulated KR carrier in process: it bills what it is
+// asked to unless the test says otherwise, and keeps its own books.
+type fakeCarrier struct {
+	name string
+	caps carriers.Capabilities
+
+	mu       sync.Mutex
+	answer   func(carriers.ChargeRequest) (carriers.Result, error) // nil: bill it
+	status   func(carriers.Reference) (carriers.Result, error)     // nil: from the books
+	billed   map[string]int64                                      // charge reference → amount
+	refunded map[string]int64
+	charges  int // Charge calls received
+	sms      []carriers.SMS
+}
+
+func newFakeCarrier(name string) *fakeCarrier {
+	return &fakeCarrier{name: name, billed: map[string]int64{}, refunded: map[string]int64{}, caps: carriers.Capabilities{
+		Currencies: []string{"KRW"}, MinAmount: 100, MaxAmount: 500_000, PartialRefunds: true, Country: "KR",
+		ConfirmationMethods: []string{"sms_code", "one_tap"},
+		RefundWindow:        carriers.RefundWindow{Kind: "days", Days: 30},
+	}}
+}
+
+var (
+	_ carriers.Carrier   = (*fakeCarrier)(nil)
+	_ carriers.SMSSender = (*fakeCarrier)(nil)
+)
+
+func (f *fakeCarrier) Name() string                         { return f.name }
+func (f *fakeCarrier) Capabilities() carriers.Capabilities { return f.caps }
+
+func (f *fakeCarrier) Charge(_ context.Context, r carriers.ChargeRequest) (carriers.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.charges++
+	if f.answer != nil {
+		res, err := f.answer(r)
+		if err == nil && res.Outcome == carriers.OutcomeSucceeded {
+			f.billed[r.Reference] = r.Amount
+		}
+		return res, err
+	}
+	f.billed[r.Reference] = r.Amount
+	return carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: "ref-" + r.Reference}, nil
+}
+
+func (f *fakeCarrier) Refund(_ context.Context, r carriers.RefundRequest) (carriers.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refunded[r.ChargeReference] += r.Amount
+	return carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: "ref-" + r.Reference}, nil
+}
+
+func (f *fakeCarrier) Status(_ context.Context, ref carriers.Reference) (carriers.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.status != nil {
+		return f.status(ref)
+	}
+	if _, ok := f.billed[ref.ClientReference]; ok {
+		return carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: "ref-" + ref.ClientReference}, nil
+	}
+	return carriers.Result{}, carriers.ErrNotFound
+}
+
+func (f *fakeCarrier) SendSMS(_ context.Context, m carriers.SMS) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sms = append(f.sms, m)
+	return nil
+}
+
+// setAnswer changes how the carrier answers charges.
+func (f *fakeCarrier) setAnswer(fn func(carriers.ChargeRequest) (carriers.Result, error)) {
+	f.mu.Lock()
+	f.answer = fn
+	f.mu.Unlock()
+}
+
+// lastCode is the code in the newest SMS the carrier sent.
+func (f *fakeCarrier) lastCode(t *testing.T) string {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.sms) == 0 {
+		t.Fatal("the carrier sent no SMS")
+	}
+	code, _, _ := strings.Cut(f.sms[len(f.sms)-1].Body, " ")
+	return code
+}
+
+func (f *fakeCarrier) chargeCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.charges
+}
+
+// fakeCarriers is the carrier set: test carriers, breakers the test opens.
+type fakeCarriers struct {
+	mu        sync.Mutex
+	byName    map[string]carriers.Carrier
+	available map[string]bool // absent: available
+}
+
+func (c *fakeCarriers) Get(n string) (carriers.Carrier, bool) { x, ok := c.byName[n]; return x, ok }
+func (c *fakeCarriers) Simulated(string) bool                 { return true }
+func (c *fakeCarriers) Names() []string {
+	var out []string
+	for n := range c.byName {
+		out = append(out, n)
+	}
+	return out
+}
+
+func (c *fakeCarriers) Available(n string) (bool, time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ok, set := c.available[n]; set && !ok {
+		return false, 3 * time.Second
+	}
+	return true, 0
+}
+
+func (c *fakeCarriers) Health(n string) carriers.Health {
+	if ok, _ := c.Available(n); ok {
+		return carriers.Available
+	}
+	return carriers.Unavailable
+}
+
+func (c *fakeCarriers) setAvailable(n string, ok bool) {
+	c.mu.Lock()
+	c.available[n] = ok
+	c.mu.Unlock()
+}
+
+// eventRecorder is the event sink: it keeps what billing told merchants.
+// It records inside the transaction like the real outbox, so a test can
+// also see that a rolled-back change told nobody (see failing).
+type eventRecorder struct {
+	mu     sync.Mutex
+	events []Event
+	fail   error // when set, EmitTx fails: the change must roll back
+}
+
+func (r *eventRecorder) EmitTx(_ *gorm.DB, e Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	r.events = append(r.events, e)
+	return nil
+}
+
+// types lists the event types recorded for an object, in order.
+func (r *eventRecorder) types(objectID string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		if e.ObjectID == objectID {
+			out = append(out, e.Type)
+		}
+	}
+	return out
+}
+
+func i64(n int64) *int64 { return &n }
+
+var keySeq struct {
+	sync.Mutex
+	n int
+}
+
+func newKey() string {
+	keySeq.Lock()
+	defer keySeq.Unlock()
+	keySeq.n++
+	return fmt.Sprintf("key-%d", keySeq.n)
+}
+
+// krw is an SMS-code charge of amount won to a test number on skt.
+func krw(amount int64) ChargeParams {
+	return ChargeParams{Amount: i64(amount), Currency: "KRW", MSISDN: "+821012345678", Carrier: "skt", Description: "500 gems"}
+}
+
+// wantProblem fails unless err is a problem with this status and code.
+func wantProblem(t *testing.T, err error, status int, code string) *problem.Problem {
+	t.Helper()
+	var p *problem.Problem
+	if !errors.As(err, &p) {
+		t.Fatalf("got %v, want a %d %s problem", err, status, code)
+	}
+	if p.Status != status || p.Code != code {
+		t.Fatalf("got %d %s (%s), want %d %s", p.Status, p.Code, p.Detail, status, code)
+	}
+	return p
+}
+
+// paid makes a charge and confirms it with the code the subscriber got.
+func paid(t *testing.T, s *Service, b *testBundle, amount int64) *Charge {
+	t.Helper()
+	ctx := context.Background()
+	ch, err := s.CreateCharge(ctx, b.merchant, newKey(), krw(amount))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, b.carrier.lastCode(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// assertBalanced checks invariant 3 on the bundle's store: every posting
+// sums to zero and each charge's receivable equals amount - refunded.
+func assertBalanced(t *testing.T, b *testBundle) {
+	t.Helper()
+	var unbalanced int64
+	if err := b.store.DB.Raw(`SELECT COUNT(*) FROM (SELECT charge_id, refund_id FROM ledger_entries GROUP BY charge_id, refund_id HAVING SUM(amount) <> 0) x`).Scan(&unbalanced).Error; err != nil {
+		t.Fatal(err)
+	}
+	if unbalanced != 0 {
+		t.Fatalf("%d postings do not balance", unbalanced)
+	}
+	var wrong int64
+	err := b.store.DB.Raw(`SELECT COUNT(*) FROM charges c WHERE
+		(SELECT COALESCE(SUM(amount),0) FROM ledger_entries l WHERE l.charge_id = c.id AND l.account = 'carrier_receivable')
+		<> CASE WHEN c.status IN ('succeeded','partially_refunded','refunded') THEN c.amount - c.refunded_amount ELSE 0 END`).Scan(&wrong).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wrong != 0 {
+		t.Fatalf("%d charges whose ledger does not match amount - refunded", wrong)
+	}
+}

@@ -1,0 +1,109 @@
+// Package web is the echo glue every HTTP surface shares: problems rendered
+// as RFC 9457 bodies, and API-key authentication. Domain packages never
+// import it; their app layers do.
+package web
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"tollgate/internal/auth"
+	"tollgate/internal/problem"
+)
+
+// ErrorHandler is echo's HTTPErrorHandler: problems as they are, echo's own
+// errors translated, anything else a 500 that is logged but not shown.
+func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		p := ProblemOf(err)
+		if p.Status >= 500 {
+			log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "error", err)
+		}
+		if p.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
+		}
+		WriteProblem(c, p)
+	}
+}
+
+// WriteProblem sends p as application/problem+json.
+func WriteProblem(c echo.Context, p *problem.Problem) {
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(p.Status)
+		return
+	}
+	_ = c.JSON(p.Status, p.Body())
+}
+
+// ProblemOf classifies any error, echo's own included, as a problem.
+func ProblemOf(err error) *problem.Problem {
+	var he *echo.HTTPError
+	if !errors.As(err, new(*problem.Problem)) && errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			return problem.New(http.StatusNotFound, problem.CodeNotFound, "No such endpoint.")
+		case http.StatusMethodNotAllowed:
+			return problem.New(http.StatusMethodNotAllowed, problem.CodeMethodNotAllowed, "This endpoint does not accept that method.")
+		case http.StatusRequestEntityTooLarge:
+			return problem.New(http.StatusRequestEntityTooLarge, problem.CodeBodyTooLarge, "The request body is larger than 1 MiB.")
+		case http.StatusUnauthorized:
+			return problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "A valid API key is required: Authorization: Bearer <key>.")
+		case http.StatusUnsupportedMediaType:
+			return problem.New(http.StatusUnsupportedMediaType, problem.CodeUnsupportedMediaType, "Send JSON with Content-Type: application/json.")
+		}
+		if he.Code >= 400 && he.Code < 500 {
+			return problem.New(he.Code, problem.CodeInvalidParameter, fmt.Sprint(he.Message))
+		}
+	}
+	return problem.From(err)
+}
+
+const principalKey = "tollgate.principal"
+
+// RequireKey authenticates the bearer key and admits only the given roles.
+// A key of another role gets 403: the caller is known, the door is not theirs.
+func RequireKey(keys auth.Keys, roles ...auth.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Request().Header.Get("Authorization")
+			key, ok := strings.CutPrefix(h, "Bearer ")
+			if !ok || strings.TrimSpace(key) == "" {
+				return unauthorized()
+			}
+			p, err := keys.Resolve(c.Request().Context(), strings.TrimSpace(key))
+			if errors.Is(err, auth.ErrUnknownKey) {
+				return unauthorized()
+			}
+			if err != nil {
+				return err
+			}
+			for _, r := range roles {
+				if p.Role == r {
+					c.Set(principalKey, p)
+					return next(c)
+				}
+			}
+			return problem.New(http.StatusForbidden, problem.CodeForbidden, "This API key's role may not use this endpoint.")
+		}
+	}
+}
+
+func unauthorized() error {
+	return problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "A valid API key is required: Authorization: Bearer <key>.")
+}
+
+// Principal returns the authenticated caller of a request.
+func Principal(c echo.Context) auth.Principal {
+	p, _ := c.Get(principalKey).(auth.Principal)
+	return p
+}
