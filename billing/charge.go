@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
 
-	"time"
 	"tollgate/carriers"
 	"tollgate/internal/auth"
 	"tollgate/internal/msisdn"
@@ -203,11 +203,14 @@ func (s *Service) authorizeCharge(ctx context.Context, ch *Charge, c carriers.Ca
 	a := c.(carriers.Authorizer)
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
 	defer cancel()
-	auth, err := a.Authorize(actx, carriers.AuthorizeRequest{Reference: ch.ID, MSISDN: e164, Amount: ch.Amount, Currency: ch.Currency, Description: ch.Description, Merchant: merchant})
+	authz, err := a.Authorize(actx, carriers.AuthorizeRequest{Reference: ch.ID, MSISDN: e164, Amount: ch.Amount, Currency: ch.Currency, Description: ch.Description, Merchant: merchant})
 	if err != nil {
 		return err
 	}
-	return s.db.WithContext(ctx).Model(&Charge{}).Where("id = ?", ch.ID).Update("authorization_ref", auth.ID).Error
+	if err := s.db.WithContext(ctx).Model(&Charge{}).Where("id = ?", ch.ID).Update("authorization_ref", authz.ID).Error; err != nil {
+		return fmt.Errorf("keep authorization of %s: %w", ch.ID, err)
+	}
+	return nil
 }
 
 func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey string, in ChargeParams) (*Charge, error) {
@@ -371,17 +374,19 @@ func (s *Service) ConfirmCharge(ctx context.Context, p auth.Principal, id, code 
 	if ch.AuthorizationRef != nil {
 		// The carrier owns the code: it says whether it is right.
 		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
-		auth, err := c.(carriers.Authorizer).Verify(vctx, carriers.VerifyRequest{AuthorizationID: *ch.AuthorizationRef, Reference: ch.ID, Code: code})
+		authz, err := c.(carriers.Authorizer).Verify(vctx, carriers.VerifyRequest{AuthorizationID: *ch.AuthorizationRef, Reference: ch.ID, Code: code})
 		cancel()
 		switch {
 		case errors.Is(err, carriers.ErrWrongCode):
 			return nil, s.chargeWrongCode(ctx, ch, c, attempts)
 		case err != nil:
 			// The carrier could not look at the code: give the attempt back.
-			s.db.WithContext(ctx).Model(&Charge{}).Where("id = ? AND code_attempts > 0", ch.ID).Update("code_attempts", gorm.Expr("code_attempts - 1"))
+			if rerr := s.giveAttemptBack(ctx, &Charge{}, ch.ID); rerr != nil {
+				return nil, rerr
+			}
 			return nil, s.verifyFailed(ch.Carrier, err)
 		}
-		req.AuthorizationID, req.Token = auth.ID, auth.Token
+		req.AuthorizationID, req.Token = authz.ID, authz.Token
 	} else if !s.codeMatches(ch.ID, code, ch.CodeHash) {
 		return nil, s.chargeWrongCode(ctx, ch, c, attempts)
 	}
@@ -404,6 +409,15 @@ func (s *Service) ConfirmCharge(ctx context.Context, p auth.Principal, id, code 
 		return nil, err
 	}
 	return s.submit(ctx, moved, c, req)
+}
+
+// giveAttemptBack returns a code attempt the carrier never looked at.
+func (s *Service) giveAttemptBack(ctx context.Context, model any, id string) error {
+	err := s.db.WithContext(ctx).Model(model).Where("id = ? AND code_attempts > 0", id).Update("code_attempts", gorm.Expr("code_attempts - 1")).Error
+	if err != nil {
+		return fmt.Errorf("give back the attempt on %s: %w", id, err)
+	}
+	return nil
 }
 
 // verifyFailed: the carrier could not check the code (down, no answer). The

@@ -47,77 +47,75 @@ func (s *Service) ApplyChargeResult(ctx context.Context, chargeID string, res ca
 }
 
 func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers.Result, callErr error) error {
-	{
-		var ch Charge
-		if err := tx.Where("id = ?", chargeID).Take(&ch).Error; err != nil {
-			return fmt.Errorf("load charge %s: %w", chargeID, err)
+	var ch Charge
+	if err := tx.Where("id = ?", chargeID).Take(&ch).Error; err != nil {
+		return fmt.Errorf("load charge %s: %w", chargeID, err)
+	}
+	if ch.Status != StatusProcessing {
+		if ch.Status == StatusFailed && callErr == nil && res.Outcome == carriers.OutcomeSucceeded {
+			// Should never happen: we failed a charge the carrier billed.
+			// Never flip it silently; settlement reports it, people act.
+			s.log.Error("carrier reports success for a failed charge", "charge", ch.ID, "carrier", ch.Carrier, "carrier_reference", res.CarrierReference)
 		}
-		if ch.Status != StatusProcessing {
-			if ch.Status == StatusFailed && callErr == nil && res.Outcome == carriers.OutcomeSucceeded {
-				// Should never happen: we failed a charge the carrier billed.
-				// Never flip it silently; settlement reports it, people act.
-				s.log.Error("carrier reports success for a failed charge", "charge", ch.ID, "carrier", ch.Carrier, "carrier_reference", res.CarrierReference)
-			}
+		return nil
+	}
+	now := s.now()
+	if callErr != nil {
+		// Fail only on answers that prove nothing was billed; anything
+		// else (no answer, 404, an error nobody classified) stays
+		// processing for the status query to settle.
+		switch {
+		case errors.Is(callErr, carriers.ErrOutcomeUnknown):
+			s.log.Warn("carrier outcome unknown; charge stays processing", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
 			return nil
-		}
-		now := s.now()
-		if callErr != nil {
-			// Fail only on answers that prove nothing was billed; anything
-			// else (no answer, 404, an error nobody classified) stays
-			// processing for the status query to settle.
-			switch {
-			case errors.Is(callErr, carriers.ErrOutcomeUnknown):
-				s.log.Warn("carrier outcome unknown; charge stays processing", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
-				return nil
-			case errors.Is(callErr, carriers.ErrInvalidRequest):
-				_, err := s.moveTx(tx, &ch, StatusFailed, map[string]any{"failure_code": carriers.FailureCarrierDeclined, "failure_message": "The carrier refused the request."})
-				return ignoreConflict(err)
-			case errors.Is(callErr, carriers.ErrNotSent), errors.Is(callErr, carriers.ErrUnavailable), errors.Is(callErr, carriers.ErrRateLimited):
-				s.log.Warn("carrier unavailable; charge failed", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
-				_, err := s.moveTx(tx, &ch, StatusFailed, map[string]any{"failure_code": carriers.FailureCarrierUnavailable, "failure_message": "The carrier could not be reached; nothing was billed."})
-				return ignoreConflict(err)
-			default:
-				s.log.Warn("carrier answer unclassified; charge stays processing", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
-				return nil
-			}
-		}
-		fields := map[string]any{}
-		if res.CarrierReference != "" {
-			fields["carrier_reference"] = res.CarrierReference
-		}
-		switch res.Outcome {
-		case carriers.OutcomeSucceeded:
-			at := now
-			if !res.BilledAt.IsZero() && res.BilledAt.Before(now) && res.BilledAt.After(ch.CreatedAt.Add(-time.Minute)) {
-				at = res.BilledAt.UTC()
-			}
-			fields["succeeded_at"] = at
-			out, err := s.moveTx(tx, &ch, StatusSucceeded, fields)
-			if err != nil {
-				return ignoreConflict(err)
-			}
-			return postCharge(tx, out, at)
-		case carriers.OutcomeDeclined:
-			code := res.FailureCode
-			if code == "" {
-				code = carriers.FailureCarrierDeclined
-			}
-			fields["failure_code"] = code
-			fields["failure_message"] = declineMessage(code, res.Message)
-			if res.DeclineCode != "" {
-				fields["carrier_decline_code"] = res.DeclineCode
-			}
-			_, err := s.moveTx(tx, &ch, StatusFailed, fields)
+		case errors.Is(callErr, carriers.ErrInvalidRequest):
+			_, err := s.moveTx(tx, &ch, StatusFailed, map[string]any{"failure_code": carriers.FailureCarrierDeclined, "failure_message": "The carrier refused the request."})
 			return ignoreConflict(err)
-		case carriers.OutcomePending:
-			if len(fields) > 0 {
-				fields["updated_at"] = now
-				return tx.Model(&Charge{}).Where("id = ? AND status = ?", ch.ID, StatusProcessing).Updates(fields).Error
-			}
-			return nil
+		case errors.Is(callErr, carriers.ErrNotSent), errors.Is(callErr, carriers.ErrUnavailable), errors.Is(callErr, carriers.ErrRateLimited):
+			s.log.Warn("carrier unavailable; charge failed", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
+			_, err := s.moveTx(tx, &ch, StatusFailed, map[string]any{"failure_code": carriers.FailureCarrierUnavailable, "failure_message": "The carrier could not be reached; nothing was billed."})
+			return ignoreConflict(err)
 		default:
-			return fmt.Errorf("charge %s: carrier %s answered unknown outcome %q", ch.ID, ch.Carrier, res.Outcome)
+			s.log.Warn("carrier answer unclassified; charge stays processing", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
+			return nil
 		}
+	}
+	fields := map[string]any{}
+	if res.CarrierReference != "" {
+		fields["carrier_reference"] = res.CarrierReference
+	}
+	switch res.Outcome {
+	case carriers.OutcomeSucceeded:
+		at := now
+		if !res.BilledAt.IsZero() && res.BilledAt.Before(now) && res.BilledAt.After(ch.CreatedAt.Add(-time.Minute)) {
+			at = res.BilledAt.UTC()
+		}
+		fields["succeeded_at"] = at
+		out, err := s.moveTx(tx, &ch, StatusSucceeded, fields)
+		if err != nil {
+			return ignoreConflict(err)
+		}
+		return postCharge(tx, out, at)
+	case carriers.OutcomeDeclined:
+		code := res.FailureCode
+		if code == "" {
+			code = carriers.FailureCarrierDeclined
+		}
+		fields["failure_code"] = code
+		fields["failure_message"] = declineMessage(code, res.Message)
+		if res.DeclineCode != "" {
+			fields["carrier_decline_code"] = res.DeclineCode
+		}
+		_, err := s.moveTx(tx, &ch, StatusFailed, fields)
+		return ignoreConflict(err)
+	case carriers.OutcomePending:
+		if len(fields) > 0 {
+			fields["updated_at"] = now
+			return tx.Model(&Charge{}).Where("id = ? AND status = ?", ch.ID, StatusProcessing).Updates(fields).Error
+		}
+		return nil
+	default:
+		return fmt.Errorf("charge %s: carrier %s answered unknown outcome %q", ch.ID, ch.Carrier, res.Outcome)
 	}
 }
 

@@ -159,7 +159,9 @@ func TestTheStatusJobFinishesWhatTheCallLeftUnknown(t *testing.T) {
 		}
 
 		// The carrier cannot be asked: keep asking, never fail it.
-		b.carrier.status = func(carriers.Reference) (carriers.Result, error) { return carriers.Result{}, carriers.ErrOutcomeUnknown }
+		b.carrier.status = func(carriers.Reference) (carriers.Result, error) {
+			return carriers.Result{}, carriers.ErrOutcomeUnknown
+		}
 		unsure := processing(t, s, b)
 		b.clock.Advance(time.Hour)
 		if err := work(unsure.ID); !errors.As(err, &snooze) {

@@ -191,20 +191,22 @@ func (s *Service) ConfirmPaymentMethod(ctx context.Context, p auth.Principal, id
 			return nil, err
 		}
 		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
-		auth, err := c.(carriers.Authorizer).Verify(vctx, carriers.VerifyRequest{AuthorizationID: *pm.AuthorizationRef, Reference: pm.ID, Code: code})
+		authz, err := c.(carriers.Authorizer).Verify(vctx, carriers.VerifyRequest{AuthorizationID: *pm.AuthorizationRef, Reference: pm.ID, Code: code})
 		cancel()
 		switch {
 		case err == nil:
 			right = true
-			if auth.Token != "" {
-				sealed, err := s.vault.Seal(auth.Token)
+			if authz.Token != "" {
+				sealed, err := s.vault.Seal(authz.Token)
 				if err != nil {
 					return nil, fmt.Errorf("seal token: %w", err)
 				}
 				fields["token_enc"] = sealed
 			}
 		case !errors.Is(err, carriers.ErrWrongCode):
-			s.db.WithContext(ctx).Model(&PaymentMethod{}).Where("id = ? AND code_attempts > 0", pm.ID).Update("code_attempts", gorm.Expr("code_attempts - 1"))
+			if rerr := s.giveAttemptBack(ctx, &PaymentMethod{}, pm.ID); rerr != nil {
+				return nil, rerr
+			}
 			return nil, s.verifyFailed(pm.Carrier, err)
 		}
 	} else {
@@ -270,11 +272,11 @@ func (s *Service) RevokePaymentMethod(ctx context.Context, p auth.Principal, id 
 func (s *Service) sendOptInCode(ctx context.Context, pm *PaymentMethod, c carriers.Carrier, e164, merchant, code string) error {
 	if c.Capabilities().CarrierConfirms && carriers.Implements[carriers.Authorizer](c) {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
-		auth, err := c.(carriers.Authorizer).Authorize(actx, carriers.AuthorizeRequest{Reference: pm.ID, MSISDN: e164, Merchant: merchant, Recurring: true})
+		authz, err := c.(carriers.Authorizer).Authorize(actx, carriers.AuthorizeRequest{Reference: pm.ID, MSISDN: e164, Merchant: merchant, Recurring: true})
 		cancel()
 		if err == nil {
 			return s.db.WithContext(ctx).Model(&PaymentMethod{}).Where("id = ?", pm.ID).
-				Updates(map[string]any{"authorization_ref": auth.ID, "code_hash": nil}).Error
+				Updates(map[string]any{"authorization_ref": authz.ID, "code_hash": nil}).Error
 		}
 		if !errors.Is(err, carriers.ErrUnsupported) {
 			return err

@@ -114,7 +114,7 @@ var (
 	_ carriers.SMSSender = (*fakeCarrier)(nil)
 )
 
-func (f *fakeCarrier) Name() string                         { return f.name }
+func (f *fakeCarrier) Name() string                        { return f.name }
 func (f *fakeCarrier) Capabilities() carriers.Capabilities { return f.caps }
 
 func (f *fakeCarrier) Charge(_ context.Context, r carriers.ChargeRequest) (carriers.Result, error) {
