@@ -54,9 +54,6 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef")
 func setup(t *testing.T, d store.Dialect) (*Service, *testBundle) {
 	t.Helper()
 	st := storetest.New(t, d)
-	if err := jobs.Migrate(context.Background(), st); err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clk := clock.NewManual(time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC))
 	// A queue that is never started: the test works a job by calling its
