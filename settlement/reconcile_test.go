@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"tollgate/billing"
 	"tollgate/carriers"
 )
 
@@ -89,7 +90,7 @@ func TestReconcileFindsEachKindOnce(t *testing.T) {
 		}
 		// The failed charge the carrier billed is left as it is.
 		var status string
-		e.st.DB.Raw("SELECT status FROM charges WHERE id = 'ch_failed'").Scan(&status)
+		e.st.DB.Model(&billing.Charge{}).Where("id = ?", "ch_failed").Select("status").Scan(&status)
 		if status != "failed" {
 			t.Errorf("ch_failed is %s: settlement changed it", status)
 		}
@@ -127,9 +128,10 @@ func TestStatementsTieOutToTheLedger(t *testing.T) {
 			refunds += sts[i].Refunds
 		}
 		var ledger int64
-		if err := e.st.DB.Raw(`SELECT COALESCE(SUM(l.amount), 0) FROM ledger_entries l JOIN charges c ON c.id = l.charge_id
-			WHERE c.carrier = 'lgu' AND l.account = 'carrier_receivable' AND l.created_at >= ? AND l.created_at < ?`,
-			kst(24, 0, 0, 0).UTC(), kst(25, 0, 0, 0).UTC()).Scan(&ledger).Error; err != nil {
+		lgu := e.st.DB.Model(&billing.Charge{}).Select("id").Where("carrier = ?", "lgu")
+		if err := e.st.DB.Model(&billing.LedgerEntry{}).Select("COALESCE(SUM(amount), 0)").
+			Where("charge_id IN (?) AND account = ? AND created_at >= ? AND created_at < ?", lgu, billing.AccountCarrierReceivable, kst(24, 0, 0, 0).UTC(), kst(25, 0, 0, 0).UTC()).
+			Scan(&ledger).Error; err != nil {
 			t.Fatal(err)
 		}
 		if gross-refunds != ledger {

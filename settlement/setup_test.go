@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"tollgate/billing"
 	"tollgate/carriers"
 	"tollgate/carriers/tokenpay"
@@ -107,7 +109,7 @@ func setup(t *testing.T, st *store.Store) *env {
 		CarrierShareBps: map[string]int64{"lgu": 1000}, BatchSize: 3, // small batches: every path runs more than once
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	for _, m := range []string{"mer_a", "mer_b"} {
-		e.exec(`INSERT INTO merchants (id, name, livemode, created_at) VALUES (?, ?, ?, ?)`, m, m, false, time.Now().UTC())
+		e.create(&billing.Merchant{ID: m, Name: m, CreatedAt: time.Now().UTC()})
 	}
 	return e
 }
@@ -119,25 +121,29 @@ func (e *env) exec(q string, args ...any) {
 	}
 }
 
+// create writes billing's rows through billing's own model types, so the
+// fixtures name none of its tables or columns.
+func (e *env) create(v any) {
+	e.t.Helper()
+	if err := e.st.DB.Create(v).Error; err != nil {
+		e.t.Fatalf("create %T: %v", v, err)
+	}
+}
+
 // charge writes a charge; a billed one also gets its ledger posting at succeededAt.
 func (e *env) charge(id, merchant, status string, amount int64, carrierRef string, succeededAt time.Time) {
 	e.t.Helper()
 	e.seq++
-	created := succeededAt.Add(-time.Minute).UTC()
-	if succeededAt.IsZero() {
-		created = kst(24, 12, 0, 0).UTC()
-	}
-	var sa any
+	ch := &billing.Charge{ID: id, MerchantID: merchant, IdempotencyKey: id, Status: billing.Status(status), Amount: amount, Currency: "KRW", Carrier: "lgu",
+		MSISDNEnc: "x", MSISDNIndex: "x", MSISDNMasked: "x", Metadata: "{}", CreatedAt: kst(24, 12, 0, 0).UTC()}
 	if !succeededAt.IsZero() {
-		sa = succeededAt.UTC()
+		ch.CreatedAt, ch.SucceededAt = succeededAt.Add(-time.Minute).UTC(), ptr(succeededAt.UTC())
 	}
-	var ref any
+	ch.UpdatedAt = ch.CreatedAt
 	if carrierRef != "" {
-		ref = carrierRef
+		ch.CarrierReference = &carrierRef
 	}
-	e.exec(`INSERT INTO charges (id, merchant_id, idempotency_key, livemode, status, amount, currency, carrier, msisdn_enc, msisdn_index, msisdn_masked,
-		carrier_reference, created_at, updated_at, succeeded_at, refund_reserved, refunded_amount) VALUES (?, ?, ?, ?, ?, ?, 'KRW', 'lgu', 'x', 'x', 'x', ?, ?, ?, ?, 0, 0)`,
-		id, merchant, id, false, status, amount, ref, created, created, sa)
+	e.create(ch)
 	if billed(status) {
 		e.post(merchant, id, nil, amount, succeededAt)
 	}
@@ -146,22 +152,25 @@ func (e *env) charge(id, merchant, status string, amount int64, carrierRef strin
 // refund writes a succeeded refund of charge and its ledger posting.
 func (e *env) refund(id, chargeID, merchant string, amount int64, carrierRef string, at time.Time) {
 	e.t.Helper()
-	e.exec(`INSERT INTO refunds (id, charge_id, merchant_id, idempotency_key, amount, currency, status, carrier_reference, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 'KRW', 'succeeded', ?, ?, ?)`, id, chargeID, merchant, id, amount, carrierRef, at.UTC(), at.UTC())
-	e.exec(`UPDATE charges SET refund_reserved = refund_reserved + ?, refunded_amount = refunded_amount + ? WHERE id = ?`, amount, amount, chargeID)
+	e.create(&billing.Refund{ID: id, ChargeID: chargeID, MerchantID: merchant, IdempotencyKey: id, Amount: amount, Currency: "KRW",
+		Status: billing.RefundSucceeded, CarrierReference: &carrierRef, CreatedAt: at.UTC(), UpdatedAt: at.UTC()})
+	if err := e.st.DB.Model(&billing.Charge{}).Where("id = ?", chargeID).Updates(map[string]any{
+		"refund_reserved": gorm.Expr("refund_reserved + ?", amount), "refunded_amount": gorm.Expr("refunded_amount + ?", amount),
+	}).Error; err != nil {
+		e.t.Fatal(err)
+	}
 	e.post(merchant, chargeID, &id, -amount, at)
 }
 
 func (e *env) post(merchant, chargeID string, refundID *string, amount int64, at time.Time) {
 	e.t.Helper()
-	for _, leg := range []struct {
-		account string
-		amount  int64
-	}{{"carrier_receivable", amount}, {"merchant_payable", -amount}} {
-		e.exec(`INSERT INTO ledger_entries (merchant_id, charge_id, refund_id, account, amount, currency, created_at) VALUES (?, ?, ?, ?, ?, 'KRW', ?)`,
-			merchant, chargeID, refundID, leg.account, leg.amount, at.UTC())
-	}
+	e.create(&[]billing.LedgerEntry{
+		{MerchantID: merchant, ChargeID: chargeID, RefundID: refundID, Account: billing.AccountCarrierReceivable, Amount: amount, Currency: "KRW", CreatedAt: at.UTC()},
+		{MerchantID: merchant, ChargeID: chargeID, RefundID: refundID, Account: billing.AccountMerchantPayable, Amount: -amount, Currency: "KRW", CreatedAt: at.UTC()},
+	})
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // tpFile writes a token-API settlement file for lgu on 2026-11-24.
 func tpFile(rows ...string) string {
