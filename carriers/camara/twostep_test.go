@@ -47,24 +47,21 @@ func newSink(t *testing.T) *sink {
 	return k
 }
 
-// wait returns the first notification, failing the test after 10 s.
-func (k *sink) wait(t *testing.T) posted {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
+// wait returns the first notification, moving the operator's clock while
+// it is parked on it (the payment settling), and fails the test after the
+// bound of carriertest.Sim.Await.
+func (k *sink) wait(s *carriertest.Sim) posted {
+	var p posted
+	s.Await("a notification", k.more, func() bool {
 		k.mu.Lock()
-		if len(k.got) > 0 {
-			p := k.got[0]
-			k.mu.Unlock()
-			return p
+		defer k.mu.Unlock()
+		if len(k.got) == 0 {
+			return false
 		}
-		k.mu.Unlock()
-		select {
-		case <-k.more:
-		case <-deadline:
-			t.Fatal("no notification after 10 s")
-		}
-	}
+		p = k.got[0]
+		return true
+	})
+	return p
 }
 
 // setupNotify is setup with a webhook secret shared by the simulated

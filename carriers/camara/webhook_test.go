@@ -21,7 +21,7 @@ func TestNotificationOfAnAsyncChargeParses(t *testing.T) {
 		t.Fatalf("%+v, %v", res, err)
 	}
 	// Nobody reads the payment: the operator pushes its result.
-	p := k.wait(t)
+	p := k.wait(e.Sim)
 	n, err := e.client.ParseWebhook(p.header, p.body, e.Clock.Now())
 	if err != nil {
 		t.Fatalf("%v: %s", err, p.body)
@@ -69,7 +69,7 @@ func TestTwoStepNotificationArrivesAtTheCarriersCallbackURL(t *testing.T) {
 	if err != nil || res.Outcome != carriers.OutcomePending {
 		t.Fatalf("%+v, %v", res, err)
 	}
-	p := k.wait(t)
+	p := k.wait(e.Sim)
 	n, err := e.client.ParseWebhook(p.header, p.body, e.Clock.Now())
 	if err != nil || n.ClientReference != "ch_2s5" || n.CarrierReference != res.CarrierReference || n.Result.Outcome != carriers.OutcomeSucceeded {
 		t.Fatalf("%+v, %v", n, err)

@@ -117,24 +117,23 @@ func testTimeout(t *testing.T, e *env) {
 	e.billedOnce("ch_timeout", 5000)
 }
 
-// statusFinal asks Status until it gives a final answer, moving the clock.
+// statusFinal asks Status until it gives a final answer, moving the
+// carrier's clock on after each pending one.
 func (e *env) statusFinal(ref carriers.Reference) carriers.Result {
 	e.t.Helper()
-	start := time.Now()
 	var (
 		st  carriers.Result
 		err error
 	)
-	for time.Since(start) < patience {
+	e.Await("a final status of "+ref.Kind+" "+ref.ClientReference, nil, func() bool {
 		st, err = e.carrier.Status(context.Background(), ref)
 		if err == nil && st.Outcome != carriers.OutcomePending {
-			return st
+			return true
 		}
 		e.Clock.Advance(time.Second)
-		time.Sleep(50 * time.Millisecond)
-	}
-	e.t.Fatalf("status of %s %s not final after %s: %+v, %v", ref.Kind, ref.ClientReference, patience, st, err)
-	return carriers.Result{}
+		return false
+	})
+	return st
 }
 
 func testUnavailable(t *testing.T, e *env) {

@@ -118,33 +118,40 @@ func refundRef(r carriers.RefundRequest, res carriers.Result) ref {
 	}}
 }
 
-// final follows a pending result to its end, as the gateway would: a
-// callback, if the adapter takes them, or else, after a few seconds of only
-// listening, a status query as well, with the simulator's clock moved on. It
-// fails the test when nothing final comes within the bound.
+// final follows a pending result to its end, as the gateway would: by the
+// callback, if the adapter takes them and one is on its way; otherwise by a
+// status query, with the carrier's clock moved on after each pending
+// answer. It fails the test when nothing final comes within the bound.
 func (e *env) final(o ref) carriers.Result {
 	e.t.Helper()
 	if o.first.Outcome != carriers.OutcomePending {
 		return o.first
 	}
-	start := time.Now()
-	var lastErr error
-	for time.Since(start) < patience {
+	var (
+		res     carriers.Result
+		lastErr error
+	)
+	e.Await(o.kind+" "+o.reference.ClientReference+" to be final", e.sink.changed, func() bool {
 		if n, ok := e.notification(o); ok && n.Result.Outcome != carriers.OutcomePending {
-			return n.Result
+			res = n.Result
+			return true
 		}
+		if e.s.webhooks && e.Pending() > 0 {
+			return false // the callback is on its way
+		}
+		st, err := e.carrier.Status(context.Background(), o.reference)
+		if err == nil && st.Outcome != carriers.OutcomePending {
+			res = st
+			return true
+		}
+		lastErr = err
 		e.Clock.Advance(time.Second)
-		if !e.s.webhooks || time.Since(start) > 3*time.Second {
-			st, err := e.carrier.Status(context.Background(), o.reference)
-			if err == nil && st.Outcome != carriers.OutcomePending {
-				return st
-			}
-			lastErr = err
-		}
-		e.waitForCallback(100 * time.Millisecond)
+		return false
+	})
+	if res.Outcome == "" {
+		e.t.Fatalf("%s %s: no final result (last status error: %v)", o.kind, o.reference.ClientReference, lastErr)
 	}
-	e.t.Fatalf("%s %s still pending after %s (last status error: %v)", o.kind, o.reference.ClientReference, patience, lastErr)
-	return carriers.Result{}
+	return res
 }
 
 // notification returns the newest callback about o that the adapter verifies.
@@ -177,25 +184,16 @@ func (e *env) callbackFor(o ref) (callback, carriers.Notification, bool) {
 // awaitCallback waits for a verified callback about o with a final result.
 func (e *env) awaitCallback(o ref) (callback, carriers.Notification) {
 	e.t.Helper()
-	start := time.Now()
-	for time.Since(start) < patience {
-		if cb, n, ok := e.callbackFor(o); ok && n.Result.Outcome != carriers.OutcomePending {
-			return cb, n
-		}
-		e.waitForCallback(200 * time.Millisecond)
-	}
-	e.t.Fatalf("no verified callback for %s %s within %s (%d callbacks received)", o.kind, o.reference.ClientReference, patience, len(e.sink.all()))
-	return callback{}, carriers.Notification{}
-}
-
-// waitForCallback returns when a callback arrives or d has passed.
-func (e *env) waitForCallback(d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-e.sink.changed:
-	case <-t.C:
-	}
+	var (
+		cb callback
+		n  carriers.Notification
+	)
+	e.Await("a verified callback for "+o.kind+" "+o.reference.ClientReference, e.sink.changed, func() bool {
+		var ok bool
+		cb, n, ok = e.callbackFor(o)
+		return ok && n.Result.Outcome != carriers.OutcomePending
+	})
+	return cb, n
 }
 
 // billed returns the carrier's ledger rows under our reference.

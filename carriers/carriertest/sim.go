@@ -18,11 +18,43 @@ import (
 // Start is where every Sim's clock starts.
 var Start = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
-// Clock is a settable clock for the simulator's books, which a test also
-// reads as the gateway's "now" (webhook tolerance, for one).
+// Clock is a settable clock for the simulator's books and its back end's
+// waits (After), which a test also reads as the gateway's "now" (webhook
+// tolerance, the breaker's open interval). It moves only when told.
 type Clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	t      time.Time
+	timers []clockTimer
+}
+
+type clockTimer struct {
+	at time.Time
+	ch chan time.Time
+}
+
+// NewClock returns a clock stopped at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// After is time.After on this clock: the channel gets the time once the
+// clock has been moved d past now.
+func (c *Clock) After(d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d <= 0 {
+		ch <- c.t
+		return ch
+	}
+	c.timers = append(c.timers, clockTimer{at: c.t.Add(d), ch: ch})
+	return ch
+}
+
+// Waiting is how many After timers have not fired yet: a test can wait
+// until a goroutine is parked on the clock before moving it.
+func (c *Clock) Waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
 }
 
 // Now is the clock's time.
@@ -32,11 +64,20 @@ func (c *Clock) Now() time.Time {
 	return c.t
 }
 
-// Advance moves the clock forward by d.
+// Advance moves the clock forward by d and fires the timers now due.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+	kept := c.timers[:0]
+	for _, tm := range c.timers {
+		if tm.at.After(c.t) {
+			kept = append(kept, tm)
+			continue
+		}
+		tm.ch <- c.t // buffered, sent once
+	}
+	c.timers = kept
 }
 
 // Sim is a simulator (carriers/sim) serving over real HTTP on a settable
@@ -71,8 +112,8 @@ func WithSecret(carrier, secret string) SimOption {
 // server that the test's cleanup closes.
 func NewSim(t testing.TB, opts ...SimOption) *Sim {
 	t.Helper()
-	clk := &Clock{t: Start}
-	o := sim.Options{Now: clk.Now, Seed: 1}
+	clk := NewClock(Start)
+	o := sim.Options{Now: clk.Now, After: clk.After, Seed: 1}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -81,6 +122,38 @@ func NewSim(t testing.TB, opts ...SimOption) *Sim {
 	t.Cleanup(srv.Close)
 	return &Sim{t: t, Clock: clk, Simulator: s, Server: srv}
 }
+
+// clockStep is how far Await moves a parked simulator's clock at a time:
+// the shortest wait of its back end (a callback's first backoff).
+const clockStep = 100 * time.Millisecond
+
+// Await waits until cond holds and fails the test after patience. Whenever
+// the simulated back end is parked on the clock (a payment settling, a slow
+// decision, a retry's backoff), it moves the clock on instead of waiting
+// for it. wake, when not nil, signals that cond may have changed (a
+// callback arrived); otherwise cond is polled.
+func (s *Sim) Await(what string, wake <-chan struct{}, cond func() bool) {
+	s.t.Helper()
+	deadline := time.NewTimer(patience)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if s.Clock.Waiting() > 0 {
+			s.Clock.Advance(clockStep)
+		}
+		select {
+		case <-wake:
+		case <-tick.C:
+		case <-deadline.C:
+			s.t.Fatalf("still waiting after %s: %s", patience, what)
+		}
+	}
+}
+
+// Pending is how many background tasks the simulator has not finished
+// (sim.Simulator.Pending): 0 means no callback is on its way.
+func (s *Sim) Pending() int { return s.Simulator.Pending() }
 
 // URL is the simulator's root URL; its API is under URL()+"/sim".
 func (s *Sim) URL() string { return s.Server.URL }

@@ -120,16 +120,22 @@ func (s *Simulator) readSink(c *carrierState, sink *string, cred *sinkCredential
 }
 
 // startProcessing puts p in processing until settleAt on the simulator's
-// clock. With a sink to notify it also starts a real-time timer, so the
-// notification arrives without anyone reading the books: it settles p when
-// it fires (if a read has not already), keeping settleAt as the payment
-// date, and posts the event. Callers hold s.mu.
+// clock. With a sink to notify it also starts a timer (Options.After), so
+// the notification arrives without anyone reading the books: it settles p
+// when it fires (if a read has not already), keeping settleAt as the payment
+// date, and posts the event. The timer starts here, under the lock, so a
+// test that moves the clock after the answer moves it past this timer too.
+// Callers hold s.mu.
 func (s *Simulator) startProcessing(c *carrierState, p *payment) {
 	p.status = paymentProcessing
 	p.settleAt = s.now().Add(settleDelay)
 	c.processing = append(c.processing, p)
 	if p.sink != "" {
-		time.AfterFunc(settleDelay, func() { s.settleAndNotify(c, p) })
+		due := s.after(settleDelay)
+		s.goBackground(func() {
+			<-due
+			s.settleAndNotify(c, p)
+		})
 	}
 }
 
@@ -217,7 +223,7 @@ func (s *Simulator) notify(c *carrierState, sink, token string, ev cloudEvent) {
 		if ok || attempt >= len(notifyBackoff) {
 			return
 		}
-		time.Sleep(notifyBackoff[attempt])
+		<-s.after(notifyBackoff[attempt])
 	}
 }
 

@@ -151,12 +151,10 @@ func TestFaultsApplied(t *testing.T) {
 			t.Fatal("a timed-out request answered")
 		}
 		var rows []ledgerRow
-		for range 100 {
-			if rows = e.ledger(""); len(rows) > 0 {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		eventually(t, "the charge reaches the books", func() bool {
+			rows = e.ledger("")
+			return len(rows) > 0
+		})
 		if len(rows) != 1 {
 			t.Fatal("a timeout fault must bill before it hangs")
 		}

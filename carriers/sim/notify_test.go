@@ -49,7 +49,10 @@ func newSink(t *testing.T, failFirst int) *sink {
 }
 
 // wait returns the requests once there are n, failing the test after 10 s.
-func (k *sink) wait(t *testing.T, n int) []received {
+// Whenever the simulator is parked on clk (settling a payment, backing off
+// before a retry) it moves clk on by the shortest backoff, so those waits
+// pass on the clock, not in real time.
+func (k *sink) wait(t *testing.T, clk *clock, n int) []received {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
@@ -59,8 +62,13 @@ func (k *sink) wait(t *testing.T, n int) []received {
 		if len(got) >= n {
 			return got
 		}
+		if clk.Waiting() > 0 {
+			clk.Advance(100 * time.Millisecond)
+			continue
+		}
 		select {
 		case <-k.more:
+		case <-time.After(time.Millisecond): // a timer may be about to park
 		case <-deadline:
 			t.Fatalf("%d notifications after 10 s, want %d", len(got), n)
 		}
@@ -76,11 +84,11 @@ func (k *sink) count() int {
 // setupSecrets is setup with webhook secrets for the carriers.
 func setupSecrets(t *testing.T, secrets map[string]string) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
-	s := sim.New(sim.Options{Carriers: []string{"skt", "kt"}, Now: clk.Now, Seed: 1, Secrets: secrets})
+	clk := newClock()
+	s := sim.New(sim.Options{Carriers: []string{"skt", "kt"}, Now: clk.Now, After: clk.After, Seed: 1, Secrets: secrets})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, clock: clk}
+	return &env{t: t, srv: srv, clock: clk, sim: s}
 }
 
 // event is a CAMARA payment notification as the tests read it.
@@ -126,7 +134,7 @@ func TestAsyncPaymentIsNotifiedWithoutAnyRead(t *testing.T) {
 		t.Fatalf("created %s", p.PaymentStatus)
 	}
 
-	got := k.wait(t, 1)
+	got := k.wait(t, e.clock, 1)
 	if ct := got[0].header.Get("Content-Type"); ct != "application/cloudevents+json" {
 		t.Errorf("Content-Type %q", ct)
 	}
@@ -137,9 +145,11 @@ func TestAsyncPaymentIsNotifiedWithoutAnyRead(t *testing.T) {
 	if err := json.Unmarshal(got[0].body, &ev); err != nil {
 		t.Fatalf("%v: %s", err, got[0].body)
 	}
+	// Created at 9:00; the settling timer fires once the clock has moved
+	// 1 s on, which is when the event is sent.
 	created := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	if ev.ID == "" || ev.Source == "" || ev.SpecVersion != "1.0" || ev.DataContentType != "application/json" ||
-		ev.Type != "org.camaraproject.carrier-billing.v0.payment-completed" || !ev.Time.Equal(created) {
+		ev.Type != "org.camaraproject.carrier-billing.v0.payment-completed" || !ev.Time.Equal(created.Add(time.Second)) {
 		t.Errorf("event %s", got[0].body)
 	}
 	if ev.Data.PaymentID != p.PaymentID || ev.Data.Status != "succeeded" || ev.Data.ClientCorrelator != "ch_async" ||
@@ -176,8 +186,13 @@ func TestNotificationAfterLazySettlementIsSentOnce(t *testing.T) {
 	if got.PaymentStatus != "succeeded" {
 		t.Fatalf("read after 1 s: %s", got.PaymentStatus)
 	}
-	k.wait(t, 1)
-	time.Sleep(1500 * time.Millisecond) // long enough for a second notification, were there one
+	k.wait(t, e.clock, 1)
+	// Once nothing is pending (the timer fired and its delivery finished)
+	// and no timer is left on the clock, nothing more can be sent.
+	eventually(t, "the simulator finishes its background work", func() bool { return e.sim.Pending() == 0 })
+	if e.clock.Waiting() != 0 {
+		t.Fatalf("%d timers still set on the clock", e.clock.Waiting())
+	}
 	if n := k.count(); n != 1 {
 		t.Fatalf("%d notifications", n)
 	}
@@ -192,7 +207,7 @@ func TestNotificationRetriesUntilAcknowledged(t *testing.T) {
 	k := newSink(t, 2)
 	// No sinkCredential: the carrier's own secret is the token.
 	e.do(http.MethodPost, sktPayments, withSink(paymentBody("+821012340005", "ch_retry", "5000", "KRW"), k.srv.URL, nil))
-	got := k.wait(t, 3)
+	got := k.wait(t, e.clock, 3)
 	if got[0].header.Get("Authorization") != "Bearer skt-webhook-secret" {
 		t.Errorf("Authorization %q", got[0].header.Get("Authorization"))
 	}
@@ -208,15 +223,12 @@ func TestNotificationRetriesUntilAcknowledged(t *testing.T) {
 			Failed int64 `json:"callbacks_failed"`
 		} `json:"carriers"`
 	}
-	// The sink has the request before the simulator has the answer and counts it.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		e.do(http.MethodGet, "/sim/stats", nil).decode(t, &s)
-		if c := s.Carriers["skt"]; c.Sent == 1 && c.Failed == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stats %+v", s.Carriers["skt"])
-		}
+	// The sink has the request before the simulator has the answer and
+	// counts it; once the delivery is over, the counts are final.
+	eventually(t, "the delivery finishes", func() bool { return e.sim.Pending() == 0 })
+	e.do(http.MethodGet, "/sim/stats", nil).decode(t, &s)
+	if c := s.Carriers["skt"]; c.Sent != 1 || c.Failed != 2 {
+		t.Fatalf("stats %+v", s.Carriers["skt"])
 	}
 }
 
@@ -225,7 +237,7 @@ func TestNotificationWithoutCredentialOrSecretIsUnauthenticated(t *testing.T) {
 	e := setupSecrets(t, nil)
 	k := newSink(t, 0)
 	e.do(http.MethodPost, sktPayments, withSink(paymentBody("+821012340005", "ch_anon", "5000", "KRW"), k.srv.URL, nil))
-	if got := k.wait(t, 1); got[0].header.Get("Authorization") != "" {
+	if got := k.wait(t, e.clock, 1); got[0].header.Get("Authorization") != "" {
 		t.Errorf("Authorization %q", got[0].header.Get("Authorization"))
 	}
 }
@@ -247,7 +259,7 @@ func TestTwoStepAsyncConfirmIsNotifiedToThePrepareSink(t *testing.T) {
 		t.Fatalf("confirm: HTTP %d %s", a.status, a.body)
 	}
 	var ev event
-	if err := json.Unmarshal(k.wait(t, 1)[0].body, &ev); err != nil {
+	if err := json.Unmarshal(k.wait(t, e.clock, 1)[0].body, &ev); err != nil {
 		t.Fatal(err)
 	}
 	if ev.Data.PaymentID != p.PaymentID || ev.Data.Status != "succeeded" || ev.Data.ClientCorrelator != "ch_2s5" {

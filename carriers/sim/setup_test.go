@@ -7,29 +7,52 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
+	"tollgate/carriers/carriertest"
 	"tollgate/carriers/sim"
 )
 
-// clock is a settable clock for the simulator's books.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+// clock is the simulator's settable clock: its books and its back end's
+// waits (settling, callback retries) move only when a test moves it.
+type clock = carriertest.Clock
+
+func newClock() *clock { return carriertest.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)) }
+
+// eventually waits until cond holds, failing the test with what after a
+// bound only a broken simulator reaches. It is for what happens on the far
+// side of a connection the test cannot signal from (a request the client
+// gave up on is still being served).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatalf("still waiting after 10 s: %s", what)
+		}
+	}
 }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// advanceUntil moves clk by step whenever a goroutine of the simulator is
+// parked on it, until cond holds: the simulated back end's waits pass
+// without anyone waiting for them in real time.
+func advanceUntil(t *testing.T, clk *clock, step time.Duration, what string, cond func() bool) {
+	t.Helper()
+	eventually(t, what, func() bool {
+		if cond() {
+			return true
+		}
+		if clk.Waiting() > 0 {
+			clk.Advance(step)
+		}
+		return false
+	})
 }
 
 // env is a simulator with carriers skt and kt behind a real HTTP server.
@@ -37,15 +60,16 @@ type env struct {
 	t     *testing.T
 	srv   *httptest.Server
 	clock *clock
+	sim   *sim.Simulator
 }
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
-	s := sim.New(sim.Options{Carriers: []string{"skt", "kt"}, Now: clk.Now, Seed: 1})
+	clk := newClock()
+	s := sim.New(sim.Options{Carriers: []string{"skt", "kt"}, Now: clk.Now, After: clk.After, Seed: 1})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, clock: clk}
+	return &env{t: t, srv: srv, clock: clk, sim: s}
 }
 
 // answer is an HTTP answer read in full.

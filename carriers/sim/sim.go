@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,10 +27,15 @@ import (
 type Options struct {
 	// Carriers are the simulated carriers' names; any other name is answered 404.
 	Carriers []string
-	// Now is the simulator's clock; nil means time.Now. Only the books use it
+	// Now is the simulator's clock; nil means time.Now. The books use it
 	// (creation dates, the 0005 settlement delay); holding a connection and
 	// injected latency are real time, as on a network.
 	Now func() time.Time
+	// After is how the simulated back end waits (a 0005 payment settling,
+	// a slow token-API decision, the backoff between callback retries):
+	// nil is time.After. Tests pass their clock's, so moving the clock makes
+	// those waits pass and nothing waits in real time.
+	After func(time.Duration) <-chan time.Time
 	// Seed makes fault injection repeatable; 0 picks a random seed.
 	Seed int64
 	// Secrets are the carriers' webhook secrets, by carrier name: what the
@@ -50,12 +56,16 @@ const maxHold = 60 * time.Second
 // Simulator is a set of simulated carriers.
 type Simulator struct {
 	now       func() time.Time
+	after     func(time.Duration) <-chan time.Time
 	maxHold   time.Duration
 	secrets   map[string]string
 	protocols map[string]string
 	seed      uint64 // also decides the report faults, row by row (reports.go)
 	cbc       *http.Client
 	mux       *http.ServeMux
+	// background counts the simulator's own goroutines (settling timers,
+	// callbacks) that have not finished, parked on the clock or running.
+	background atomic.Int64
 
 	mu       sync.Mutex // guards everything below
 	rng      *rand.Rand
@@ -71,12 +81,17 @@ func New(opts Options) *Simulator {
 	if now == nil {
 		now = time.Now
 	}
+	after := opts.After
+	if after == nil {
+		after = time.After
+	}
 	seed := uint64(opts.Seed)
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
 	s := &Simulator{
 		now:       now,
+		after:     after,
 		maxHold:   maxHold,
 		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		carriers:  map[string]*carrierState{},
@@ -118,6 +133,23 @@ func (s *Simulator) routes(mux *http.ServeMux) {
 		writeError(w, errNotFound("no such simulator endpoint"))
 	})
 }
+
+// goBackground runs fn in its own goroutine, counted by Pending. Callers
+// start it before their answer leaves, so a client that has the answer
+// also sees the work pending.
+func (s *Simulator) goBackground(fn func()) {
+	s.background.Add(1)
+	go func() {
+		defer s.background.Add(-1)
+		fn()
+	}()
+}
+
+// Pending is how many background tasks (a payment settling on a timer, a
+// callback being delivered or waiting to be retried) have not finished. At
+// 0 the simulator sends nothing more until it is called again: a test waits
+// for it instead of waiting "long enough".
+func (s *Simulator) Pending() int { return int(s.background.Load()) }
 
 // nextSeq orders records in creation order. Callers hold s.mu.
 func (s *Simulator) nextSeq() int64 {

@@ -51,8 +51,12 @@ func (s *Simulator) tokenPay(kind string, op tpOperation) http.HandlerFunc {
 			return rp
 		})(w, r)
 		if next != nil {
+			s.background.Add(1)                       // pending (Pending) before the answer leaves
 			_ = http.NewResponseController(w).Flush() // the client may be gone; the carrier goes on
-			go next()
+			go func() {
+				defer s.background.Add(-1)
+				next()
+			}()
 		}
 	}
 }
@@ -71,7 +75,6 @@ type tokenPayBooks struct {
 	messages    map[string]tpMessageOut // by reference
 	failedOnce  map[string]bool         // 0007: charge references already answered 503
 	callbacks   []SentCallback          // every delivery attempt, in order
-	backoff     []time.Duration         // waits between delivery attempts
 }
 
 // tp returns c's token-API books, made on first use. Callers hold s.mu.
@@ -87,7 +90,6 @@ func (c *carrierState) tp() *tokenPayBooks {
 			refundByRef: map[string]*tpRefund{},
 			messages:    map[string]tpMessageOut{},
 			failedOnce:  map[string]bool{},
-			backoff:     tpCallbackBackoff,
 		}
 	}
 	return c.tokenpay

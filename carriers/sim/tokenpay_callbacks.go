@@ -82,9 +82,7 @@ func tpSign(secret string, t time.Time, body []byte) string {
 // gives up. A carrier without a webhook secret sends its callbacks unsigned,
 // and the gateway refuses them: that is a setup error to see, not to hide.
 func (s *Simulator) tpDeliver(c *carrierState, m *tpOutbound) {
-	s.mu.Lock()
-	backoff := c.tp().backoff
-	s.mu.Unlock()
+	backoff := tpCallbackBackoff
 	for attempt := 1; ; attempt++ {
 		if s.tpAttempt(c, m, attempt) {
 			return
@@ -95,7 +93,7 @@ func (s *Simulator) tpDeliver(c *carrierState, m *tpOutbound) {
 			s.mu.Unlock()
 			return
 		}
-		time.Sleep(backoff[attempt-1])
+		<-s.after(backoff[attempt-1])
 	}
 }
 

@@ -70,16 +70,23 @@ func (s *Simulator) tpCreateCharge(c *carrierState, r *http.Request, body []byte
 	a.spent = true
 	b.charges[ch.id] = ch
 	b.chargeByRef[ch.reference] = ch
+	// A slow back end decides 0005 later; the wait starts now, with the
+	// answer, so a test moving the clock after the answer moves past it.
+	var decided <-chan time.Time
+	if outcomeFor(a.msisdn) == outcomeAsync {
+		decided = s.after(tpSlowCallback)
+	}
 	return reply{status: http.StatusAccepted, body: tpAcceptedOut{ChargeID: ch.id, Status: tpAccepted}},
-		func() { s.tpDecideCharge(c, ch) }
+		func() { s.tpDecideCharge(c, ch, decided) }
 }
 
 // tpDecideCharge is the carrier's back end deciding an accepted charge by the
-// subscriber's test number, then calling back. It runs in its own goroutine.
-func (s *Simulator) tpDecideCharge(c *carrierState, ch *tpCharge) {
+// subscriber's test number, once decided fires (nil: at once), then calling
+// back. It runs in its own goroutine.
+func (s *Simulator) tpDecideCharge(c *carrierState, ch *tpCharge, decided <-chan time.Time) {
 	oc := outcomeFor(ch.msisdn)
-	if oc == outcomeAsync {
-		time.Sleep(tpSlowCallback) // a slow back end: real time, like a network
+	if decided != nil {
+		<-decided
 	}
 	s.mu.Lock()
 	now := s.now()

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -41,8 +42,8 @@ type tpReceived struct {
 
 func tpSetup(t *testing.T) *tpEnv {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
-	s := sim.New(sim.Options{Carriers: []string{"skt"}, Now: clk.Now, Seed: 1, Secrets: map[string]string{"skt": tpSecret}})
+	clk := newClock()
+	s := sim.New(sim.Options{Carriers: []string{"skt"}, Now: clk.Now, After: clk.After, Seed: 1, Secrets: map[string]string{"skt": tpSecret}})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	e := &tpEnv{env: &env{t: t, srv: srv, clock: clk}, sim: s}
@@ -61,23 +62,20 @@ func tpSetup(t *testing.T) *tpEnv {
 	return e
 }
 
-// awaitCallbacks polls until n callbacks were received, failing the test
-// after a bound that only a broken simulator reaches.
+// awaitCallbacks waits until n callbacks were received, moving the clock
+// whenever the simulated back end is parked on it (a slow decision, a
+// retry's backoff), and fails the test after a bound only a broken
+// simulator reaches.
 func (e *tpEnv) awaitCallbacks(n int) []tpReceived {
 	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	var got []tpReceived
+	advanceUntil(e.t, e.clock, 100*time.Millisecond, fmt.Sprintf("%d callbacks", n), func() bool {
 		e.mu.Lock()
-		got := append([]tpReceived(nil), e.got...)
+		got = append([]tpReceived(nil), e.got...)
 		e.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out waiting for %d callbacks; got %d", n, len(got))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return len(got) >= n
+	})
+	return got
 }
 
 type tpErr struct {
@@ -375,12 +373,9 @@ func TestTokenPayCallbackRetriedThenRecorded(t *testing.T) {
 	if string(got[0].body) != string(got[1].body) {
 		t.Errorf("retry body differs:\n%s\n%s", got[0].body, got[1].body)
 	}
-	var sent []sim.SentCallback
-	deadline := time.Now().Add(15 * time.Second)
-	for len(sent) < 2 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-		sent = e.sim.Callbacks("skt")
-	}
+	// The receiver has the second attempt before the simulator records it.
+	eventually(t, "the delivery finishes", func() bool { return e.sim.Pending() == 0 })
+	sent := e.sim.Callbacks("skt")
 	if len(sent) != 2 || sent[0].Status != 500 || sent[1].Status != 200 || sent[0].MessageID != sent[1].MessageID || sent[1].Attempt != 2 {
 		t.Fatalf("sent %+v", sent)
 	}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"tollgate/carriers"
 	"tollgate/carriers/carriertest"
@@ -97,26 +96,12 @@ func (e *env) newClient(webhookSecret string) *tokenpay.Client {
 	return c
 }
 
-// waitBound bounds every wait for something asynchronous; it is a limit on
-// a broken test, never a duration a test relies on.
-const waitBound = 15 * time.Second
-
-// await polls cond until it holds, waking on every callback, and fails the
-// test when waitBound passes first.
+// await waits until cond holds, waking on every callback and moving the
+// carrier's clock while its back end is parked on it (a slow decision, a
+// retry's backoff); it fails the test after carriertest's bound.
 func (e *env) await(what string, cond func() bool) {
 	e.t.Helper()
-	deadline := time.NewTimer(waitBound)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-e.rec.notify:
-		case <-tick.C:
-		case <-deadline.C:
-			e.t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	e.Await(what, e.rec.notify, cond)
 }
 
 // callbacksFor returns the callbacks received for a reference, in order.
