@@ -91,15 +91,13 @@ func TestChargeTimeoutThenStatusByCorrelator(t *testing.T) {
 	}
 	// The answer never came, so the carrier's id is unknown: look it up by
 	// the clientCorrelator we sent. The simulator billed before hanging; the
-	// loop only covers the instant between our timeout and its handler running.
+	// wait only covers the instant between our timeout and its handler running.
 	ref := carriers.Reference{Kind: "charge", ClientReference: "ch_hang"}
 	var st carriers.Result
-	for range 100 {
-		if st, err = e.client.Status(context.Background(), ref); !errors.Is(err, carriers.ErrNotFound) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	e.Await("the hung charge reaches the carrier's books", nil, func() bool {
+		st, err = e.client.Status(context.Background(), ref)
+		return !errors.Is(err, carriers.ErrNotFound)
+	})
 	if err != nil || st.Outcome != carriers.OutcomeSucceeded || st.CarrierReference == "" {
 		t.Fatalf("status: %+v, %v", st, err)
 	}
