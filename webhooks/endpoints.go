@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,51 +66,60 @@ func (o *Outbound) Mount(g *echo.Group, merchant echo.MiddlewareFunc) {
 }
 
 func (o *Outbound) handleCreateEndpoint(c echo.Context) error {
-	p := web.Principal(c)
 	var in endpointParams
 	if err := jsonbody.Decode(c.Request(), &in); err != nil {
 		return err
 	}
+	v, err := o.createEndpoint(c.Request().Context(), web.Principal(c), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, v)
+}
+
+// createEndpoint checks a merchant's endpoint and stores it with its secret
+// sealed; the answer is the only place the secret is ever shown.
+func (o *Outbound) createEndpoint(ctx context.Context, p auth.Principal, in endpointParams) (endpointView, error) {
 	u, err := url.Parse(in.URL)
 	switch {
 	case in.URL == "":
-		return problem.Invalid("url", "url is required: where tollgate POSTs events.")
+		return endpointView{}, problem.Invalid("url", "url is required: where tollgate POSTs events.")
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || len(in.URL) > 2048:
-		return problem.Invalid("url", "url must be an absolute http(s) URL without credentials, at most 2048 characters.")
+		return endpointView{}, problem.Invalid("url", "url must be an absolute http(s) URL without credentials, at most 2048 characters.")
 	case p.Livemode && u.Scheme != "https":
-		return problem.Invalid("url", "Live endpoints must use https.")
+		return endpointView{}, problem.Invalid("url", "Live endpoints must use https.")
 	case o.cfg.PublicOnly && internalHost(u.Hostname()):
-		return problem.Invalid("url", "Live endpoints must be on a public address, not localhost or a private network.")
+		return endpointView{}, problem.Invalid("url", "Live endpoints must be on a public address, not localhost or a private network.")
 	}
 	if len(in.EnabledEvents) == 0 {
-		return problem.Invalid("enabled_events", `enabled_events is required: event types, or ["*"] for all.`)
+		return endpointView{}, problem.Invalid("enabled_events", `enabled_events is required: event types, or ["*"] for all.`)
 	}
 	for _, t := range in.EnabledEvents {
 		if t != "*" && !slices.Contains(EventTypes, t) {
-			return problem.Invalid("enabled_events", fmt.Sprintf("Unknown event type %q; known: %s.", t, strings.Join(EventTypes, ", ")))
+			return endpointView{}, problem.Invalid("enabled_events", fmt.Sprintf("Unknown event type %q; known: %s.", t, strings.Join(EventTypes, ", ")))
 		}
 	}
 	if len(in.Description) > 255 {
-		return problem.Invalid("description", "description must be at most 255 characters.")
+		return endpointView{}, problem.Invalid("description", "description must be at most 255 characters.")
 	}
 	secret := in.Secret
 	if secret == "" {
 		secret = NewSecret()
 	} else if _, err := secretKey(secret); err != nil {
-		return problem.Invalid("secret", "secret: "+err.Error()+"; omit it to have one generated.")
+		return endpointView{}, problem.Invalid("secret", "secret: "+err.Error()+"; omit it to have one generated.")
 	}
 	sealed, err := o.vault.Seal(secret)
 	if err != nil {
-		return fmt.Errorf("seal endpoint secret: %w", err)
+		return endpointView{}, fmt.Errorf("seal endpoint secret: %w", err)
 	}
 	events, _ := json.Marshal(in.EnabledEvents)
 	now := o.now()
 	ep := endpoint{ID: "we_" + auth.RandomString(24), MerchantID: p.MerchantID, Livemode: p.Livemode, URL: in.URL, SecretEnc: sealed,
 		EnabledEvents: string(events), Description: in.Description, Status: endpointEnabled, CreatedAt: now, UpdatedAt: now}
-	if err := o.db.WithContext(c.Request().Context()).Create(&ep).Error; err != nil {
-		return fmt.Errorf("create endpoint: %w", err)
+	if err := o.db.WithContext(ctx).Create(&ep).Error; err != nil {
+		return endpointView{}, fmt.Errorf("create endpoint: %w", err)
 	}
-	return c.JSON(http.StatusCreated, ep.view(secret))
+	return ep.view(secret), nil
 }
 
 func (o *Outbound) endpointOf(c echo.Context) (*endpoint, error) {
