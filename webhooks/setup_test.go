@@ -376,7 +376,7 @@ type plainCarrier struct{ name string }
 
 var _ carriers.Carrier = plainCarrier{}
 
-func (p plainCarrier) Name() string                         { return p.name }
+func (p plainCarrier) Name() string                        { return p.name }
 func (p plainCarrier) Capabilities() carriers.Capabilities { return carriers.Capabilities{} }
 func (plainCarrier) Charge(context.Context, carriers.ChargeRequest) (carriers.Result, error) {
 	return carriers.Result{}, carriers.ErrUnsupported

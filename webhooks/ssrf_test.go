@@ -9,6 +9,7 @@ import (
 )
 
 func TestLiveEndpointsMustBePublic(t *testing.T) {
+	t.Parallel()
 	for host, internal := range map[string]bool{
 		"localhost": true, "api.localhost": true, "127.0.0.1": true, "[::1]": true, "10.1.2.3": true,
 		"192.168.0.10": true, "172.16.5.5": true, "169.254.169.254": true, "0.0.0.0": true, "100.64.1.1": true,
