@@ -162,6 +162,29 @@ func TestWrongCodesSpendAttemptsThenFail(t *testing.T) {
 	})
 }
 
+func TestTheThirdWrongCodeFailsTheCharge(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		ctx := context.Background()
+		ch, _ := s.CreateCharge(ctx, b.merchant, newKey(), krw(5000))
+		right := b.carrier.lastCode(t)
+		wrong := "000000"
+		if right == wrong {
+			wrong = "111111"
+		}
+		for _, remaining := range []int{2, 1} {
+			_, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, wrong)
+			p := wantProblem(t, err, 422, problem.CodeInvalidConfirmationCode)
+			if p.Extra["attempts_remaining"] != remaining {
+				t.Fatalf("attempts_remaining %v, want %d", p.Extra["attempts_remaining"], remaining)
+			}
+		}
+		_, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, wrong)
+		wantProblem(t, err, 422, problem.CodeConfirmationFailed)
+		_, err = s.ConfirmCharge(ctx, b.merchant, ch.ID, right)
+		wantProblem(t, err, http.StatusConflict, problem.CodeChargeStateInvalid)
+	})
+}
+
 func TestAnExpiredCodeFailsTheChargeByJobAndByConfirm(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
 		ctx := context.Background()
@@ -202,6 +225,14 @@ func TestCancelOnlyWhileWaitingForTheCode(t *testing.T) {
 		_, err = s.CancelCharge(ctx, b.merchant, ch.ID)
 		wantProblem(t, err, http.StatusConflict, problem.CodeChargeStateInvalid)
 		_, err = s.ConfirmCharge(ctx, b.merchant, ch.ID, b.carrier.lastCode(t))
+		wantProblem(t, err, http.StatusConflict, problem.CodeChargeStateInvalid)
+		_, err = s.CreateRefund(ctx, b.merchant, ch.ID, newKey(), RefundParams{})
+		wantProblem(t, err, http.StatusConflict, problem.CodeChargeStateInvalid)
+
+		done := paid(t, s, b, 5000)
+		_, err = s.CancelCharge(ctx, b.merchant, done.ID)
+		wantProblem(t, err, http.StatusConflict, problem.CodeChargeStateInvalid)
+		_, err = s.ConfirmCharge(ctx, b.merchant, done.ID, "123456")
 		wantProblem(t, err, http.StatusConflict, problem.CodeChargeStateInvalid)
 	})
 }

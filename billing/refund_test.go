@@ -95,3 +95,43 @@ func TestRefundRulesOfTheCarrier(t *testing.T) {
 		}
 	})
 }
+
+// A refund's result arriving many times at once (its call, a callback, the
+// status job) is applied once: one posting, one event.
+func TestConcurrentRefundResultsAreAppliedOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		ctx := context.Background()
+		ch := paid(t, s, b, 5000)
+		b.carrier.mu.Lock()
+		b.carrier.refundAs = func(carriers.RefundRequest) (carriers.Result, error) {
+			return carriers.Result{Outcome: carriers.OutcomePending}, nil
+		}
+		b.carrier.mu.Unlock()
+		rf, err := s.CreateRefund(ctx, b.merchant, ch.ID, newKey(), RefundParams{Amount: i64(1500)})
+		if err != nil || rf.Status != RefundPending {
+			t.Fatalf("refund: %+v %v", rf, err)
+		}
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if err := s.ApplyRefundResult(ctx, rf.ID, carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: "r1"}, nil); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		cur, _ := s.GetCharge(ctx, b.merchant, ch.ID)
+		if cur.Status != StatusPartiallyRefunded || cur.RefundedAmount != 1500 {
+			t.Fatalf("charge is %s with %d refunded, want partially_refunded 1500", cur.Status, cur.RefundedAmount)
+		}
+		var entries int64
+		b.store.DB.Raw("SELECT COUNT(*) FROM ledger_entries WHERE charge_id = ?", ch.ID).Scan(&entries)
+		if entries != 4 {
+			t.Fatalf("%d ledger entries, want 4 (one charge posting, one refund posting)", entries)
+		}
+		if got := b.events.types(rf.ID); len(got) != 1 || got[0] != EventRefundSucceeded {
+			t.Fatalf("refund events %v, want one refund.succeeded", got)
+		}
+		assertBalanced(t, b)
+	})
+}

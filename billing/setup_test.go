@@ -91,6 +91,7 @@ type fakeCarrier struct {
 
 	mu       sync.Mutex
 	answer   func(carriers.ChargeRequest) (carriers.Result, error) // nil: bill it
+	refundAs func(carriers.RefundRequest) (carriers.Result, error) // nil: refund it
 	status   func(carriers.Reference) (carriers.Result, error)     // nil: from the books
 	billed   map[string]int64                                      // charge reference → amount
 	refunded map[string]int64
@@ -132,6 +133,9 @@ func (f *fakeCarrier) Charge(_ context.Context, r carriers.ChargeRequest) (carri
 func (f *fakeCarrier) Refund(_ context.Context, r carriers.RefundRequest) (carriers.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.refundAs != nil {
+		return f.refundAs(r)
+	}
 	f.refunded[r.ChargeReference] += r.Amount
 	return carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: "ref-" + r.Reference}, nil
 }

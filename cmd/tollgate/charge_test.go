@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 )
@@ -47,106 +46,6 @@ func TestDeclinesAreNormalised(t *testing.T) {
 			t.Fatalf("declined charges were billed: %d", n)
 		}
 		g.assertLedgerBalances()
-	})
-}
-
-func TestWrongCodesFailTheChargeOnTheThird(t *testing.T) {
-	eachStore(t, func(t *testing.T, g *gw) {
-		ch := g.charge(g.key, krw("+821011112222", 1000, "skt"))
-		id := ch.str("id")
-		right := g.smsCode("+821011112222")
-		wrong := "000000"
-		if right == wrong {
-			wrong = "111111"
-		}
-		for i, remaining := range []int64{2, 1} {
-			r := g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": wrong})
-			if r.Status != 422 || r.str("code") != "invalid_confirmation_code" || r.num("attempts_remaining") != remaining {
-				t.Fatalf("attempt %d: %d %s", i+1, r.Status, r.Raw)
-			}
-		}
-		r := g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": wrong})
-		if r.Status != 422 || r.str("code") != "confirmation_failed" {
-			t.Fatalf("third attempt: %d %s", r.Status, r.Raw)
-		}
-		after := g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": right})
-		if after.Status != http.StatusConflict {
-			t.Fatalf("right code after failure: %d %s", after.Status, after.Raw)
-		}
-		got := g.call("GET", "/v1/charges/"+id, g.key, "", nil)
-		if got.str("status") != "failed" || got.str("failure_code") != "confirmation_failed" {
-			t.Fatalf("charge: %s", got.Raw)
-		}
-	})
-}
-
-func TestConcurrentWrongCodesNeverExceedTheLimit(t *testing.T) {
-	eachStore(t, func(t *testing.T, g *gw) {
-		ch := g.charge(g.key, krw("+821011113333", 1000, "skt"))
-		id := ch.str("id")
-		right := g.smsCode("+821011113333")
-		codes := make(chan int, 10)
-		for i := range 10 {
-			go func() {
-				c := fmt.Sprintf("%06d", i)
-				if c == right {
-					c = "12345678" // eight digits never equal a six-digit code
-				}
-				codes <- g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": c}).Status
-			}()
-		}
-		for range 10 {
-			if s := <-codes; s != 422 && s != 409 {
-				t.Errorf("wrong code answered %d", s)
-			}
-		}
-		r := g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": right})
-		if r.Status != http.StatusConflict {
-			t.Fatalf("the right code after 10 wrong ones was accepted: %d %s", r.Status, r.Raw)
-		}
-	})
-}
-
-func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
-	eachStore(t, func(t *testing.T, g *gw) {
-		ch := g.charge(g.key, krw("+821011114444", 1000, "skt"))
-		code := g.smsCode("+821011114444")
-		g.clock.Advance(5*time.Minute + time.Second)
-		r := g.call("POST", "/v1/charges/"+ch.str("id")+"/confirm", g.key, "", map[string]string{"code": code})
-		if r.Status != 422 || r.str("code") != "confirmation_expired" {
-			t.Fatalf("expired code: %d %s", r.Status, r.Raw)
-		}
-		got := g.call("GET", "/v1/charges/"+ch.str("id"), g.key, "", nil)
-		if got.str("status") != "failed" || got.str("failure_code") != "confirmation_expired" {
-			t.Fatalf("charge: %s", got.Raw)
-		}
-	})
-}
-
-func TestCancelOnlyFromRequiresConfirmation(t *testing.T) {
-	eachStore(t, func(t *testing.T, g *gw) {
-		ch := g.charge(g.key, krw("+821011115555", 1000, "skt"))
-		id := ch.str("id")
-		r := g.call("POST", "/v1/charges/"+id+"/cancel", g.key, "", nil)
-		if r.Status != 200 || r.str("status") != "canceled" {
-			t.Fatalf("cancel: %d %s", r.Status, r.Raw)
-		}
-		if r := g.call("POST", "/v1/charges/"+id+"/cancel", g.key, "", nil); r.Status != 409 || r.str("code") != "charge_state_invalid" {
-			t.Fatalf("second cancel: %d %s", r.Status, r.Raw)
-		}
-		if r := g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": g.smsCode("+821011115555")}); r.Status != 409 {
-			t.Fatalf("confirm after cancel: %d %s", r.Status, r.Raw)
-		}
-		paid := g.paid(g.key, "+821011116666", 1000, "skt")
-		if r := g.call("POST", "/v1/charges/"+paid.str("id")+"/cancel", g.key, "", nil); r.Status != 409 {
-			t.Fatalf("cancel succeeded charge: %d %s", r.Status, r.Raw)
-		}
-		if r := g.call("POST", "/v1/charges/"+paid.str("id")+"/confirm", g.key, "", map[string]string{"code": "123456"}); r.Status != 409 {
-			t.Fatalf("confirm succeeded charge: %d %s", r.Status, r.Raw)
-		}
-		if r := g.call("POST", "/v1/charges/"+id+"/refunds", g.key, newIdem(), nil); r.Status != 409 {
-			t.Fatalf("refund canceled charge: %d %s", r.Status, r.Raw)
-		}
 	})
 }
 

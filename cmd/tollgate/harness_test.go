@@ -58,11 +58,15 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// eachStore runs fn against a fresh gateway on every database of this run.
+// eachStore runs fn against a fresh gateway on every database of this run,
+// side by side: each gateway has its own store, simulator and clock.
 func eachStore(t *testing.T, fn func(t *testing.T, g *gw)) {
 	t.Helper()
 	for _, d := range storetest.Dialects(t) {
-		t.Run(string(d), func(t *testing.T) { fn(t, start(t, d)) })
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			fn(t, start(t, d))
+		})
 	}
 }
 
