@@ -200,7 +200,10 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 // authorizeCharge asks a carrier that owns the code to send it, and keeps
 // the carrier's handle on the charge for the confirmation.
 func (s *Service) authorizeCharge(ctx context.Context, ch *Charge, c carriers.Carrier, e164, merchant string) error {
-	a := c.(carriers.Authorizer)
+	a, err := authorizer(c)
+	if err != nil {
+		return err
+	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
 	defer cancel()
 	authz, err := a.Authorize(actx, carriers.AuthorizeRequest{Reference: ch.ID, MSISDN: e164, Amount: ch.Amount, Currency: ch.Currency, Description: ch.Description, Merchant: merchant})
@@ -373,8 +376,12 @@ func (s *Service) ConfirmCharge(ctx context.Context, p auth.Principal, id, code 
 	req := carriers.ChargeRequest{}
 	if ch.AuthorizationRef != nil {
 		// The carrier owns the code: it says whether it is right.
+		a, err := authorizer(c)
+		if err != nil {
+			return nil, s.verifyFailed(ch.Carrier, err)
+		}
 		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
-		authz, err := c.(carriers.Authorizer).Verify(vctx, carriers.VerifyRequest{AuthorizationID: *ch.AuthorizationRef, Reference: ch.ID, Code: code})
+		authz, err := a.Verify(vctx, carriers.VerifyRequest{AuthorizationID: *ch.AuthorizationRef, Reference: ch.ID, Code: code})
 		cancel()
 		switch {
 		case errors.Is(err, carriers.ErrWrongCode):
@@ -420,6 +427,17 @@ func (s *Service) giveAttemptBack(ctx context.Context, model any, id string) err
 	return nil
 }
 
+// authorizer is the carrier's own code check. An object holding a carrier's
+// authorization whose carrier no longer offers one (its protocol changed in
+// config) gets an error, never a panic.
+func authorizer(c carriers.Carrier) (carriers.Authorizer, error) {
+	a, ok := c.(carriers.Authorizer)
+	if !ok {
+		return nil, fmt.Errorf("carrier %s does not check codes itself: %w", c.Name(), carriers.ErrInvalidRequest)
+	}
+	return a, nil
+}
+
 // verifyFailed: the carrier could not check the code (down, no answer). The
 // charge stays requires_confirmation; the subscriber may try again.
 func (s *Service) verifyFailed(carrier string, err error) error {
@@ -438,12 +456,13 @@ func (s *Service) verifyFailed(carrier string, err error) error {
 // charge that will not be confirmed to let it go. Best effort: an
 // unconfirmed reservation expires at the carrier on its own.
 func (s *Service) releaseAuthorization(ctx context.Context, c carriers.Carrier, ref *string) {
-	if ref == nil || !carriers.Implements[carriers.Canceler](c) {
+	cn, ok := c.(carriers.Canceler)
+	if ref == nil || !ok {
 		return
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
 	defer cancel()
-	if err := c.(carriers.Canceler).CancelAuthorization(cctx, *ref); err != nil {
+	if err := cn.CancelAuthorization(cctx, *ref); err != nil {
 		s.log.Warn("release carrier authorization", "carrier", c.Name(), "error", err)
 	}
 }

@@ -307,3 +307,20 @@ func TestAFailingEventSinkLeavesNoCharge(t *testing.T) {
 		}
 	})
 }
+
+// A charge holding a carrier's authorization whose carrier no longer checks
+// codes itself (its protocol changed in config) is refused, not a panic.
+func TestACarrierThatLostItsCodeCheckRefusesTheConfirm(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		ctx := context.Background()
+		ch, _ := s.CreateCharge(ctx, b.merchant, newKey(), krw(5000))
+		if err := b.store.DB.Model(&Charge{}).Where("id = ?", ch.ID).Update("authorization_ref", "auth-1").Error; err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, b.carrier.lastCode(t))
+		wantProblem(t, err, 422, problem.CodeConfirmationFailed)
+		if b.carrier.chargeCalls() != 0 {
+			t.Fatal("the carrier was asked to bill")
+		}
+	})
+}

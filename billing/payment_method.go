@@ -190,8 +190,12 @@ func (s *Service) ConfirmPaymentMethod(ctx context.Context, p auth.Principal, id
 		if err := s.ensureAvailable(c.Name()); err != nil {
 			return nil, err
 		}
+		a, err := authorizer(c)
+		if err != nil {
+			return nil, s.verifyFailed(pm.Carrier, err)
+		}
 		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
-		authz, err := c.(carriers.Authorizer).Verify(vctx, carriers.VerifyRequest{AuthorizationID: *pm.AuthorizationRef, Reference: pm.ID, Code: code})
+		authz, err := a.Verify(vctx, carriers.VerifyRequest{AuthorizationID: *pm.AuthorizationRef, Reference: pm.ID, Code: code})
 		cancel()
 		switch {
 		case err == nil:
@@ -270,9 +274,9 @@ func (s *Service) RevokePaymentMethod(ctx context.Context, p auth.Principal, id 
 // charges when it owns the code and can do so without an amount (token
 // APIs); otherwise tollgate sends its own code by SMS.
 func (s *Service) sendOptInCode(ctx context.Context, pm *PaymentMethod, c carriers.Carrier, e164, merchant, code string) error {
-	if c.Capabilities().CarrierConfirms && carriers.Implements[carriers.Authorizer](c) {
+	if a, ok := c.(carriers.Authorizer); ok && c.Capabilities().CarrierConfirms {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
-		authz, err := c.(carriers.Authorizer).Authorize(actx, carriers.AuthorizeRequest{Reference: pm.ID, MSISDN: e164, Merchant: merchant, Recurring: true})
+		authz, err := a.Authorize(actx, carriers.AuthorizeRequest{Reference: pm.ID, MSISDN: e164, Merchant: merchant, Recurring: true})
 		cancel()
 		if err == nil {
 			return s.db.WithContext(ctx).Model(&PaymentMethod{}).Where("id = ?", pm.ID).
