@@ -207,7 +207,8 @@ func TestAnEventOlderThanMaxAgeIsGivenUp(t *testing.T) {
 // its merchant is told by a webhook_endpoint.disabled event.
 func TestAnEndpointFailingForDisableAfterIsDisabled(t *testing.T) {
 	cfg := testSettings
-	cfg.MaxAge = 7 * 24 * time.Hour // the event outlives the endpoint
+	cfg.DisableAfter = 6 * time.Hour // a few hourly attempts, not seventy
+	cfg.MaxAge = 2 * 24 * time.Hour  // the event outlives the endpoint
 	eachStoreWith(t, cfg, func(t *testing.T, b *testBundle) {
 		r := newReceiver(t, 1<<30)
 		ep := b.endpoint(t, b.merchant, r, billing.EventChargeSucceeded)
@@ -216,7 +217,7 @@ func TestAnEndpointFailingForDisableAfterIsDisabled(t *testing.T) {
 		b.emit(t, b.merchant, billing.EventChargeSucceeded, "ch_1")
 		start := b.clock.Now()
 		var disabledAt time.Time
-		for b.clock.Now().Sub(start) < 5*24*time.Hour {
+		for b.clock.Now().Sub(start) < cfg.MaxAge {
 			b.work(t)
 			var ep1 endpoint
 			b.store.DB.Where("id = ?", ep).Take(&ep1)
@@ -268,7 +269,8 @@ func TestAnEndpointFailingForDisableAfterIsDisabled(t *testing.T) {
 // most of DisableAfter, recovers, then fails again is not disabled.
 func TestASuccessResetsTheFailingClock(t *testing.T) {
 	cfg := testSettings
-	cfg.MaxAge = 7 * 24 * time.Hour
+	cfg.DisableAfter = 6 * time.Hour
+	cfg.MaxAge = 2 * 24 * time.Hour
 	eachStoreWith(t, cfg, func(t *testing.T, b *testBundle) {
 		r := newReceiver(t, 0)
 		ep := b.endpoint(t, b.merchant, r)
@@ -363,6 +365,11 @@ func TestLiveModeNeverDeliversToAnInternalAddress(t *testing.T) {
 		b.store.DB.Raw("SELECT a.error FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.endpoint_id = ?", ep).Scan(&errText)
 		if len(r.requests()) != 0 || errText != "connection failed" {
 			t.Fatalf("live delivery to loopback: %d requests, attempt error %q", len(r.requests()), errText)
+		}
+		// The control: the same delivery in test mode reaches the receiver.
+		b.clock.Advance(testSettings.Schedule[0])
+		if b.work(t); len(r.accepted()) != 1 {
+			t.Fatalf("test mode did not reach the receiver: %d requests", len(r.requests()))
 		}
 
 		// A redirect answer is an answer, not a new destination.
