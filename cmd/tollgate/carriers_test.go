@@ -81,18 +81,16 @@ func TestEveryScenarioOnEveryCarrier(t *testing.T) {
 // processing (async results and status jobs finish on their own).
 func (g *gw) waitFinalCharge(key, id string) resp {
 	g.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := g.call("GET", "/v1/charges/"+id, key, "", nil)
+	var r resp
+	eventually(g.t, 30*time.Second, func() (bool, string) {
+		r = g.call("GET", "/v1/charges/"+id, key, "", nil)
 		if s := r.str("status"); s != "processing" && s != "requires_confirmation" {
-			return r
-		}
-		if time.Now().After(deadline) {
-			g.t.Fatalf("charge %s still %s", id, r.str("status"))
+			return true, ""
 		}
 		g.clock.Advance(10 * time.Second) // bring status queries due
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("charge %s still %s", id, r.str("status"))
+	})
+	return r
 }
 
 // Carrier callbacks: only a carrier's own signature gets in; a message is

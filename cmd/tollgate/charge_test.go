@@ -160,16 +160,9 @@ func TestAnUnconfirmedOptInExpiresByItself(t *testing.T) {
 	eachStore(t, func(t *testing.T, g *gw) {
 		pm := g.call("POST", "/v1/payment_methods", g.key, "", map[string]any{"msisdn": "+821011118888", "carrier": "kt"})
 		g.clock.Advance(6 * time.Minute)
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		eventually(t, 20*time.Second, func() (bool, string) {
 			r := g.call("GET", "/v1/payment_methods/"+pm.str("id"), g.key, "", nil)
-			if r.str("status") == "failed" && r.str("failure_code") == "confirmation_expired" {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("opt-in: %s", r.Raw)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return r.str("status") == "failed" && r.str("failure_code") == "confirmation_expired", "opt-in: " + string(r.Raw)
+		})
 	})
 }

@@ -62,10 +62,16 @@ func (s *syncBuffer) String() string {
 // side by side: each gateway has its own store, simulator and clock.
 func eachStore(t *testing.T, fn func(t *testing.T, g *gw)) {
 	t.Helper()
+	eachStoreWith(t, nil, fn)
+}
+
+// eachStoreWith is eachStore with the gateways' configuration changed.
+func eachStoreWith(t *testing.T, configure func(*configs.Config), fn func(t *testing.T, g *gw)) {
+	t.Helper()
 	for _, d := range storetest.Dialects(t) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			fn(t, start(t, d))
+			fn(t, startWith(t, opts{dbURL: storetest.URL(t, d), configure: configure}))
 		})
 	}
 }
@@ -345,38 +351,52 @@ func (g *gw) faults(body string) {
 	}
 }
 
-// waitFinal advances the test clock and lets the job queue work until no
+// eventually waits until cond holds, checking it every tick, and fails the
+// test at the bound with what cond last said. Jobs, callbacks and
+// deliveries run on their own goroutines and river polls for due work, so
+// end-to-end tests wait on the outcome, never for a fixed time.
+func eventually(t testing.TB, bound time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(bound)
+	defer deadline.Stop()
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatalf("after %s: %s", bound, why)
+		}
+	}
+}
+
+// waitFinal moves the test clock and lets the job queue work until no
 // charge or refund is left undecided, or fails the test after a bound.
 func (g *gw) waitFinal(bound time.Duration) {
 	g.t.Helper()
-	deadline := time.Now().Add(bound)
-	for {
+	eventually(g.t, bound, func() (bool, string) {
 		var open int64
 		g.store.DB.Raw("SELECT (SELECT COUNT(*) FROM charges WHERE status = 'processing') + (SELECT COUNT(*) FROM refunds WHERE status = 'pending')").Scan(&open)
 		if open == 0 {
-			return
+			return true, ""
 		}
-		if time.Now().After(deadline) {
-			g.t.Fatalf("%d charges or refunds still undecided after %s", open, bound)
-		}
-		g.clock.Advance(30 * time.Second)
-		time.Sleep(200 * time.Millisecond)
-	}
+		g.clock.Advance(30 * time.Second) // bring status queries due
+		return false, fmt.Sprintf("%d charges or refunds still undecided", open)
+	})
 }
 
 // waitStatus polls a charge until it has the wanted status (callbacks and
 // jobs are asynchronous), failing after a bound.
 func (g *gw) waitStatus(key, id, want string) resp {
 	g.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		r := g.call("GET", "/v1/charges/"+id, key, "", nil)
-		if r.str("status") == want {
-			return r
-		}
-		if time.Now().After(deadline) {
-			g.t.Fatalf("charge %s is %s, want %s: %s", id, r.str("status"), want, r.Raw)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var r resp
+	eventually(g.t, 20*time.Second, func() (bool, string) {
+		r = g.call("GET", "/v1/charges/"+id, key, "", nil)
+		return r.str("status") == want, fmt.Sprintf("charge %s is %s, want %s: %s", id, r.str("status"), want, r.Raw)
+	})
+	return r
 }
