@@ -1,7 +1,10 @@
 // Package carriertest is the conformance suite every carrier adapter
 // passes: the promises the gateway relies on, checked against the adapter
-// talking to the simulator (carriers/sim) over real HTTP. An adapter package
-// runs it from its own tests; importing the package registers the protocol:
+// talking to the simulator (carriers/sim) over real HTTP, on the production
+// path: built by the registry, sending through the resilient HTTP client
+// (carriers.NewHTTPClient) and behind its breaker, on the test clock. An
+// adapter package runs it from its own tests; importing the package
+// registers the protocol:
 //
 //	func TestConformance(t *testing.T) { carriertest.Run(t, "camara") }
 //
@@ -23,12 +26,17 @@
 //     callbacks, which must then come), billed once;
 //   - timeout_0006: a short deadline gives ErrOutcomeUnknown (or pending),
 //     and Status by our reference then says succeeded, billed once;
-//   - unavailable_0007: ErrUnavailable with a RetryAfter, then success;
+//   - unavailable_0007: the client waits out the 503's Retry-After and
+//     succeeds; with a deadline shorter than it, ErrUnavailable with a
+//     RetryAfter, then success;
 //   - duplicate_reference: the same charge sent twice bills once, both
 //     answers agree;
-//   - retry_safety: with every connection reset the charge is
-//     ErrOutcomeUnknown or ErrNotSent, and once the fault is gone the same
-//     charge bills exactly once;
+//   - retry_safety: the carrier bills and the answer is lost (the
+//     simulator's drop_answers): a charge with a reference the carrier
+//     honours is retried by the resilient client and succeeds, one without
+//     (ChargesWithoutIdempotency) is sent once and is ErrOutcomeUnknown;
+//     with every connection reset it is ErrOutcomeUnknown or ErrNotSent,
+//     and once the fault is gone the same charge bills; billed once always;
 //   - status: by our reference and by the carrier's, and ErrNotFound for a
 //     reference the carrier never saw;
 //   - refunds: full, partial (when the capabilities allow), more than is
@@ -75,6 +83,7 @@ type Option func(*config)
 type config struct {
 	gatewayConfirms bool
 	unsignedBody    bool
+	noIdempotency   bool
 	options         map[string]string
 }
 
@@ -88,6 +97,13 @@ func GatewayConfirms() Option { return func(c *config) { c.gatewayConfirms = tru
 // bearer token, with TLS keeping the body intact): the suite then does not
 // expect a tampered body to be refused. Every other webhook check stands.
 func UnsignedWebhookBody() Option { return func(c *config) { c.unsignedBody = true } }
+
+// ChargesWithoutIdempotency declares that the protocol's charge carries no
+// reference the carrier honours, so the adapter must not mark it
+// resendable: retry_safety then expects a lost answer to stay
+// ErrOutcomeUnknown, the charge sent once. Every adapter so far sends one
+// (clientCorrelator, reference) and does not use it.
+func ChargesWithoutIdempotency() Option { return func(c *config) { c.noIdempotency = true } }
 
 // WithOptions sets the protocol-specific Settings.Options.
 func WithOptions(o map[string]string) Option { return func(c *config) { c.options = o } }
@@ -107,7 +123,8 @@ func Run(t *testing.T, protocol string, opts ...Option) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	probe, err := carriers.Build(protocol, settings(protocol, "http://127.0.0.1:1/sim", "http://127.0.0.1:1/cb", secret, capabilitiesFor(protocol, true, false), cfg.options))
+	conn := connection(protocol, secret, capabilitiesFor(protocol, true, false), cfg.options)
+	probe, err := register(conn, "http://127.0.0.1:1/sim", "http://127.0.0.1:1", NewClock(Start))
 	if err != nil {
 		t.Fatalf("build %s: %v", protocol, err)
 	}
@@ -133,48 +150,70 @@ func capabilitiesFor(protocol string, gatewayConfirms, async bool) carriers.Capa
 	}
 }
 
-func settings(protocol, simURL, callbackURL, webhookSecret string, caps carriers.Capabilities, opts map[string]string) carriers.Settings {
-	return carriers.Settings{
-		Name:          carrierName,
-		BaseURL:       simURL + carriers.SimPath(carrierName, protocol),
-		Capabilities:  caps,
-		HTTPClient:    &http.Client{Timeout: 2 * patience},
-		CallbackURL:   callbackURL,
-		WebhookSecret: webhookSecret,
-		Options:       opts,
+// connection declares the suite's carrier as config would: simulated.
+func connection(protocol, webhookSecret string, caps carriers.Capabilities, opts map[string]string) carriers.Connection {
+	return carriers.Connection{
+		Name: carrierName, Protocol: protocol, Simulated: true,
+		Capabilities: caps, WebhookSecret: webhookSecret, Options: opts,
 	}
 }
 
-// env is one case's world: a simulator, a callback sink, the adapter.
+// httpOptions are production's (carriers.DefaultHTTPOptions) with short
+// backoffs, so a case that retries does not wait for it.
+func httpOptions(now func() time.Time) carriers.HTTPOptions {
+	o := carriers.DefaultHTTPOptions
+	o.WaitMin, o.WaitMax, o.Now = time.Millisecond, 20*time.Millisecond, now
+	return o
+}
+
+// register builds conn the way the gateway does (cmd/tollgate): through the
+// registry, on the resilient HTTP client, behind production's breaker
+// settings, all on clk. It returns the carrier as the registry hands it out.
+func register(conn carriers.Connection, simURL, publicURL string, clk *Clock) (carriers.Carrier, error) {
+	hc := carriers.NewHTTPClient(httpOptions(clk.Now))
+	breaker := carriers.DefaultBreakerSettings
+	reg, err := carriers.NewRegistry([]carriers.Connection{conn}, carriers.RegistryOptions{
+		SimURL: simURL, PublicURL: publicURL, HTTPClient: hc, Breaker: breaker, Now: clk.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c, _ := reg.Get(conn.Name)
+	return c, nil
+}
+
+// env is one case's world: a simulator, a callback sink, the carrier as the
+// registry hands it out (the adapter behind its breaker).
 type env struct {
 	*Sim
-	t        *testing.T
-	s        *suite
-	sink     *sink
-	settings carriers.Settings
-	carrier  carriers.Carrier
+	t           *testing.T
+	s           *suite
+	sink        *sink
+	conn        carriers.Connection
+	callbackURL string
+	carrier     carriers.Carrier
 }
 
 func (s *suite) newEnv(t *testing.T) *env {
 	t.Helper()
 	sm := NewSim(t, WithCarriers(carrierName), WithSecret(carrierName, secret))
 	k := newSink(t)
-	st := settings(s.protocol, sm.URL()+"/sim", k.url()+"/v1/carriers/"+carrierName+"/webhooks", secret,
-		capabilitiesFor(s.protocol, !s.twoStep, s.webhooks), s.cfg.options)
-	t.Cleanup(st.HTTPClient.CloseIdleConnections)
-	c, err := carriers.Build(s.protocol, st)
-	if err != nil {
-		t.Fatalf("build %s: %v", s.protocol, err)
+	e := &env{
+		Sim: sm, t: t, s: s, sink: k,
+		conn:        connection(s.protocol, secret, capabilitiesFor(s.protocol, !s.twoStep, s.webhooks), s.cfg.options),
+		callbackURL: k.url() + "/v1/carriers/" + carrierName + "/webhooks",
 	}
-	return &env{Sim: sm, t: t, s: s, sink: k, settings: st, carrier: c}
+	e.carrier = e.rebuild(func(*carriers.Connection) {})
+	return e
 }
 
-// rebuild makes another adapter for the same carrier with changed settings.
-func (e *env) rebuild(change func(*carriers.Settings)) carriers.Carrier {
+// rebuild makes another carrier for the same connection with changed
+// settings, on a registry of its own.
+func (e *env) rebuild(change func(*carriers.Connection)) carriers.Carrier {
 	e.t.Helper()
-	st := e.settings
-	change(&st)
-	c, err := carriers.Build(e.s.protocol, st)
+	conn := e.conn
+	change(&conn)
+	c, err := register(conn, e.URL()+"/sim", e.sink.url(), e.Clock)
 	if err != nil {
 		e.t.Fatalf("build %s: %v", e.s.protocol, err)
 	}

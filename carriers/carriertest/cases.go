@@ -136,37 +136,64 @@ func (e *env) statusFinal(ref carriers.Reference) carriers.Result {
 	return st
 }
 
+// 0007 answers 503 with Retry-After: 1, once per reference, having done
+// nothing. The resilient client waits and tries again when the caller's
+// deadline leaves room; otherwise it hands the 503 to the adapter, which
+// reports ErrUnavailable with the wait.
 func testUnavailable(t *testing.T, e *env) {
-	const ref = "ch_unavailable"
-	var saw error
-	unavailable := func(err error) {
-		t.Helper()
-		var u *carriers.UnavailableError
-		if !errors.Is(err, carriers.ErrUnavailable) || !errors.As(err, &u) || u.RetryAfter <= 0 {
-			t.Fatalf("0007 failed with %v, want ErrUnavailable with a RetryAfter", err)
+	// Parts, not subtests: env's helpers fail the case's own t.
+	waitedOut := func() {
+		if e.s.cfg.noIdempotency {
+			t.Log("waited out: not checked, a charge that may not be resent is not retried past a 503")
+			return
 		}
-		saw = err
-	}
-	r, err := e.tryPrepare(ref, msisdnUnavailable, 5000)
-	if err != nil {
-		unavailable(err)
-		r = e.prepare(ref, msisdnUnavailable, 5000)
-	}
-	res, err := e.carrier.Charge(context.Background(), r)
-	if err != nil {
-		if saw != nil {
-			t.Fatalf("0007 failed a second time: %v", err)
+		const ref = "ch_unavailable_waited"
+		before := e.Stats(carrierName).UnavailableOnce
+		if fin := e.chargeFinal(e.prepare(ref, msisdnUnavailable, 5000)); fin.Outcome != carriers.OutcomeSucceeded {
+			t.Fatalf("0007 with time to wait: %+v, want succeeded", fin)
 		}
-		unavailable(err)
-		res = e.charge(r)
+		if n := e.Stats(carrierName).UnavailableOnce - before; n != 1 {
+			t.Fatalf("the carrier answered 503 %d times, want once (the client retried past it)", n)
+		}
+		e.billedOnce(ref, 5000)
 	}
-	if saw == nil {
-		t.Fatalf("0007 was never answered unavailable (result %+v)", res)
+	noTimeToWait := func() {
+		const ref = "ch_unavailable_hurried"
+		// Less than the Retry-After: the client must not wait past it.
+		ctx, cancel := context.WithTimeout(context.Background(), 900*time.Millisecond)
+		defer cancel()
+		var saw error
+		unavailable := func(err error) {
+			t.Helper()
+			var u *carriers.UnavailableError
+			if !errors.Is(err, carriers.ErrUnavailable) || !errors.As(err, &u) || u.RetryAfter <= 0 {
+				t.Fatalf("0007 failed with %v, want ErrUnavailable with a RetryAfter", err)
+			}
+			saw = err
+		}
+		r, err := e.tryPrepare(ctx, ref, msisdnUnavailable, 5000)
+		if err != nil {
+			unavailable(err)
+			r = e.prepare(ref, msisdnUnavailable, 5000)
+		}
+		res, err := e.carrier.Charge(ctx, r)
+		if err != nil {
+			if saw != nil {
+				t.Fatalf("0007 failed a second time: %v", err)
+			}
+			unavailable(err)
+			res = e.charge(r)
+		}
+		if saw == nil {
+			t.Fatalf("0007 was never answered unavailable (result %+v)", res)
+		}
+		if fin := e.final(chargeRef(r, res)); fin.Outcome != carriers.OutcomeSucceeded {
+			t.Fatalf("after the retry: %+v, want succeeded", fin)
+		}
+		e.billedOnce(ref, 5000)
 	}
-	if fin := e.final(chargeRef(r, res)); fin.Outcome != carriers.OutcomeSucceeded {
-		t.Fatalf("after the retry: %+v, want succeeded", fin)
-	}
-	e.billedOnce(ref, 5000)
+	waitedOut()
+	noTimeToWait()
 }
 
 func testDuplicate(t *testing.T, e *env) {
@@ -179,18 +206,87 @@ func testDuplicate(t *testing.T, e *env) {
 	e.billedOnce("ch_dup", 5000)
 }
 
+// chargeWrites are the simulator's request kinds that ask to bill: a
+// 1-step charge, or the confirm of a 2-step one.
+var chargeWrites = []string{"create_payment", "confirm_payment"}
+
+func writesSent(st CarrierStats) (n int64) {
+	for _, k := range chargeWrites {
+		n += st.Requests[k]
+	}
+	return n
+}
+
+// retry_safety: the resilient client resends a charge only where the
+// carrier cannot apply it twice (carriers.CheckRetry). A charge whose
+// reference the carrier honours (the default) is retried through a lost
+// answer and a reset; one without (ChargesWithoutIdempotency) is never
+// resent once it may have arrived. Either way the carrier bills once.
 func testRetrySafety(t *testing.T, e *env) {
-	r := e.prepare("ch_retry", msisdnOK, 5000)
-	e.faults(`{"reset_rate":1}`)
-	res, err := e.carrier.Charge(context.Background(), r)
-	e.faults(`{"reset_rate":0}`)
-	if err == nil || !(errors.Is(err, carriers.ErrOutcomeUnknown) || errors.Is(err, carriers.ErrNotSent)) {
-		t.Fatalf("charge on a reset connection: %+v, %v; want ErrOutcomeUnknown or ErrNotSent", res, err)
+	idempotent := !e.s.cfg.noIdempotency
+	// Parts, not subtests: env's helpers fail the case's own t.
+	answerDropped := func() {
+		const ref = "ch_retry_dropped"
+		r := e.prepare(ref, msisdnOK, 5000)
+		before := e.Stats(carrierName)
+		// The carrier bills, then resets the connection instead of answering, once.
+		e.faults(`{"drop_answers":1,"drop_reference":"` + ref + `"}`)
+		res, err := e.carrier.Charge(context.Background(), r)
+		after := e.Stats(carrierName)
+		if d := after.Faults["answers_dropped"] - before.Faults["answers_dropped"]; d != 1 {
+			t.Fatalf("the carrier dropped %d answers, want 1: the case proves nothing", d)
+		}
+		sent := writesSent(after) - writesSent(before)
+		if idempotent {
+			if err != nil {
+				t.Fatalf("a charge with a reference the carrier honours, whose answer was lost: %v; want the client to retry it", err)
+			}
+			if sent != 2 {
+				t.Fatalf("the carrier got the charge %d times, want 2 (the lost one and the retry)", sent)
+			}
+			fin := e.final(chargeRef(r, res))
+			if fin.Outcome != carriers.OutcomeSucceeded {
+				t.Fatalf("retried charge: %+v, want succeeded", fin)
+			}
+			if row := e.billedOnce(ref, 5000); row.CarrierReference != fin.CarrierReference {
+				t.Fatalf("carrier's books name the payment %q, the adapter %q", row.CarrierReference, fin.CarrierReference)
+			}
+			return
+		}
+		if !errors.Is(err, carriers.ErrOutcomeUnknown) {
+			t.Fatalf("a charge without a reference the carrier honours, whose answer was lost: %+v, %v; want ErrOutcomeUnknown", res, err)
+		}
+		if sent != 1 {
+			t.Fatalf("the client resent a charge the carrier may have billed: %d sent", sent)
+		}
+		if st := e.statusFinal(carriers.Reference{Kind: "charge", ClientReference: ref, MSISDN: r.MSISDN}); st.Outcome != carriers.OutcomeSucceeded {
+			t.Fatalf("status %+v, want succeeded", st)
+		}
+		e.billedOnce(ref, 5000)
 	}
-	if fin := e.chargeFinal(r); fin.Outcome != carriers.OutcomeSucceeded {
-		t.Fatalf("retry: %+v, want succeeded", fin)
+	everyConnectionReset := func() {
+		const ref = "ch_retry_reset"
+		r := e.prepare(ref, msisdnOK, 5000)
+		before := writesSent(e.Stats(carrierName))
+		e.faults(`{"reset_rate":1}`)
+		res, err := e.carrier.Charge(context.Background(), r)
+		e.faults(`{"reset_rate":0}`)
+		if err == nil || !(errors.Is(err, carriers.ErrOutcomeUnknown) || errors.Is(err, carriers.ErrNotSent)) {
+			t.Fatalf("charge on a reset connection: %+v, %v; want ErrOutcomeUnknown or ErrNotSent", res, err)
+		}
+		switch sent := writesSent(e.Stats(carrierName)) - before; {
+		case idempotent && sent < 2:
+			t.Fatalf("the client tried a charge it may resend %d times through resets, want it to retry", sent)
+		case !idempotent && sent != 1:
+			t.Fatalf("the client resent a charge it may not: %d sent", sent)
+		}
+		if fin := e.chargeFinal(r); fin.Outcome != carriers.OutcomeSucceeded {
+			t.Fatalf("once the carrier is back: %+v, want succeeded", fin)
+		}
+		e.billedOnce(ref, 5000)
 	}
-	e.billedOnce("ch_retry", 5000)
+	answerDropped()
+	everyConnectionReset()
 }
 
 func testStatus(t *testing.T, e *env) {
@@ -293,7 +389,9 @@ func (e *env) refundAttempt(rr carriers.RefundRequest) (carriers.Result, error) 
 
 func testNotSent(t *testing.T, e *env) {
 	ctx := context.Background()
-	c := e.rebuild(func(s *carriers.Settings) { s.BaseURL = closedURL(t) + carriers.SimPath(carrierName, e.s.protocol) })
+	c := e.rebuild(func(c *carriers.Connection) {
+		c.Simulated, c.BaseURL = false, closedURL(t)+carriers.SimPath(carrierName, e.s.protocol)
+	})
 	if e.s.twoStep {
 		_, err := c.(carriers.Authorizer).Authorize(ctx, e.authorizeRequest("ch_closed", msisdnOK, 5000))
 		if !errors.Is(err, carriers.ErrNotSent) && !errors.Is(err, carriers.ErrUnsupported) {
@@ -341,7 +439,7 @@ func testWebhooks(t *testing.T, e *env) {
 	} else {
 		bad("tampered body", p, cb.header, tamper(cb.body, n.CarrierReference, n.ClientReference), now)
 	}
-	other := e.rebuild(func(s *carriers.Settings) { s.WebhookSecret = "wrong-secret-0123456789" }).(carriers.WebhookParser)
+	other := e.rebuild(func(c *carriers.Connection) { c.WebhookSecret = "wrong-secret-0123456789" }).(carriers.WebhookParser)
 	bad("wrong secret", other, cb.header, cb.body, now)
 	bad("no signature", p, http.Header{"Content-Type": cb.header.Values("Content-Type")}, cb.body, now)
 	bad("stale", p, cb.header, cb.body, now.Add(10*time.Minute))

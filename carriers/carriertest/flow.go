@@ -28,7 +28,7 @@ const (
 func (e *env) chargeRequest(ref, msisdn string, amount int64) carriers.ChargeRequest {
 	return carriers.ChargeRequest{
 		Reference: ref, MSISDN: msisdn, Amount: amount, Currency: currency,
-		Description: "500 gems", Merchant: "Gem Shop", CallbackURL: e.settings.CallbackURL,
+		Description: "500 gems", Merchant: "Gem Shop", CallbackURL: e.callbackURL,
 	}
 }
 
@@ -37,7 +37,7 @@ func (e *env) chargeRequest(ref, msisdn string, amount int64) carriers.ChargeReq
 // was texted, Verify; and returns the charge request to send.
 func (e *env) prepare(ref, msisdn string, amount int64) carriers.ChargeRequest {
 	e.t.Helper()
-	r, err := e.tryPrepare(ref, msisdn, amount)
+	r, err := e.tryPrepare(context.Background(), ref, msisdn, amount)
 	if err != nil {
 		e.t.Fatalf("authorize %s: %v", ref, err)
 	}
@@ -45,14 +45,13 @@ func (e *env) prepare(ref, msisdn string, amount int64) carriers.ChargeRequest {
 }
 
 // tryPrepare is prepare that returns the carrier's error instead of failing.
-func (e *env) tryPrepare(ref, msisdn string, amount int64) (carriers.ChargeRequest, error) {
+func (e *env) tryPrepare(ctx context.Context, ref, msisdn string, amount int64) (carriers.ChargeRequest, error) {
 	e.t.Helper()
 	r := e.chargeRequest(ref, msisdn, amount)
 	if !e.s.twoStep {
 		return r, nil
 	}
 	a := e.carrier.(carriers.Authorizer)
-	ctx := context.Background()
 	auth, err := a.Authorize(ctx, e.authorizeRequest(ref, msisdn, amount))
 	if errors.Is(err, carriers.ErrUnsupported) {
 		// The brief's fallback: an Authorizer that cannot authorise this

@@ -256,6 +256,7 @@ type CarrierStats struct {
 	Requests           map[string]int64 `json:"requests"` // by endpoint kind
 	ChargesBilled      int64            `json:"charges_billed"`
 	ChargesDeclined    int64            `json:"charges_declined"`
+	UnavailableOnce    int64            `json:"unavailable_once"` // 0007's 503s
 	Refunds            int64            `json:"refunds"`
 	RefundsRefused     int64            `json:"refunds_refused"`
 	Duplicates         int64            `json:"duplicates"`
@@ -263,6 +264,7 @@ type CarrierStats struct {
 	CallbacksSent      int64            `json:"callbacks_sent"`
 	CallbacksFailed    int64            `json:"callbacks_failed"`
 	CallbacksAbandoned int64            `json:"callbacks_abandoned"`
+	Faults             map[string]int64 `json:"faults"` // injected, by kind
 }
 
 // Stats is what the simulated carrier counted so far.

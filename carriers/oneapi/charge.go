@@ -55,9 +55,9 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 		body.AmountTransaction.PaymentAmount.ChargingMetaData = &chargingMetaData{OnBehalfOf: r.Merchant}
 	}
 
-	// The carrier honours clientCorrelator: a resent charge is answered with
-	// the first one's transaction, never billed twice.
-	a, err := c.send(carriers.WithResend(ctx), http.MethodPost, transactionsPath(r.MSISDN), nil, body)
+	// A hub that honours clientCorrelator answers a resent charge with the
+	// first one's transaction, never bills it twice.
+	a, err := c.send(c.write(ctx), http.MethodPost, transactionsPath(r.MSISDN), nil, body)
 	if err != nil {
 		return carriers.Result{}, err
 	}

@@ -17,6 +17,7 @@
 package oneapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,6 +46,11 @@ type Client struct {
 	caps carriers.Capabilities
 	hc   *http.Client
 	now  func() time.Time // the gateway's clock
+	// correlatorHonoured: the hub answers a resent clientCorrelator with
+	// the first transaction (option client_correlator, "honoured" by
+	// default). OneAPI makes it optional; where a hub ignores it, a write
+	// that may have arrived is never resent.
+	correlatorHonoured bool
 
 	reports carriers.ReportSettings // settlement files (report.go)
 }
@@ -64,7 +70,34 @@ func New(s carriers.Settings) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oneapi %s: %w", s.Name, err)
 	}
-	return &Client{reports: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc, now: s.Clock()}, nil
+	honoured := true
+	switch v := s.Options[optCorrelator]; v {
+	case "", correlatorHonoured:
+	case correlatorIgnored:
+		honoured = false
+	default:
+		return nil, fmt.Errorf("oneapi %s: options.%s: %q is neither %s nor %s", s.Name, optCorrelator, v, correlatorHonoured, correlatorIgnored)
+	}
+	return &Client{
+		reports: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc, now: s.Clock(),
+		correlatorHonoured: honoured,
+	}, nil
+}
+
+// The option that says whether the hub honours clientCorrelator.
+const (
+	optCorrelator      = "client_correlator"
+	correlatorHonoured = "honoured"
+	correlatorIgnored  = "ignored"
+)
+
+// write marks a POST that carries our clientCorrelator safe to resend,
+// when the hub honours it.
+func (c *Client) write(ctx context.Context) context.Context {
+	if c.correlatorHonoured {
+		return carriers.WithResend(ctx)
+	}
+	return ctx
 }
 
 // Name is the carrier's configured name.

@@ -50,7 +50,7 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 	}}
 
 	// As for charges, clientCorrelator makes a resent refund apply once.
-	a, err := c.send(carriers.WithResend(ctx), http.MethodPost, transactionsPath(r.MSISDN), nil, body)
+	a, err := c.send(c.write(ctx), http.MethodPost, transactionsPath(r.MSISDN), nil, body)
 	if err != nil {
 		return carriers.Result{}, err
 	}

@@ -29,7 +29,7 @@ func (c *Client) sendSMS(ctx context.Context, m carriers.SMS, id string) error {
 		Message:          outboundSMSText{Message: m.Body},
 		ClientCorrelator: id,
 	}}
-	a, err := c.send(carriers.WithResend(ctx), http.MethodPost, smsPath, nil, body)
+	a, err := c.send(c.write(ctx), http.MethodPost, smsPath, nil, body)
 	if err != nil {
 		return err
 	}

@@ -42,55 +42,70 @@ type operation func(c *carrierState, r *http.Request, body []byte) reply
 
 // protocol wraps an operation with what every protocol endpoint does alike:
 // find the carrier, count the request, inject faults, check x-correlator,
-// read the body, and answer or hold.
+// read the body, and answer, hold or drop the answer.
 func (s *Simulator) protocol(kind string, op operation) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		c := s.carriers[r.PathValue("carrier")]
-		if c == nil {
-			s.mu.Unlock()
-			writeError(w, errNotFound("no simulated carrier "+r.PathValue("carrier")))
-			return
-		}
-		c.stats.Requests[kind]++
-		if c.protocol == "" {
-			c.protocol = protocolOf(r.URL.Path)
-		}
-		v := s.decide(c)
+	return func(w http.ResponseWriter, r *http.Request) { s.serve(kind, op, w, r) }
+}
+
+// serve is protocol's work for one request. It reports whether the answer
+// was dropped (drop_answers) after the operation was carried out, in which
+// case the connection is gone.
+func (s *Simulator) serve(kind string, op operation, w http.ResponseWriter, r *http.Request) (dropped bool) {
+	s.mu.Lock()
+	c := s.carriers[r.PathValue("carrier")]
+	if c == nil {
 		s.mu.Unlock()
+		writeError(w, errNotFound("no simulated carrier "+r.PathValue("carrier")))
+		return false
+	}
+	c.stats.Requests[kind]++
+	if c.protocol == "" {
+		c.protocol = protocolOf(r.URL.Path)
+	}
+	v := s.decide(c)
+	s.mu.Unlock()
 
-		if !v.inject(w, r) {
-			return
+	if !v.inject(w, r) {
+		return false
+	}
+	xc := r.Header.Get(headerCorrelator)
+	if !correlatorPattern.MatchString(xc) {
+		writeError(w, errInvalid("x-correlator does not match its schema"))
+		return false
+	}
+	if xc != "" {
+		w.Header().Set(headerCorrelator, xc)
+	}
+	var body []byte
+	if r.Method == http.MethodPost {
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			writeError(w, errInvalid("request body could not be read"))
+			return false
 		}
-		xc := r.Header.Get(headerCorrelator)
-		if !correlatorPattern.MatchString(xc) {
-			writeError(w, errInvalid("x-correlator does not match its schema"))
-			return
-		}
-		if xc != "" {
-			w.Header().Set(headerCorrelator, xc)
-		}
-		var body []byte
-		if r.Method == http.MethodPost {
-			b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-			if err != nil {
-				writeError(w, errInvalid("request body could not be read"))
-				return
-			}
-			body = b
-		}
+		body = b
+	}
 
-		s.mu.Lock()
-		c.settleDue(s.now())
-		rp := op(c, r, body)
-		s.mu.Unlock()
+	s.mu.Lock()
+	c.settleDue(s.now())
+	rp := op(c, r, body)
+	drop := c.dropAnswer(r, body)
+	s.mu.Unlock()
 
-		if rp.hold || v.timeout {
-			s.hold(w, r)
-			return
+	switch {
+	case drop:
+		// Done, and the answer lost on the way: a reset, or where the
+		// connection cannot be taken over, no answer at all.
+		if dropConnection(w, true) {
+			return true
 		}
+		s.hold(w, r)
+	case rp.hold || v.timeout:
+		s.hold(w, r)
+	default:
 		rp.write(w)
 	}
+	return false
 }
 
 // protocolOf reads the protocol from a path /sim/{carrier}/{protocol}/....

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +14,9 @@ const allCarriers = "*"
 // maxLatencyMS bounds injected latency.
 const maxLatencyMS = 60_000
 
+// maxDropAnswers bounds how many answers one PUT may drop.
+const maxDropAnswers = 1000
+
 // faults are what a simulated carrier does wrong, from now on. They apply to
 // protocol endpoints only, never to the simulator's own /sim/ endpoints.
 type faults struct {
@@ -21,6 +25,12 @@ type faults struct {
 	ResetRate   float64 `json:"reset_rate"`   // reset the connection before doing anything
 	LatencyMS   int     `json:"latency_ms"`   // answer this much later
 	Down        bool    `json:"down"`         // close every connection unanswered
+	// DropAnswers: the next this many write requests (POST) that name
+	// DropReference (every write when it is empty) are carried out, and then
+	// their connection is reset instead of answered: the carrier did the
+	// work and the client never heard. Counts down to 0.
+	DropAnswers   int    `json:"drop_answers"`
+	DropReference string `json:"drop_reference"`
 	// Settlement-file faults, drawn per row by the report generator (reports.go).
 	ReportDropRate       float64 `json:"report_drop_rate"`
 	ReportAmountSkewRate float64 `json:"report_amount_skew_rate"`
@@ -41,6 +51,8 @@ type faultsPatch struct {
 	ResetRate            *float64 `json:"reset_rate"`
 	LatencyMS            *int     `json:"latency_ms"`
 	Down                 *bool    `json:"down"`
+	DropAnswers          *int     `json:"drop_answers"`
+	DropReference        *string  `json:"drop_reference"`
 	ReportDropRate       *float64 `json:"report_drop_rate"`
 	ReportAmountSkewRate *float64 `json:"report_amount_skew_rate"`
 	ReportPhantomRate    *float64 `json:"report_phantom_rate"`
@@ -63,6 +75,9 @@ func (p faultsPatch) validate() error {
 	if p.LatencyMS != nil && (*p.LatencyMS < 0 || *p.LatencyMS > maxLatencyMS) {
 		return fmt.Errorf("latency_ms must be between 0 and %d", maxLatencyMS)
 	}
+	if p.DropAnswers != nil && (*p.DropAnswers < 0 || *p.DropAnswers > maxDropAnswers) {
+		return fmt.Errorf("drop_answers must be between 0 and %d", maxDropAnswers)
+	}
 	return nil
 }
 
@@ -83,6 +98,12 @@ func (p faultsPatch) apply(f *faults) {
 	}
 	if p.Down != nil {
 		f.Down = *p.Down
+	}
+	if p.DropAnswers != nil {
+		f.DropAnswers = *p.DropAnswers
+	}
+	if p.DropReference != nil {
+		f.DropReference = *p.DropReference
 	}
 }
 
@@ -204,5 +225,26 @@ func (v verdict) inject(w http.ResponseWriter, r *http.Request) bool {
 		}
 		return false
 	}
+	return true
+}
+
+// dropAnswer reports whether the answer to this request, already carried
+// out, is to be dropped (drop_answers), and counts one down if so. A request
+// names a reference when its x-correlator is the reference or its body has
+// it as a JSON string: that covers every protocol's client reference
+// without reading each one's fields. Callers hold s.mu.
+func (c *carrierState) dropAnswer(r *http.Request, body []byte) bool {
+	f := &c.faults
+	if f.DropAnswers <= 0 || r.Method != http.MethodPost {
+		return false
+	}
+	if ref := f.DropReference; ref != "" && r.Header.Get(headerCorrelator) != ref {
+		quoted, _ := json.Marshal(ref)
+		if !bytes.Contains(body, quoted) {
+			return false
+		}
+	}
+	f.DropAnswers--
+	c.stats.Faults.AnswersDropped++
 	return true
 }

@@ -17,6 +17,8 @@ type faultsView struct {
 	ReportDrop  float64 `json:"report_drop_rate"`
 	ReportSkew  float64 `json:"report_amount_skew_rate"`
 	ReportPhant float64 `json:"report_phantom_rate"`
+	DropAnswers int     `json:"drop_answers"`
+	DropRef     string  `json:"drop_reference"`
 }
 
 func (e *env) faults(carrier string) faultsView {
@@ -76,6 +78,7 @@ func TestFaultsValidation(t *testing.T) {
 		`{"carrier":"skt","timeout_rate":-0.1}`,
 		`{"carrier":"skt","report_phantom_rate":2}`,
 		`{"carrier":"skt","latency_ms":-1}`,
+		`{"carrier":"skt","drop_answers":-1}`,
 		`{"carrier":"skt","eror_rate":0.1}`,
 		`{"carrier":"lgu","error_rate":0.1}`,
 		`{"error_rate":0.1}`,
@@ -157,6 +160,41 @@ func TestFaultsApplied(t *testing.T) {
 		})
 		if len(rows) != 1 {
 			t.Fatal("a timeout fault must bill before it hangs")
+		}
+	})
+	t.Run("drop_answers", func(t *testing.T) {
+		e := setup(t)
+		e.putFaults(`{"carrier":"skt","drop_answers":1,"drop_reference":"ch_drop"}`)
+		// Another reference, and a read, are answered as usual.
+		if a := e.do(http.MethodPost, sktPayments, paymentBody("+821012345678", "ch_other", "5000", "KRW")); a.status != http.StatusCreated {
+			t.Fatalf("another reference: HTTP %d %s", a.status, a.body)
+		}
+		if a := e.do(http.MethodGet, sktPayments, nil); a.status != http.StatusOK {
+			t.Fatalf("a read: HTTP %d", a.status)
+		}
+		if _, err := e.send(context.Background(), http.MethodPost, sktPayments, paymentBody("+821012345678", "ch_drop", "5000", "KRW")); err == nil {
+			t.Fatal("a dropped answer arrived")
+		}
+		var billed int
+		for _, row := range e.ledger("") {
+			if row.ClientReference == "ch_drop" {
+				billed++
+			}
+		}
+		if billed != 1 {
+			t.Fatalf("the carrier must bill, once, before it drops the answer: %+v", e.ledger(""))
+		}
+		// Once: the same charge again is answered, from the first.
+		a := e.do(http.MethodPost, sktPayments, paymentBody("+821012345678", "ch_drop", "5000", "KRW"))
+		if a.status != http.StatusOK && a.status != http.StatusCreated {
+			t.Fatalf("resent: HTTP %d %s", a.status, a.body)
+		}
+		st := e.stats().Carriers["skt"]
+		if st.Faults["answers_dropped"] != 1 || len(e.ledger("")) != 2 {
+			t.Fatalf("stats %+v, ledger %+v", st, e.ledger(""))
+		}
+		if f := e.faults("skt"); f.DropAnswers != 0 {
+			t.Fatalf("drop_answers did not count down: %+v", f)
 		}
 	})
 	t.Run("latency", func(t *testing.T) {

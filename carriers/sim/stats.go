@@ -41,6 +41,7 @@ type faultStats struct {
 	Resets         int64 `json:"resets"`
 	DownRefusals   int64 `json:"down_refusals"`
 	LatencyApplied int64 `json:"latency_applied"`
+	AnswersDropped int64 `json:"answers_dropped"` // done, then the connection reset
 	// Settlement files: rows left out, amounts changed, rows made up.
 	ReportRowsDropped   int64 `json:"report_rows_dropped"`
 	ReportAmountsSkewed int64 `json:"report_amounts_skewed"`
@@ -68,6 +69,7 @@ func (a *carrierStats) add(b carrierStats) {
 	a.Faults.Resets += b.Faults.Resets
 	a.Faults.DownRefusals += b.Faults.DownRefusals
 	a.Faults.LatencyApplied += b.Faults.LatencyApplied
+	a.Faults.AnswersDropped += b.Faults.AnswersDropped
 	a.Faults.ReportRowsDropped += b.Faults.ReportRowsDropped
 	a.Faults.ReportAmountsSkewed += b.Faults.ReportAmountsSkewed
 	a.Faults.ReportRowsInvented += b.Faults.ReportRowsInvented

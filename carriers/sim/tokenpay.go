@@ -45,14 +45,18 @@ type tpOperation func(c *carrierState, r *http.Request, body []byte) (reply, fun
 func (s *Simulator) tokenPay(kind string, op tpOperation) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var next func()
-		s.protocol(kind, func(c *carrierState, r *http.Request, body []byte) reply {
+		dropped := s.serve(kind, func(c *carrierState, r *http.Request, body []byte) reply {
 			rp, fn := op(c, r, body)
+			if fn != nil {
+				s.background.Add(1) // pending (Pending) before the answer leaves, or is dropped
+			}
 			next = fn
 			return rp
-		})(w, r)
+		}, w, r)
 		if next != nil {
-			s.background.Add(1)                       // pending (Pending) before the answer leaves
-			_ = http.NewResponseController(w).Flush() // the client may be gone; the carrier goes on
+			if !dropped {
+				_ = http.NewResponseController(w).Flush() // the client may be gone; the carrier goes on
+			}
 			go func() {
 				defer s.background.Add(-1)
 				next()
