@@ -7,6 +7,7 @@ import (
 // Every endpoint that names an object answers another merchant's object with
 // 404, never 403, and changes nothing.
 func TestAnotherMerchantsObjectsAreNotFound(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		waiting := g.charge(g.key, krw("+821099990000", 1000, "skt")).str("id")
 		paid := g.paid(g.key, "+821099990001", 5000, "skt").str("id")

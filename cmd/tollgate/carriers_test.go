@@ -16,6 +16,7 @@ import (
 // Every scenario of the test numbers, on every protocol: skt (CAMARA),
 // kt (OneAPI Payment) and lgu (token and callback, results by callback only).
 func TestEveryScenarioOnEveryCarrier(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		for i, c := range carrierNames {
 			t.Run(c, func(t *testing.T) {
@@ -96,20 +97,23 @@ func (g *gw) waitFinalCharge(key, id string) resp {
 // Carrier callbacks: only a carrier's own signature gets in; a message is
 // applied once however often it comes; nothing forged changes anything.
 func TestCarrierCallbacksAreVerifiedAndAppliedOnce(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		r := g.paid(g.key, "+821070001111", 1000, "lgu")
 		id := r.str("id")
 		g.waitStatus(g.key, id, "succeeded")
 		var cb []byte
 		var hdr http.Header
-		for _, sent := range g.app.sim.Callbacks("lgu") {
-			if bytes.Contains(sent.Body, []byte(id)) && sent.Delivered() {
-				cb, hdr = sent.Body, sent.Header
+		// The simulator marks a callback delivered when the gateway's answer
+		// is back, which may be just after the charge shows succeeded.
+		eventually(t, 10*time.Second, func() (bool, string) {
+			for _, sent := range g.app.sim.Callbacks("lgu") {
+				if bytes.Contains(sent.Body, []byte(id)) && sent.Delivered() {
+					cb, hdr = sent.Body, sent.Header
+				}
 			}
-		}
-		if cb == nil {
-			t.Fatal("no delivered callback for the charge")
-		}
+			return cb != nil, "no delivered callback for the charge"
+		})
 		post := func(body []byte, h http.Header) int {
 			req, _ := http.NewRequest("POST", g.base+"/v1/carriers/lgu/webhooks", bytes.NewReader(body))
 			for k, v := range h {
@@ -194,6 +198,7 @@ func TestCarrierCallbacksAreVerifiedAndAppliedOnce(t *testing.T) {
 // With no job queue running, only the carrier's callback can finish an
 // async charge: 0005 on the token carrier ends succeeded through it.
 func TestAsyncChargeEndsThroughTheCallbackAlone(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects(t) {
 		t.Run(string(d), func(t *testing.T) {
 			g := startWith(t, opts{dbURL: storetest.URL(t, d), noJobs: true})

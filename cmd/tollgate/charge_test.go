@@ -7,6 +7,7 @@ import (
 )
 
 func TestChargeWithSMSCodeEndToEnd(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		ch := g.charge(g.key, map[string]any{"amount": 5000, "currency": "KRW", "msisdn": "010-1234-5678", "country": "KR",
 			"carrier": "skt", "merchant_reference": "order-123", "category": "game", "metadata": map[string]string{"sku": "gems500"}})
@@ -31,6 +32,7 @@ func TestChargeWithSMSCodeEndToEnd(t *testing.T) {
 }
 
 func TestDeclinesAreNormalised(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		for _, c := range []struct{ msisdn, code string }{
 			{"+821012340002", "insufficient_balance"},
@@ -50,6 +52,7 @@ func TestDeclinesAreNormalised(t *testing.T) {
 }
 
 func TestOneTapPaymentMethod(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		pm := g.call("POST", "/v1/payment_methods", g.key, "", map[string]any{"msisdn": "+821022223333", "carrier": "skt"})
 		if pm.Status != 201 || pm.str("status") != "requires_confirmation" || pm.str("msisdn_masked") != "+82 10-****-3333" {
@@ -80,6 +83,7 @@ func TestOneTapPaymentMethod(t *testing.T) {
 }
 
 func TestListChargesPaginatesNewestFirstWithFilters(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		var ids []string
 		for i := range 5 {
@@ -118,6 +122,7 @@ func TestListChargesPaginatesNewestFirstWithFilters(t *testing.T) {
 
 // A charge nobody confirms still reaches a final status, with its event.
 func TestAnUnconfirmedChargeExpiresByItself(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		id := g.charge(g.key, krw("+821011117777", 1000, "skt")).str("id")
 		g.clock.Advance(6 * time.Minute)
@@ -133,6 +138,7 @@ func TestAnUnconfirmedChargeExpiresByItself(t *testing.T) {
 }
 
 func TestNULAndBadUTF8AreRefusedNot500(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		for _, c := range []struct{ method, path, body string }{
 			{"POST", "/v1/charges", `{"amount": 1000, "currency": "KRW", "msisdn": "+821012345678", "carrier": "skt", "description": "a\u0000b"}`},
@@ -157,6 +163,7 @@ func TestNULAndBadUTF8AreRefusedNot500(t *testing.T) {
 }
 
 func TestAnUnconfirmedOptInExpiresByItself(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		pm := g.call("POST", "/v1/payment_methods", g.key, "", map[string]any{"msisdn": "+821011118888", "carrier": "kt"})
 		g.clock.Advance(6 * time.Minute)

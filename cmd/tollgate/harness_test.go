@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +24,20 @@ import (
 	"tollgate/internal/store"
 	"tollgate/internal/storetest"
 )
+
+// TestMain runs four gateways at once unless -parallel says otherwise: the
+// end-to-end suite waits on carriers' timeouts, callbacks and job polls far
+// more than it computes, so two at a time (GOMAXPROCS here) leaves the
+// machine idle.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", "4")
+	}
+	os.Exit(m.Run())
+}
 
 // testSecret is a fixed phone-number key for tests (32 bytes, base64).
 var testSecret = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
@@ -117,6 +133,11 @@ func startWith(t testing.TB, o opts) *gw {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
+	// Several gateways share one PostgreSQL server in this suite; keep each
+	// well inside its connection limit.
+	if st.Dialect == store.Postgres {
+		st.SQL.SetMaxOpenConns(12)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestIdempotencyReplaysTheFirstAnswerByteForByte(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		body := krw("+821044440000", 2000, "skt")
 		first := g.call("POST", "/v1/charges", g.key, "order-77", body)
@@ -49,6 +50,7 @@ func TestIdempotencyReplaysTheFirstAnswerByteForByte(t *testing.T) {
 // Fifty merchants' retries of one one-tap charge race each other: one charge,
 // one carrier call, fifty identical answers.
 func TestFiftyConcurrentSameKeyRequestsChargeOnce(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		pmID := g.activePaymentMethod(g.key, "+821055550000", "skt")
 		body := map[string]any{"amount": 3000, "currency": "KRW", "payment_method": pmID}
@@ -110,6 +112,7 @@ func (g *gw) activePaymentMethod(key, msisdn, carrier string) string {
 // Past the 24 h retention the stored answer is gone, but the key still
 // names its charge: the same request finds it again, another is refused.
 func TestIdempotencyKeyStillNamesItsChargeAfterRetention(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		body := krw("+821044449999", 2000, "skt")
 		first := g.call("POST", "/v1/charges", g.key, "old-key", body)

@@ -8,6 +8,7 @@ import (
 )
 
 func TestBadInputGetsAClearProblemAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		big := `{"amount": 1000, "currency": "KRW", "msisdn": "+821012345678", "description": "` + strings.Repeat("x", 2<<20) + `"}`
 		cases := []struct {
@@ -81,6 +82,7 @@ func TestBadInputGetsAClearProblemAndWritesNothing(t *testing.T) {
 }
 
 func TestAuthentication(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		body := krw("+821012345678", 1000, "skt")
 		for _, key := range []string{"", "tg_test_nope", "Basic abc"} {

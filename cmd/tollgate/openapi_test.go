@@ -151,6 +151,7 @@ func oaRoles(op map[string]any) []string {
 var oaEchoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 
 func TestOpenAPIDescribesEveryMountedRoute(t *testing.T) {
+	t.Parallel()
 	g := start(t, store.SQLite)
 	doc := oaFetch(t, g)
 	e, ok := g.app.handler.(*echo.Echo)
@@ -219,6 +220,7 @@ func TestOpenAPIDescribesEveryMountedRoute(t *testing.T) {
 }
 
 func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
+	t.Parallel()
 	g := start(t, store.SQLite)
 	doc := oaFetch(t, g)
 
@@ -576,6 +578,7 @@ func oaJSONType(v any) string {
 // TestOpenAPISchemasFitRealAnswers drives the gateway through its main flows
 // and checks every answer against the document.
 func TestOpenAPISchemasFitRealAnswers(t *testing.T) {
+	t.Parallel()
 	g := start(t, store.SQLite)
 	doc := oaFetch(t, g)
 
@@ -693,6 +696,7 @@ func TestOpenAPISchemasFitRealAnswers(t *testing.T) {
 // operation: without a key, with each role's key, and (POSTs) without an
 // Idempotency-Key, and checks the answers against the document.
 func TestOpenAPISecurityAndIdempotencyMatchTheServer(t *testing.T) {
+	t.Parallel()
 	g := start(t, store.SQLite)
 	doc := oaFetch(t, g)
 	finance, admin := g.roleKey(auth.RoleFinance), g.roleKey(auth.RoleAdmin)

@@ -10,6 +10,7 @@ import (
 // Invariant 5: after a full round of charges, confirmations, refunds and
 // opt-ins, no phone number appears in clear in any table or log line.
 func TestNoPhoneNumberInClearInTheDatabaseOrLogs(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		numbers := []string{"+821012345678", "+821012340002", "+821055556666"}
 		paid := g.paid(g.key, numbers[0], 5000, "skt")

@@ -3,6 +3,7 @@ package main
 import "testing"
 
 func TestRefundsFullPartialAndTooMuch(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		ch := g.paid(g.key, "+821066660000", 5000, "skt")
 		id := ch.str("id")

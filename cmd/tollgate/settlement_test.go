@@ -81,6 +81,7 @@ func rowOf(t *testing.T, rows [][]string, clientRef string) int {
 // charge is settled, statements tie out to the ledger, and a rerun changes
 // nothing but supersedes.
 func TestSettlementFindsEachKindOnce(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects(t) {
 		t.Run(string(d), func(t *testing.T) {
 			g := startWith(t, opts{dbURL: storetest.URL(t, d), noJobs: true}) // no status job: a charge without an answer stays processing
@@ -235,6 +236,7 @@ func TestSettlementFindsEachKindOnce(t *testing.T) {
 // TestSettlementSimFaults produces discrepancies on demand with the
 // simulator's report faults, through the finance API and every protocol.
 func TestSettlementSimFaults(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
 		fin := g.roleKey(auth.RoleFinance)
 		day := g.settleDay()
@@ -288,6 +290,7 @@ func TestSettlementSimFaults(t *testing.T) {
 
 // TestSettlementFinanceOnly: finance keys only, and clear problems for bad input.
 func TestSettlementFinanceOnly(t *testing.T) {
+	t.Parallel()
 	g := start(t, "sqlite")
 	fin, adm := g.roleKey(auth.RoleFinance), g.roleKey(auth.RoleAdmin)
 	for _, p := range []string{"/v1/settlements", "/v1/settlements/stl_x", "/v1/settlements/stl_x/discrepancies", "/v1/settlements/stl_x/statements"} {
@@ -353,6 +356,7 @@ func TestSettlementFinanceOnly(t *testing.T) {
 // summary table and exits 0; each bad one exits non-zero with a message
 // that says what is wrong, and its run keeps no discrepancies.
 func TestSettleCommand(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects(t) {
 		t.Run(string(d), func(t *testing.T) {
 			g := startWith(t, opts{dbURL: storetest.URL(t, d), noJobs: true})
