@@ -279,25 +279,45 @@ func ColumnError(column, format string, args ...any) error {
 	return &ReportError{Column: column, Msg: fmt.Sprintf(format, args...)}
 }
 
-// ReportSettings say where a carrier's settlement files come from and in
-// which time zone it writes their dates.
-type ReportSettings struct {
-	URL string         // Settings.ReportURL: a template with {date}
-	Loc *time.Location // ReportLocation of Settings.Options
+// ReportFiles is one carrier connection's ReportSource: its settlement
+// files fetched from Settings.ReportURL and read with its protocol's layout
+// in the zone the carrier writes dates in. An adapter embeds it, so what is
+// the protocol's own is only its layout.
+type ReportFiles struct {
+	carrier string
+	url     string // a template with {date}
+	layout  ReportLayout
 }
 
-// NewReportSettings reads the settlement-file settings of s.
-func NewReportSettings(s Settings) (ReportSettings, error) {
+// NewReportFiles reads the settlement-file settings of s; layout is the
+// protocol's layout for the carrier's time zone (ReportLocation).
+func NewReportFiles(s Settings, layout func(loc *time.Location) ReportLayout) (ReportFiles, error) {
 	loc, err := ReportLocation(s.Options)
 	if err != nil {
-		return ReportSettings{}, err
+		return ReportFiles{}, err
 	}
-	return ReportSettings{URL: s.ReportURL, Loc: loc}, nil
+	return ReportFiles{carrier: s.Name, url: s.ReportURL, layout: layout(loc)}, nil
 }
 
-// Fetch downloads the settlement file of businessDate (FetchReport).
-func (r ReportSettings) Fetch(ctx context.Context, businessDate string) (io.ReadCloser, error) {
-	return FetchReport(ctx, r.URL, businessDate, nil)
+// FetchReport downloads the carrier's settlement file of businessDate.
+func (f ReportFiles) FetchReport(ctx context.Context, businessDate string) (io.ReadCloser, error) {
+	return FetchReport(ctx, f.url, businessDate, nil)
+}
+
+// ParseReport streams a settlement file, which must be this carrier's for
+// businessDate.
+func (f ReportFiles) ParseReport(r io.Reader, businessDate string) ReportReader {
+	return f.layout.ParseReport(r, f.carrier, businessDate)
+}
+
+// CompactBusinessDay reads a header's business day written YYYYMMDD as
+// YYYY-MM-DD.
+func CompactBusinessDay(s string) (string, error) {
+	d, err := time.Parse("20060102", s)
+	if err != nil {
+		return "", fmt.Errorf("business day %q is not YYYYMMDD", s)
+	}
+	return d.Format(time.DateOnly), nil
 }
 
 // ReportLocation is the time zone a carrier writes its settlement dates in:

@@ -49,7 +49,7 @@ type Client struct {
 	callbackURL   string
 	webhookSecret string
 
-	reports carriers.ReportSettings // settlement files (report.go)
+	carriers.ReportFiles // settlement files (report.go)
 }
 
 // New builds a client for the carrier described by s.
@@ -63,12 +63,12 @@ func New(s carriers.Settings) (*Client, error) {
 	}
 	// A copy of the caller's client that takes a 3xx as the answer.
 	hc := carriers.SendClient(s.HTTPClient)
-	reports, err := carriers.NewReportSettings(s)
+	reports, err := carriers.NewReportFiles(s, reportLayout)
 	if err != nil {
 		return nil, fmt.Errorf("camara %s: %w", s.Name, err)
 	}
 	return &Client{
-		reports: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc, now: s.Clock(),
+		ReportFiles: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc, now: s.Clock(),
 		callbackURL: s.CallbackURL, webhookSecret: s.WebhookSecret,
 	}, nil
 }

@@ -1,9 +1,7 @@
 package camara
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"tollgate/carriers"
@@ -33,18 +31,10 @@ const (
 
 var reportColumns = []string{"paymentId", "clientCorrelator", "transactionType", "amount", "currency", "status", "billedAt"}
 
-// FetchReport downloads the operator's settlement file of businessDate.
-func (c *Client) FetchReport(ctx context.Context, businessDate string) (io.ReadCloser, error) {
-	return c.reports.Fetch(ctx, businessDate)
-}
+// reportLayout ignores the carrier's zone: CAMARA times carry their offset.
+func reportLayout(*time.Location) carriers.ReportLayout { return layout }
 
-// ParseReport streams a CAMARA settlement file, which must be this
-// carrier's for businessDate.
-func (c *Client) ParseReport(r io.Reader, businessDate string) carriers.ReportReader {
-	return reportLayout.ParseReport(r, c.name, businessDate)
-}
-
-var reportLayout = carriers.ReportLayout{
+var layout = carriers.ReportLayout{
 	Name:       "CAMARA settlement",
 	Comma:      ',',
 	Columns:    reportColumns,

@@ -52,7 +52,7 @@ type Client struct {
 	// that may have arrived is never resent.
 	correlatorHonoured bool
 
-	reports carriers.ReportSettings // settlement files (report.go)
+	carriers.ReportFiles // settlement files (report.go)
 }
 
 // New builds a client for the carrier described by s.
@@ -66,7 +66,7 @@ func New(s carriers.Settings) (*Client, error) {
 	}
 	// A copy of the caller's client that takes a 3xx as the answer.
 	hc := carriers.SendClient(s.HTTPClient)
-	reports, err := carriers.NewReportSettings(s)
+	reports, err := carriers.NewReportFiles(s, reportLayout)
 	if err != nil {
 		return nil, fmt.Errorf("oneapi %s: %w", s.Name, err)
 	}
@@ -79,7 +79,7 @@ func New(s carriers.Settings) (*Client, error) {
 		return nil, fmt.Errorf("oneapi %s: options.%s: %q is neither %s nor %s", s.Name, optCorrelator, v, correlatorHonoured, correlatorIgnored)
 	}
 	return &Client{
-		reports: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc, now: s.Clock(),
+		ReportFiles: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc, now: s.Clock(),
 		correlatorHonoured: honoured,
 	}, nil
 }

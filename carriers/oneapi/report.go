@@ -1,9 +1,7 @@
 package oneapi
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"tollgate/carriers"
@@ -29,22 +27,11 @@ const (
 	reportVersion = "v3"
 	reportTrailer = "TRAILER"
 	reportTime    = "2006-01-02 15:04:05"
-	reportDay     = "20060102"
 )
 
 var reportColumns = []string{"serverReferenceCode", "clientCorrelator", "operation", "transactionOperationStatus", "amount", "currency", "timestamp"}
 
-// FetchReport downloads the hub's settlement file of businessDate.
-func (c *Client) FetchReport(ctx context.Context, businessDate string) (io.ReadCloser, error) {
-	return c.reports.Fetch(ctx, businessDate)
-}
-
-// ParseReport streams a OneAPI settlement file, which must be this
-// carrier's for businessDate.
-func (c *Client) ParseReport(r io.Reader, businessDate string) carriers.ReportReader {
-	return reportLayout(c.reports.Loc).ParseReport(r, c.name, businessDate)
-}
-
+// reportLayout is the layout of a carrier writing local times in loc.
 func reportLayout(loc *time.Location) carriers.ReportLayout {
 	return carriers.ReportLayout{
 		Name:       "OneAPI settlement",
@@ -58,11 +45,8 @@ func reportLayout(loc *time.Location) carriers.ReportLayout {
 			if rec[1] != reportVersion {
 				return "", "", fmt.Errorf("layout version %q, want %s", rec[1], reportVersion)
 			}
-			d, err := time.Parse(reportDay, rec[3])
-			if err != nil {
-				return "", "", fmt.Errorf("business day %q is not YYYYMMDD", rec[3])
-			}
-			return rec[2], d.Format(time.DateOnly), nil
+			day, err := carriers.CompactBusinessDay(rec[3])
+			return rec[2], day, err
 		},
 		Row: func(rec []string) (carriers.ReportLine, error) { return parseReportRow(rec, loc) },
 	}

@@ -105,7 +105,7 @@ type Client struct {
 	callbackURL string
 	secret      []byte
 
-	reports carriers.ReportSettings // settlement files (report.go)
+	carriers.ReportFiles // settlement files (report.go)
 }
 
 // New builds a client for the carrier described by s. Without a webhook
@@ -123,12 +123,12 @@ func New(s carriers.Settings) (*Client, error) {
 	hc := carriers.SendClient(s.HTTPClient)
 	caps := s.Capabilities
 	caps.Async = true // every result of this protocol arrives by callback
-	reports, err := carriers.NewReportSettings(s)
+	reports, err := carriers.NewReportFiles(s, reportLayout)
 	if err != nil {
 		return nil, fmt.Errorf("tokenpay %s: %w", s.Name, err)
 	}
 	return &Client{
-		reports: reports, name: s.Name, base: base, caps: caps, hc: hc, now: s.Clock(),
+		ReportFiles: reports, name: s.Name, base: base, caps: caps, hc: hc, now: s.Clock(),
 		callbackURL: s.CallbackURL, secret: []byte(s.WebhookSecret),
 	}, nil
 }

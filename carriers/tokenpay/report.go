@@ -1,9 +1,7 @@
 package tokenpay
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"tollgate/carriers"
@@ -29,22 +27,11 @@ const (
 	reportTag     = "TOKENPAY-SETTLEMENT"
 	reportTrailer = "T"
 	reportTime    = "20060102150405"
-	reportDay     = "20060102"
 )
 
 var reportColumns = []string{"reference", "transaction_id", "type", "amount", "currency", "status", "completed_at"}
 
-// FetchReport downloads the carrier's settlement file of businessDate.
-func (c *Client) FetchReport(ctx context.Context, businessDate string) (io.ReadCloser, error) {
-	return c.reports.Fetch(ctx, businessDate)
-}
-
-// ParseReport streams a token-API settlement file, which must be this
-// carrier's for businessDate.
-func (c *Client) ParseReport(r io.Reader, businessDate string) carriers.ReportReader {
-	return reportLayout(c.reports.Loc).ParseReport(r, c.name, businessDate)
-}
-
+// reportLayout is the layout of a carrier writing local times in loc.
 func reportLayout(loc *time.Location) carriers.ReportLayout {
 	return carriers.ReportLayout{
 		Name:       "token-API settlement",
@@ -55,11 +42,8 @@ func reportLayout(loc *time.Location) carriers.ReportLayout {
 			if len(rec) != 4 || rec[0] != reportHeader || rec[1] != reportTag {
 				return "", "", fmt.Errorf("the first line must be H|%s|CARRIER|YYYYMMDD (another carrier's file?)", reportTag)
 			}
-			d, err := time.Parse(reportDay, rec[3])
-			if err != nil {
-				return "", "", fmt.Errorf("business day %q is not YYYYMMDD", rec[3])
-			}
-			return rec[2], d.Format(time.DateOnly), nil
+			day, err := carriers.CompactBusinessDay(rec[3])
+			return rec[2], day, err
 		},
 		Row: func(rec []string) (carriers.ReportLine, error) { return parseReportRow(rec, loc) },
 	}
