@@ -10,10 +10,8 @@ import (
 const (
 	paymentsPath = "/carrier-billing/v0.5/payments"
 	refundsRoot  = "/carrier-billing-refund/v0.3/payments/" // + {paymentId}/refunds
-	// SMS is not part of CAMARA; operators expose GSMA OneAPI SMS for it,
-	// with the sender address URL-encoded into the path.
-	smsPath   = "/smsmessaging/v1/outbound/tel%3A%2Btollgate/requests"
-	smsSender = "tel:+tollgate"
+	// SMS is not part of CAMARA; operators expose GSMA OneAPI SMS
+	// (oneapisms) for it.
 
 	headerCorrelator = "x-correlator"
 
@@ -127,22 +125,6 @@ type refund struct {
 	RefundStatus      string            `json:"refundStatus"`
 	Type              string            `json:"type"`
 	AmountTransaction refundTransaction `json:"amountTransaction"`
-}
-
-// outboundSMS is the GSMA OneAPI outbound SMS request.
-type outboundSMS struct {
-	Request outboundSMSRequest `json:"outboundSMSMessageRequest"`
-}
-
-type outboundSMSRequest struct {
-	Address          []string        `json:"address"`
-	SenderAddress    string          `json:"senderAddress"`
-	Message          outboundSMSText `json:"outboundSMSTextMessage"`
-	ClientCorrelator string          `json:"clientCorrelator,omitempty"`
-}
-
-type outboundSMSText struct {
-	Message string `json:"message"`
 }
 
 // 2-step payments (carrier-billing v0.5, "Two Step Payment").

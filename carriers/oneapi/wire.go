@@ -16,9 +16,7 @@ import (
 const (
 	paymentRoot = "/payment/v3/" // + {endUserId}/transactions/amount
 	amountPath  = "/transactions/amount"
-	// smsPath is OneAPI SMS, with the sender address URL-encoded in the path.
-	smsPath   = "/smsmessaging/v1/outbound/tel%3A%2Btollgate/requests"
-	smsSender = "tel:+tollgate"
+	// SMS is OneAPI SMS (oneapisms).
 
 	telPrefix = "tel:"
 
@@ -186,20 +184,4 @@ func (e exception) message() string {
 		s = strings.ReplaceAll(s, "%"+strconv.Itoa(i), e.Variables[i-1])
 	}
 	return s
-}
-
-// outboundSMS is the GSMA OneAPI outbound SMS request.
-type outboundSMS struct {
-	Request outboundSMSRequest `json:"outboundSMSMessageRequest"`
-}
-
-type outboundSMSRequest struct {
-	Address          []string        `json:"address"`
-	SenderAddress    string          `json:"senderAddress"`
-	Message          outboundSMSText `json:"outboundSMSTextMessage"`
-	ClientCorrelator string          `json:"clientCorrelator,omitempty"`
-}
-
-type outboundSMSText struct {
-	Message string `json:"message"`
 }

@@ -1,0 +1,49 @@
+package oneapisms_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"tollgate/carriers"
+	"tollgate/carriers/oneapisms"
+)
+
+func TestSendWritesOneAPIOutboundSMS(t *testing.T) {
+	var got []byte
+	var gotID string
+	post := func(_ context.Context, body any, id string) (*carriers.Answer, error) {
+		gotID = id
+		got, _ = json.Marshal(body)
+		return &carriers.Answer{Status: 201}, nil
+	}
+	refused := func(*carriers.Answer) error { t.Fatal("a 201 was refused"); return nil }
+	if err := oneapisms.Send(context.Background(), carriers.SMS{MSISDN: "+821012345678", Body: "code 482913"}, post, refused); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"outboundSMSMessageRequest":{"address":["tel:+821012345678"],"senderAddress":"tel:+tollgate","outboundSMSTextMessage":{"message":"code 482913"},"clientCorrelator":"` + gotID + `"}}`
+	if len(gotID) != 32 || string(got) != want {
+		t.Fatalf("body %s, id %q; want %s", got, gotID, want)
+	}
+}
+
+func TestSendErrors(t *testing.T) {
+	errRefused := errors.New("refused")
+	answer := func(status int) oneapisms.Post {
+		return func(context.Context, any, string) (*carriers.Answer, error) { return &carriers.Answer{Status: status}, nil }
+	}
+	refused := func(*carriers.Answer) error { return errRefused }
+	ctx := context.Background()
+	if err := oneapisms.Send(ctx, carriers.SMS{MSISDN: "+821012345678"}, answer(201), refused); !errors.Is(err, carriers.ErrInvalidRequest) {
+		t.Errorf("no body: %v", err)
+	}
+	err := oneapisms.Send(ctx, carriers.SMS{MSISDN: "+821012345678", Body: "x"}, answer(503), refused)
+	if !errors.Is(err, errRefused) || !strings.HasPrefix(err.Error(), "send sms ") {
+		t.Errorf("503: %v, want the adapter's reading, naming the message", err)
+	}
+	if strings.Contains(err.Error(), "821012345678") {
+		t.Errorf("the error names the subscriber: %v", err)
+	}
+}
