@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
@@ -147,6 +148,9 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	cs, err := carrierSettings(cfg, clk.Now)
 	if err != nil {
 		return nil, err
+	}
+	if timers, ok := clk.(interface{ After(time.Duration) <-chan time.Time }); ok {
+		cs.sim.After = timers.After // test mode: moving the clock moves the simulated back end too
 	}
 	simURL := cfg.SimURL
 	if cfg.Mode == "test" {

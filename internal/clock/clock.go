@@ -4,6 +4,7 @@
 package clock
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -22,8 +23,14 @@ func (System) Now() time.Time { return time.Now().UTC() }
 // Offset is a wall clock that can be moved forward, for test mode's
 // POST /v1/test_helpers/clock/advance: time keeps flowing, shifted.
 type Offset struct {
-	mu     sync.RWMutex
-	offset time.Duration
+	mu      sync.RWMutex
+	offset  time.Duration
+	waiters []*waiter
+}
+
+type waiter struct {
+	at time.Time
+	ch chan time.Time
 }
 
 // Now returns the wall clock plus every advance so far.
@@ -40,7 +47,46 @@ func (o *Offset) Advance(d time.Duration) {
 	}
 	o.mu.Lock()
 	o.offset += d
+	now := time.Now().UTC().Add(o.offset)
+	var due []*waiter
+	kept := o.waiters[:0]
+	for _, w := range o.waiters {
+		if w.at.After(now) {
+			kept = append(kept, w)
+		} else {
+			due = append(due, w)
+		}
+	}
+	o.waiters = kept
 	o.mu.Unlock()
+	for _, w := range due {
+		w.ch <- now
+	}
+}
+
+// After fires once the clock reaches now+d: when that much wall time has
+// passed, or sooner when Advance moves the clock past it. It lets test
+// mode's simulated carriers wait on the same clock the merchant moves.
+func (o *Offset) After(d time.Duration) <-chan time.Time {
+	o.mu.Lock()
+	w := &waiter{at: time.Now().UTC().Add(o.offset).Add(d), ch: make(chan time.Time, 1)}
+	o.waiters = append(o.waiters, w)
+	o.mu.Unlock()
+	time.AfterFunc(d, func() { o.release(w) })
+	return w.ch
+}
+
+// release fires w if Advance has not already.
+func (o *Offset) release(w *waiter) {
+	o.mu.Lock()
+	i := slices.Index(o.waiters, w)
+	if i >= 0 {
+		o.waiters = slices.Delete(o.waiters, i, i+1)
+	}
+	o.mu.Unlock()
+	if i >= 0 {
+		w.ch <- o.Now()
+	}
 }
 
 // NowOrNil is for river's test time: the shifted time once the clock has
