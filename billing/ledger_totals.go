@@ -30,9 +30,9 @@ func (b *Books) LedgerTotals(ctx context.Context, carrier string, from, to time.
 		       COALESCE(SUM(CASE WHEN l.refund_id IS NULL THEN 1 ELSE 0 END), 0) AS charges,
 		       COALESCE(SUM(CASE WHEN l.refund_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS refunds
 		FROM ledger_entries l JOIN charges c ON c.id = l.charge_id
-		WHERE c.carrier = ? AND l.account = ? AND l.created_at >= ? AND l.created_at < ?
+		WHERE c.carrier = ? AND l.account = '`+AccountCarrierReceivable+`' AND l.created_at >= ? AND l.created_at < ?
 		GROUP BY l.merchant_id, l.currency
-		ORDER BY l.merchant_id, l.currency`, carrier, AccountCarrierReceivable, from, to).Scan(&out).Error
+		ORDER BY l.merchant_id, l.currency`, carrier, from, to).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("ledger totals of %s from %s: %w", carrier, from.Format(time.RFC3339), err)
 	}

@@ -78,7 +78,13 @@
 // The file is streamed and never held. The gateway's side of the day is
 // held in a compact index (about 60 bytes a charge: ids in shared slabs, a
 // fixed-size entry each), so a million charges against a million lines run
-// in well under 256 MiB. Lines the index does not know are looked up in the
-// database in batches; discrepancies are written in batches as they are
-// found.
+// in well under 256 MiB. Lines the index does not know are looked up in
+// batches; discrepancies are written in batches as they are found, each
+// batch completed (merchants, refunds' charges) with a few look-ups.
+//
+// # Whose tables
+//
+// Charges, refunds and the ledger are billing's: settlement reads them only
+// through the Billing interface (billing streams the day's records and
+// answers look-ups and ledger totals) and writes only its settlement_ tables.
 package settlement
