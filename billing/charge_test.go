@@ -69,11 +69,7 @@ func TestCreateChargeRefusesBadInputBeforeAnything(t *testing.T) {
 				t.Errorf("%s: the problem repeats the number: %s", tc.name, p.Detail)
 			}
 		}
-		var n int64
-		b.store.DB.Model(&Charge{}).Count(&n)
-		if n != 0 || len(b.carrier.sms) != 0 {
-			t.Fatalf("bad input left %d charges and %d SMS", n, len(b.carrier.sms))
-		}
+		wantNothingWritten(t, b, "bad input")
 	})
 }
 
@@ -265,11 +261,7 @@ func TestAnOpenBreakerRefusesBeforeAnythingIsWritten(t *testing.T) {
 		if p.RetryAfter != 3 {
 			t.Fatalf("Retry-After %d s, want the breaker's 3 s", p.RetryAfter)
 		}
-		var n int64
-		b.store.DB.Model(&Charge{}).Count(&n)
-		if n != 0 || len(b.carrier.sms) != 0 {
-			t.Fatalf("%d charges and %d SMS with the carrier down", n, len(b.carrier.sms))
-		}
+		wantNothingWritten(t, b, "the carrier down")
 	})
 }
 
@@ -300,11 +292,7 @@ func TestAFailingEventSinkLeavesNoCharge(t *testing.T) {
 		if err == nil {
 			t.Fatal("a charge was made although its event could not be recorded")
 		}
-		var n int64
-		b.store.DB.Model(&Charge{}).Count(&n)
-		if n != 0 || len(b.carrier.sms) != 0 {
-			t.Fatalf("%d charges and %d SMS without an event", n, len(b.carrier.sms))
-		}
+		wantNothingWritten(t, b, "no event recorded")
 	})
 }
 

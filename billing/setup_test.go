@@ -324,3 +324,18 @@ func assertBalanced(t *testing.T, b *testBundle) {
 		t.Fatalf("%d charges whose ledger does not match amount - refunded", wrong)
 	}
 }
+
+// wantNothingWritten fails if a refused request left a charge or sent an SMS.
+func wantNothingWritten(t *testing.T, b *testBundle, after string) {
+	t.Helper()
+	var n int64
+	if err := b.store.DB.Model(&Charge{}).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	b.carrier.mu.Lock()
+	sms := len(b.carrier.sms)
+	b.carrier.mu.Unlock()
+	if n != 0 || sms != 0 {
+		t.Fatalf("after %s: %d charges and %d SMS, want none", after, n, sms)
+	}
+}
