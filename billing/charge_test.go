@@ -83,23 +83,23 @@ func TestChargeWithCodeSucceedsOnceAndBalances(t *testing.T) {
 		if ch.Status != StatusRequiresConfirmation || ch.MSISDNMasked == "" || strings.Contains(ch.MSISDNMasked, "1012345678") {
 			t.Fatalf("new charge: %s, masked %q", ch.Status, ch.MSISDNMasked)
 		}
-		if body := b.carrier.sms[0].Body; !strings.Contains(body, "Shop A") || !strings.Contains(body, "5,000") {
+		if body := b.carrier.Outbox()[0].Body; !strings.Contains(body, "Shop A") || !strings.Contains(body, "5,000") {
 			t.Fatalf("the code's SMS does not say who is paid how much: %q", body)
 		}
 		_, err = s.ConfirmCharge(ctx, b.merchant, ch.ID, "000000")
-		if b.carrier.lastCode(t) != "000000" {
+		if lastCode(t, b) != "000000" {
 			wantProblem(t, err, 422, problem.CodeInvalidConfirmationCode)
 		}
-		out, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, b.carrier.lastCode(t))
+		out, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, lastCode(t, b))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if out.Status != StatusSucceeded || out.CarrierReference == nil || out.SucceededAt == nil {
 			t.Fatalf("confirmed charge: %+v", out)
 		}
-		_, err = s.ConfirmCharge(ctx, b.merchant, ch.ID, b.carrier.lastCode(t))
+		_, err = s.ConfirmCharge(ctx, b.merchant, ch.ID, lastCode(t, b))
 		wantProblem(t, err, http.StatusConflict, problem.CodeChargeStateInvalid)
-		if got := b.carrier.chargeCalls(); got != 1 {
+		if got := b.carrier.ChargeCalls(); got != 1 {
 			t.Fatalf("the carrier was asked to bill %d times", got)
 		}
 		want := []string{EventChargeRequiresConfirmation, EventChargeProcessing, EventChargeSucceeded}
@@ -117,7 +117,7 @@ func TestWrongCodesSpendAttemptsThenFail(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		right := b.carrier.lastCode(t)
+		right := lastCode(t, b)
 		wrong := "111111"
 		if right == wrong {
 			wrong = "222222"
@@ -152,7 +152,7 @@ func TestWrongCodesSpendAttemptsThenFail(t *testing.T) {
 		if cur.Status != StatusFailed || deref(cur.FailureCode) != carriers.FailureConfirmationFailed {
 			t.Fatalf("charge is %s/%s, want failed/confirmation_failed", cur.Status, deref(cur.FailureCode))
 		}
-		if b.carrier.chargeCalls() != 0 {
+		if b.carrier.ChargeCalls() != 0 {
 			t.Fatal("the carrier was asked to bill")
 		}
 	})
@@ -162,7 +162,7 @@ func TestTheThirdWrongCodeFailsTheCharge(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
 		ctx := context.Background()
 		ch, _ := s.CreateCharge(ctx, b.merchant, newKey(), krw(5000))
-		right := b.carrier.lastCode(t)
+		right := lastCode(t, b)
 		wrong := "000000"
 		if right == wrong {
 			wrong = "111111"
@@ -186,7 +186,7 @@ func TestAnExpiredCodeFailsTheChargeByJobAndByConfirm(t *testing.T) {
 		ctx := context.Background()
 		byJob, _ := s.CreateCharge(ctx, b.merchant, newKey(), krw(5000))
 		byConfirm, _ := s.CreateCharge(ctx, b.merchant, newKey(), krw(6000))
-		code := b.carrier.lastCode(t)
+		code := lastCode(t, b)
 
 		w := &chargeExpiryWorker{s: s}
 		// Before expiry the job snoozes until the code expires.
@@ -220,7 +220,7 @@ func TestCancelOnlyWhileWaitingForTheCode(t *testing.T) {
 		}
 		_, err = s.CancelCharge(ctx, b.merchant, ch.ID)
 		wantProblem(t, err, http.StatusConflict, problem.CodeChargeStateInvalid)
-		_, err = s.ConfirmCharge(ctx, b.merchant, ch.ID, b.carrier.lastCode(t))
+		_, err = s.ConfirmCharge(ctx, b.merchant, ch.ID, lastCode(t, b))
 		wantProblem(t, err, http.StatusConflict, problem.CodeChargeStateInvalid)
 		_, err = s.CreateRefund(ctx, b.merchant, ch.ID, newKey(), RefundParams{})
 		wantProblem(t, err, http.StatusConflict, problem.CodeChargeStateInvalid)
@@ -255,7 +255,7 @@ func TestAnotherMerchantSeesNothing(t *testing.T) {
 
 func TestAnOpenBreakerRefusesBeforeAnythingIsWritten(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
-		b.carriers.setAvailable("skt", false)
+		b.carriers.SetDown("skt", true)
 		_, err := s.CreateCharge(context.Background(), b.merchant, newKey(), krw(5000))
 		p := wantProblem(t, err, http.StatusServiceUnavailable, problem.CodeCarrierUnavailable)
 		if p.RetryAfter != 3 {
@@ -279,8 +279,8 @@ func TestSameKeyNamesItsChargeForever(t *testing.T) {
 		}
 		_, err = s.CreateCharge(ctx, b.merchant, key, krw(7000))
 		wantProblem(t, err, 422, problem.CodeIdempotencyKeyReused)
-		if len(b.carrier.sms) != 1 {
-			t.Fatalf("the subscriber got %d codes for one charge", len(b.carrier.sms))
+		if len(b.carrier.Outbox()) != 1 {
+			t.Fatalf("the subscriber got %d codes for one charge", len(b.carrier.Outbox()))
 		}
 	})
 }
@@ -305,9 +305,9 @@ func TestACarrierThatLostItsCodeCheckRefusesTheConfirm(t *testing.T) {
 		if err := b.store.DB.Model(&Charge{}).Where("id = ?", ch.ID).Update("authorization_ref", "auth-1").Error; err != nil {
 			t.Fatal(err)
 		}
-		_, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, b.carrier.lastCode(t))
+		_, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, lastCode(t, b))
 		wantProblem(t, err, 422, problem.CodeConfirmationFailed)
-		if b.carrier.chargeCalls() != 0 {
+		if b.carrier.ChargeCalls() != 0 {
 			t.Fatal("the carrier was asked to bill")
 		}
 	})

@@ -18,15 +18,15 @@ import (
 func processing(t *testing.T, s *Service, b *testBundle) *Charge {
 	t.Helper()
 	ctx := context.Background()
-	b.carrier.setAnswer(func(carriers.ChargeRequest) (carriers.Result, error) {
+	b.carrier.SetAnswer(func(carriers.ChargeRequest) (carriers.Result, error) {
 		return carriers.Result{}, fmt.Errorf("read answer: %w", carriers.ErrOutcomeUnknown)
 	})
-	defer b.carrier.setAnswer(nil)
+	defer b.carrier.SetAnswer(nil)
 	ch, err := s.CreateCharge(ctx, b.merchant, newKey(), krw(5000))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, b.carrier.lastCode(t))
+	out, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, lastCode(t, b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,9 +136,7 @@ func TestTheStatusJobFinishesWhatTheCallLeftUnknown(t *testing.T) {
 
 		// The carrier billed it; only the answer was lost.
 		billed := processing(t, s, b)
-		b.carrier.mu.Lock()
-		b.carrier.billed[billed.ID] = billed.Amount
-		b.carrier.mu.Unlock()
+		b.carrier.Bill(billed.ID, billed.Amount)
 		if err := work(billed.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -159,9 +157,9 @@ func TestTheStatusJobFinishesWhatTheCallLeftUnknown(t *testing.T) {
 		}
 
 		// The carrier cannot be asked: keep asking, never fail it.
-		b.carrier.status = func(carriers.Reference) (carriers.Result, error) {
+		b.carrier.SetStatus(func(carriers.Reference) (carriers.Result, error) {
 			return carriers.Result{}, carriers.ErrOutcomeUnknown
-		}
+		})
 		unsure := processing(t, s, b)
 		b.clock.Advance(time.Hour)
 		if err := work(unsure.ID); !errors.As(err, &snooze) {

@@ -34,7 +34,7 @@ func TestRefundsFullPartialAndTooMuch(t *testing.T) {
 		}
 		_, err = s.CreateRefund(ctx, b.merchant, ch.ID, newKey(), RefundParams{})
 		wantProblem(t, err, 422, problem.CodeRefundExceedsCharge)
-		if got := b.carrier.refunded[ch.ID]; got != 5000 {
+		if got := b.carrier.Refunded(ch.ID); got != 5000 {
 			t.Fatalf("the carrier refunded %d, want 5000", got)
 		}
 		assertBalanced(t, b)
@@ -67,7 +67,7 @@ func TestConcurrentRefundsNeverExceedTheCharge(t *testing.T) {
 		if ok != 2 {
 			t.Fatalf("%d refunds of 2000 on a 5000 charge succeeded, want 2", ok)
 		}
-		if got := b.carrier.refunded[ch.ID]; got != 4000 {
+		if got := b.carrier.Refunded(ch.ID); got != 4000 {
 			t.Fatalf("the carrier refunded %d, want 4000", got)
 		}
 		assertBalanced(t, b)
@@ -78,8 +78,10 @@ func TestRefundRulesOfTheCarrier(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
 		ctx := context.Background()
 		seoul, _ := time.LoadLocation("Asia/Seoul")
-		b.carrier.caps.PartialRefunds = false
-		b.carrier.caps.RefundWindow = carriers.RefundWindow{Kind: "calendar_month", Location: seoul}
+		b.carrier.SetCapabilities(func(c *carriers.Capabilities) {
+			c.PartialRefunds = false
+			c.RefundWindow = carriers.RefundWindow{Kind: "calendar_month", Location: seoul}
+		})
 
 		// 2026-11-30 23:00 in Seoul: the window closes in an hour.
 		b.clock.Set(time.Date(2026, 11, 30, 23, 0, 0, 0, seoul))
@@ -90,7 +92,7 @@ func TestRefundRulesOfTheCarrier(t *testing.T) {
 		b.clock.Advance(time.Hour)
 		_, err = s.CreateRefund(ctx, b.merchant, ch.ID, newKey(), RefundParams{})
 		wantProblem(t, err, 422, problem.CodeRefundWindowClosed)
-		if len(b.carrier.refunded) != 0 {
+		if b.carrier.RefundedAny() {
 			t.Fatal("the carrier was asked to refund")
 		}
 	})
@@ -102,11 +104,9 @@ func TestConcurrentRefundResultsAreAppliedOnce(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
 		ctx := context.Background()
 		ch := paid(t, s, b, 5000)
-		b.carrier.mu.Lock()
-		b.carrier.refundAs = func(carriers.RefundRequest) (carriers.Result, error) {
+		b.carrier.SetRefundAnswer(func(carriers.RefundRequest) (carriers.Result, error) {
 			return carriers.Result{Outcome: carriers.OutcomePending}, nil
-		}
-		b.carrier.mu.Unlock()
+		})
 		rf, err := s.CreateRefund(ctx, b.merchant, ch.ID, newKey(), RefundParams{Amount: i64(1500)})
 		if err != nil || rf.Status != RefundPending {
 			t.Fatalf("refund: %+v %v", rf, err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
-	"tollgate/carriers"
+	"tollgate/carriers/carrierfake"
 	"tollgate/internal/auth"
 	"tollgate/internal/clock"
 	"tollgate/internal/jobs"
@@ -30,8 +29,8 @@ import (
 type testBundle struct {
 	store    *store.Store
 	clock    *clock.Manual
-	carrier  *fakeCarrier
-	carriers *fakeCarriers
+	carrier  *carrierfake.Carrier
+	carriers *carrierfake.Set
 	events   *eventRecorder
 	merchant auth.Principal
 }
@@ -67,8 +66,8 @@ func setup(t *testing.T, d store.Dialect) (*Service, *testBundle) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &testBundle{store: st, clock: clk, carrier: newFakeCarrier("skt"), events: &eventRecorder{}}
-	b.carriers = &fakeCarriers{byName: map[string]carriers.Carrier{"skt": b.carrier}, available: map[string]bool{}}
+	b := &testBundle{store: st, clock: clk, carrier: carrierfake.New("skt"), events: &eventRecorder{}}
+	b.carriers = carrierfake.NewSet(b.carrier)
 	s, err := NewService(Deps{DB: st.DB, Carriers: b.carriers, Vault: vault, Clock: clk, Log: log, Jobs: q, Events: b.events},
 		Settings{CodeTTL: 5 * time.Minute, MaxAttempts: 3, CarrierTimeout: 3 * time.Second})
 	if err != nil {
@@ -81,146 +80,6 @@ func setup(t *testing.T, d store.Dialect) (*Service, *testBundle) {
 	}
 	b.merchant = auth.Principal{MerchantID: m.ID, Role: auth.RoleMerchant}
 	return s, b
-}
-
-// fakeCarrier is a simulated KR carrier in process: it bills what it is
-// asked to unless the test says otherwise, and keeps its own books.
-type fakeCarrier struct {
-	name string
-	caps carriers.Capabilities
-
-	mu       sync.Mutex
-	answer   func(carriers.ChargeRequest) (carriers.Result, error) // nil: bill it
-	refundAs func(carriers.RefundRequest) (carriers.Result, error) // nil: refund it
-	status   func(carriers.Reference) (carriers.Result, error)     // nil: from the books
-	billed   map[string]int64                                      // charge reference → amount
-	refunded map[string]int64
-	charges  int // Charge calls received
-	sms      []carriers.SMS
-}
-
-func newFakeCarrier(name string) *fakeCarrier {
-	return &fakeCarrier{name: name, billed: map[string]int64{}, refunded: map[string]int64{}, caps: carriers.Capabilities{
-		Currencies: []string{"KRW"}, MinAmount: 100, MaxAmount: 500_000, PartialRefunds: true, Country: "KR",
-		ConfirmationMethods: []string{"sms_code", "one_tap"},
-		RefundWindow:        carriers.RefundWindow{Kind: "days", Days: 30},
-	}}
-}
-
-var (
-	_ carriers.Carrier   = (*fakeCarrier)(nil)
-	_ carriers.SMSSender = (*fakeCarrier)(nil)
-)
-
-func (f *fakeCarrier) Name() string                        { return f.name }
-func (f *fakeCarrier) Capabilities() carriers.Capabilities { return f.caps }
-
-func (f *fakeCarrier) Charge(_ context.Context, r carriers.ChargeRequest) (carriers.Result, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.charges++
-	if f.answer != nil {
-		res, err := f.answer(r)
-		if err == nil && res.Outcome == carriers.OutcomeSucceeded {
-			f.billed[r.Reference] = r.Amount
-		}
-		return res, err
-	}
-	f.billed[r.Reference] = r.Amount
-	return carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: "ref-" + r.Reference}, nil
-}
-
-func (f *fakeCarrier) Refund(_ context.Context, r carriers.RefundRequest) (carriers.Result, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.refundAs != nil {
-		return f.refundAs(r)
-	}
-	f.refunded[r.ChargeReference] += r.Amount
-	return carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: "ref-" + r.Reference}, nil
-}
-
-func (f *fakeCarrier) Status(_ context.Context, ref carriers.Reference) (carriers.Result, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.status != nil {
-		return f.status(ref)
-	}
-	if _, ok := f.billed[ref.ClientReference]; ok {
-		return carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: "ref-" + ref.ClientReference}, nil
-	}
-	return carriers.Result{}, carriers.ErrNotFound
-}
-
-func (f *fakeCarrier) SendSMS(_ context.Context, m carriers.SMS) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.sms = append(f.sms, m)
-	return nil
-}
-
-// setAnswer changes how the carrier answers charges.
-func (f *fakeCarrier) setAnswer(fn func(carriers.ChargeRequest) (carriers.Result, error)) {
-	f.mu.Lock()
-	f.answer = fn
-	f.mu.Unlock()
-}
-
-// lastCode is the code in the newest SMS the carrier sent.
-func (f *fakeCarrier) lastCode(t *testing.T) string {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.sms) == 0 {
-		t.Fatal("the carrier sent no SMS")
-	}
-	code, _, _ := strings.Cut(f.sms[len(f.sms)-1].Body, " ")
-	return code
-}
-
-func (f *fakeCarrier) chargeCalls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.charges
-}
-
-// fakeCarriers is the carrier set: test carriers, breakers the test opens.
-type fakeCarriers struct {
-	mu        sync.Mutex
-	byName    map[string]carriers.Carrier
-	available map[string]bool // absent: available
-}
-
-func (c *fakeCarriers) Get(n string) (carriers.Carrier, bool) { x, ok := c.byName[n]; return x, ok }
-func (c *fakeCarriers) Simulated(string) bool                 { return true }
-func (c *fakeCarriers) Names() []string {
-	var out []string
-	for n := range c.byName {
-		out = append(out, n)
-	}
-	return out
-}
-
-func (c *fakeCarriers) Available(n string) (bool, time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ok, set := c.available[n]; set && !ok {
-		return false, 3 * time.Second
-	}
-	return true, 0
-}
-
-func (c *fakeCarriers) Health(n string) carriers.Health {
-	if ok, _ := c.Available(n); ok {
-		return carriers.Available
-	}
-	return carriers.Unavailable
-}
-
-func (c *fakeCarriers) setAvailable(n string, ok bool) {
-	c.mu.Lock()
-	c.available[n] = ok
-	c.mu.Unlock()
 }
 
 // eventRecorder is the event sink: it keeps what billing told merchants.
@@ -295,7 +154,7 @@ func paid(t *testing.T, s *Service, b *testBundle, amount int64) *Charge {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, b.carrier.lastCode(t))
+	out, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, lastCode(t, b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,10 +191,18 @@ func wantNothingWritten(t *testing.T, b *testBundle, after string) {
 	if err := b.store.DB.Model(&Charge{}).Count(&n).Error; err != nil {
 		t.Fatal(err)
 	}
-	b.carrier.mu.Lock()
-	sms := len(b.carrier.sms)
-	b.carrier.mu.Unlock()
+	sms := len(b.carrier.Outbox())
 	if n != 0 || sms != 0 {
 		t.Fatalf("after %s: %d charges and %d SMS, want none", after, n, sms)
 	}
+}
+
+// lastCode is the code in the newest SMS the subscriber got.
+func lastCode(t *testing.T, b *testBundle) string {
+	t.Helper()
+	code := b.carrier.LastCode()
+	if code == "" {
+		t.Fatal("the carrier sent no SMS")
+	}
+	return code
 }

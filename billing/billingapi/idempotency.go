@@ -77,8 +77,14 @@ func (a *API) idempotency(required bool) echo.MiddlewareFunc {
 			hash := requestHash(c.Request().Method, c.Request().URL.Path, body)
 			ctx := c.Request().Context()
 
-			deadline := a.now().Add(a.cfg.Wait)
-			for {
+			// How long a duplicate waits is a bound on the merchant's
+			// latency, so it runs on real time: on test mode's movable
+			// clock (or a stopped one) it must still end.
+			waited := time.NewTimer(a.cfg.Wait)
+			defer waited.Stop()
+			poll := time.NewTicker(20 * time.Millisecond)
+			defer poll.Stop()
+			for timedOut := false; ; {
 				row, owned, err := a.claimKey(ctx, p.MerchantID, key, hash)
 				if err != nil {
 					return err
@@ -93,13 +99,15 @@ func (a *API) idempotency(required bool) echo.MiddlewareFunc {
 					c.Response().Header().Set("Idempotent-Replayed", "true")
 					return c.Blob(row.ResponseStatus, row.ResponseType, row.ResponseBody)
 				}
-				if !a.now().Before(deadline) {
+				if timedOut {
 					return problem.New(http.StatusConflict, problem.CodeIdempotencyInProgress, "A request with this Idempotency-Key is still in progress; retry shortly.")
 				}
 				select {
 				case <-ctx.Done():
 					return ctx.Err()
-				case <-time.After(20 * time.Millisecond):
+				case <-waited.C:
+					timedOut = true // look once more, then give up
+				case <-poll.C:
 				}
 			}
 		}

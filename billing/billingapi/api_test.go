@@ -1,0 +1,304 @@
+package billingapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/riverqueue/river"
+	"gorm.io/gorm"
+
+	"tollgate/billing"
+	"tollgate/carriers"
+	"tollgate/carriers/carrierfake"
+	"tollgate/internal/auth"
+	"tollgate/internal/clock"
+	"tollgate/internal/jobs"
+	"tollgate/internal/msisdn"
+	"tollgate/internal/store"
+	"tollgate/internal/storetest"
+	"tollgate/internal/web"
+)
+
+// testBundle is the merchant API over a real billing service and store,
+// with an in-process carrier, served on 127.0.0.1.
+type testBundle struct {
+	t        *testing.T
+	svc      *billing.Service
+	store    *store.Store
+	carrier  *carrierfake.Carrier
+	carriers *carrierfake.Set
+	events   *sink
+	base     string
+	key      string
+	otherKey string // another merchant's
+	merchant auth.Principal
+}
+
+func eachStore(t *testing.T, fn func(t *testing.T, b *testBundle)) {
+	t.Helper()
+	for _, d := range storetest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			fn(t, setup(t, d))
+		})
+	}
+}
+
+func setup(t *testing.T, d store.Dialect) *testBundle {
+	t.Helper()
+	ctx := context.Background()
+	st := storetest.New(t, d)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	clk := clock.NewManual(time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC))
+	workers := river.NewWorkers()
+	q, err := jobs.New(st, jobs.Options{Workers: workers, Logger: log, MaxWorkers: 1, PollEvery: time.Second, Time: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vault, err := msisdn.NewVault([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &testBundle{t: t, store: st, carrier: carrierfake.New("skt"), events: &sink{}}
+	b.carriers = carrierfake.NewSet(b.carrier)
+	b.svc, err = billing.NewService(billing.Deps{DB: st.DB, Carriers: b.carriers, Vault: vault, Clock: clk, Log: log, Jobs: q, Events: Views(b.events)},
+		billing.Settings{CodeTTL: 5 * time.Minute, MaxAttempts: 3, CarrierTimeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	billing.RegisterWorkers(workers, b.svc)
+	api, err := New(b.svc, st.DB, clk, Settings{Retention: 24 * time.Hour, Wait: 300 * time.Millisecond}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := auth.Keys{DB: st.DB, Now: clk.Now}
+	m, err := b.svc.CreateMerchant(ctx, "Shop A", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.merchant = auth.Principal{MerchantID: m.ID, Role: auth.RoleMerchant}
+	if b.key, err = keys.Create(ctx, auth.RoleMerchant, m.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	other, err := b.svc.CreateMerchant(ctx, "Shop B", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.otherKey, err = keys.Create(ctx, auth.RoleMerchant, other.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.HTTPErrorHandler = web.ErrorHandler(log)
+	api.Mount(e.Group("/v1"), web.RequireKey(keys, auth.RoleMerchant), web.RequireKey(keys, auth.RoleMerchant, auth.RoleFinance))
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	b.base = srv.URL
+	return b
+}
+
+// sink records what billing told merchants, after the app layer's views.
+type sink struct {
+	mu     sync.Mutex
+	events []billing.Event
+}
+
+func (s *sink) EmitTx(_ *gorm.DB, e billing.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, e)
+	return nil
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (a answer) field(k string) string {
+	var m map[string]any
+	_ = json.Unmarshal(a.body, &m)
+	s, _ := m[k].(string)
+	return s
+}
+
+// post sends a raw JSON body with an Idempotency-Key (none when empty).
+func (b *testBundle) post(path, idem, body string) answer {
+	b.t.Helper()
+	return b.postAs(b.key, path, idem, body)
+}
+
+func (b *testBundle) postAs(key, path, idem, body string) answer {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(body))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return answer{status: res.StatusCode, header: res.Header, body: raw}
+}
+
+func (b *testBundle) charges() int64 {
+	var n int64
+	b.store.DB.Model(&billing.Charge{}).Count(&n)
+	return n
+}
+
+const newCharge = `{"amount": 5000, "currency": "KRW", "msisdn": "+821012345678", "carrier": "skt", "description": "500 gems"}`
+
+func TestTheFirstAnswerIsReplayedByteForByte(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *testBundle) {
+		first := b.post("/v1/charges", "order-1", newCharge)
+		if first.status != http.StatusCreated || first.field("status") != "requires_confirmation" {
+			t.Fatalf("first: %d %s", first.status, first.body)
+		}
+		// The same JSON value, keys in another order and other spacing.
+		same := `{"carrier":"skt","description":"500 gems","msisdn":"+821012345678","currency":"KRW","amount":5000}`
+		again := b.post("/v1/charges", "order-1", same)
+		if again.status != first.status || string(again.body) != string(first.body) || again.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay: %d %q %s", again.status, again.header.Get("Idempotent-Replayed"), again.body)
+		}
+		other := b.post("/v1/charges", "order-1", strings.Replace(newCharge, "5000", "6000", 1))
+		if other.status != http.StatusUnprocessableEntity || other.field("code") != "idempotency_key_reused" {
+			t.Fatalf("another body with the key: %d %s", other.status, other.body)
+		}
+		if n, sms := b.charges(), len(b.carrier.Outbox()); n != 1 || sms != 1 {
+			t.Fatalf("%d charges and %d SMS for one key", n, sms)
+		}
+		// A key is the merchant's own: another merchant's same key is another charge.
+		theirs := b.postAs(b.otherKey, "/v1/charges", "order-1", newCharge)
+		if theirs.status != http.StatusCreated || theirs.field("id") == first.field("id") {
+			t.Fatalf("another merchant, same key: %d %s", theirs.status, theirs.body)
+		}
+		// A refused request is answered the same way on a retry, too.
+		bad := `{"amount": -1, "currency": "KRW", "msisdn": "+821012345678"}`
+		refused, again2 := b.post("/v1/charges", "bad-1", bad), b.post("/v1/charges", "bad-1", bad)
+		if refused.status != http.StatusBadRequest || string(again2.body) != string(refused.body) {
+			t.Fatalf("refused request replay: %d %s / %s", refused.status, refused.body, again2.body)
+		}
+	})
+}
+
+func TestTheIdempotencyKeyIsRequiredAndBounded(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *testBundle) {
+		for _, tc := range []struct {
+			key, code string
+		}{
+			{"", "idempotency_key_required"},
+			{strings.Repeat("k", 256), "idempotency_key_invalid"},
+		} {
+			r := b.post("/v1/charges", tc.key, newCharge)
+			if r.status != http.StatusBadRequest || r.field("code") != tc.code {
+				t.Errorf("key of %d characters: %d %s", len(tc.key), r.status, r.body)
+			}
+		}
+		if n := b.charges(); n != 0 {
+			t.Fatalf("%d charges made without a valid key", n)
+		}
+	})
+}
+
+// A 5xx is not kept: the merchant's retry with the same key runs again.
+func TestAServerErrorIsNotReplayed(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *testBundle) {
+		b.carriers.SetDown("skt", true)
+		down := b.post("/v1/charges", "order-2", newCharge)
+		if down.status != http.StatusServiceUnavailable || down.field("code") != "carrier_unavailable" || down.header.Get("Retry-After") != "3" {
+			t.Fatalf("carrier down: %d %v %s", down.status, down.header, down.body)
+		}
+		b.carriers.SetDown("skt", false)
+		retry := b.post("/v1/charges", "order-2", newCharge)
+		if retry.status != http.StatusCreated || retry.header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("retry after the carrier came back: %d %s", retry.status, retry.body)
+		}
+	})
+}
+
+// A duplicate that arrives while the first request is still at the carrier
+// waits for it; past the wait it is told to retry, and never runs twice.
+func TestADuplicateInFlightWaitsThenGets409(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *testBundle) {
+		ctx := context.Background()
+		pm, err := b.svc.CreatePaymentMethod(ctx, b.merchant, "", billing.PaymentMethodParams{MSISDN: "+821012345678", Carrier: "skt"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.svc.ConfirmPaymentMethod(ctx, b.merchant, pm.ID, b.carrier.LastCode()); err != nil {
+			t.Fatal(err)
+		}
+		atCarrier, release := make(chan struct{}), make(chan struct{})
+		b.carrier.SetAnswer(func(r carriers.ChargeRequest) (carriers.Result, error) {
+			close(atCarrier)
+			<-release
+			return carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: "ref-" + r.Reference}, nil
+		})
+		body := fmt.Sprintf(`{"amount": 1000, "currency": "KRW", "payment_method": %q}`, pm.ID)
+		first := make(chan answer, 1)
+		go func() { first <- b.post("/v1/charges", "tap-1", body) }()
+		select {
+		case <-atCarrier:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the first request never reached the carrier")
+		}
+		dup := b.post("/v1/charges", "tap-1", body)
+		if dup.status != http.StatusConflict || dup.field("code") != "idempotency_request_in_progress" {
+			t.Fatalf("duplicate in flight: %d %s", dup.status, dup.body)
+		}
+		close(release)
+		done := <-first
+		if done.status != http.StatusCreated || done.field("status") != "succeeded" {
+			t.Fatalf("first: %d %s", done.status, done.body)
+		}
+		if replay := b.post("/v1/charges", "tap-1", body); string(replay.body) != string(done.body) {
+			t.Fatalf("replay after the first finished: %s", replay.body)
+		}
+		if calls := b.carrier.ChargeCalls(); calls != 1 {
+			t.Fatalf("the carrier was asked %d times", calls)
+		}
+	})
+}
+
+// Answers and events show the same view, and it never holds the number.
+func TestViewsShowTheNumberOnlyMasked(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *testBundle) {
+		r := b.post("/v1/charges", "order-3", newCharge)
+		if r.field("msisdn_masked") != "+82 10-****-5678" || strings.Contains(string(r.body), "1012345678") {
+			t.Fatalf("answer: %s", r.body)
+		}
+		b.events.mu.Lock()
+		defer b.events.mu.Unlock()
+		if len(b.events.events) != 1 {
+			t.Fatalf("%d events for one new charge", len(b.events.events))
+		}
+		ev, err := json.Marshal(b.events.events[0].Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, got map[string]any
+		_ = json.Unmarshal(r.body, &want)
+		_ = json.Unmarshal(ev, &got)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("the event's object differs from the answer:\n%s\n%s", ev, r.body)
+		}
+	})
+}
