@@ -35,6 +35,7 @@ type testBundle struct {
 	t        *testing.T
 	svc      *billing.Service
 	store    *store.Store
+	clock    *clock.Manual
 	carrier  *carrierfake.Carrier
 	carriers *carrierfake.Set
 	events   *sink
@@ -69,7 +70,7 @@ func setup(t *testing.T, d store.Dialect) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &testBundle{t: t, store: st, carrier: carrierfake.New("skt"), events: &sink{}}
+	b := &testBundle{t: t, store: st, clock: clk, carrier: carrierfake.New("skt"), events: &sink{}}
 	b.carriers = carrierfake.NewSet(b.carrier)
 	b.svc, err = billing.NewService(billing.Deps{DB: st.DB, Carriers: b.carriers, Vault: vault, Clock: clk, Log: log, Jobs: q, Events: Views(b.events)},
 		billing.Settings{CodeTTL: 5 * time.Minute, MaxAttempts: 3, CarrierTimeout: 3 * time.Second})
@@ -130,6 +131,39 @@ func (a answer) field(k string) string {
 	_ = json.Unmarshal(a.body, &m)
 	s, _ := m[k].(string)
 	return s
+}
+
+// get reads a path as the merchant.
+func (b *testBundle) get(path string) answer {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, b.base+path, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+b.key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return answer{status: res.StatusCode, header: res.Header, body: raw}
+}
+
+// page is a list answer's ids and has_more.
+func (a answer) page() ([]string, bool) {
+	var l struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+		HasMore bool `json:"has_more"`
+	}
+	_ = json.Unmarshal(a.body, &l)
+	var ids []string
+	for _, d := range l.Data {
+		ids = append(ids, d.ID)
+	}
+	return ids, l.HasMore
 }
 
 // post sends a raw JSON body with an Idempotency-Key (none when empty).
@@ -299,6 +333,47 @@ func TestViewsShowTheNumberOnlyMasked(t *testing.T) {
 		_ = json.Unmarshal(ev, &got)
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("the event's object differs from the answer:\n%s\n%s", ev, r.body)
+		}
+	})
+}
+
+func TestListChargesPagesNewestFirstWithFilters(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *testBundle) {
+		var ids []string
+		for i := range 5 {
+			body := fmt.Sprintf(`{"amount": %d, "currency": "KRW", "msisdn": "+821033330000", "carrier": "skt", "merchant_reference": "o-%d"}`, 1000+i, i%2)
+			r := b.post("/v1/charges", fmt.Sprintf("list-%d", i), body)
+			if r.status != http.StatusCreated {
+				t.Fatalf("charge %d: %d %s", i, r.status, r.body)
+			}
+			ids = append(ids, r.field("id"))
+			b.clock.Advance(time.Second)
+		}
+		if r := b.postAs(b.otherKey, "/v1/charges", "list-x", newCharge); r.status != http.StatusCreated {
+			t.Fatalf("other merchant's charge: %d %s", r.status, r.body)
+		}
+		got, more := b.get("/v1/charges?limit=2").page()
+		if fmt.Sprint(got) != fmt.Sprint([]string{ids[4], ids[3]}) || !more {
+			t.Fatalf("page 1: %v more=%v", got, more)
+		}
+		got, more = b.get("/v1/charges?limit=10&starting_after=" + ids[3]).page()
+		if fmt.Sprint(got) != fmt.Sprint([]string{ids[2], ids[1], ids[0]}) || more {
+			t.Fatalf("page 2: %v more=%v", got, more)
+		}
+		if got, _ := b.get("/v1/charges?merchant_reference=o-1&status=requires_confirmation&carrier=skt").page(); fmt.Sprint(got) != fmt.Sprint([]string{ids[3], ids[1]}) {
+			t.Fatalf("filtered: %v", got)
+		}
+		third := b.clock.Now().Add(-3 * time.Second).Format(time.RFC3339) // when ids[2] was made
+		if got, _ := b.get("/v1/charges?created_gte=" + third).page(); len(got) != 3 {
+			t.Fatalf("created_gte: %v", got)
+		}
+		if got, _ := b.get("/v1/charges?created_lt=" + third).page(); fmt.Sprint(got) != fmt.Sprint([]string{ids[1], ids[0]}) {
+			t.Fatalf("created_lt: %v", got)
+		}
+		for _, q := range []string{"limit=0", "limit=101", "limit=x", "status=nope", "created_gte=yesterday", "starting_after=ch_nope", "colour=red"} {
+			if r := b.get("/v1/charges?" + q); r.status != http.StatusBadRequest {
+				t.Errorf("%s: %d %s", q, r.status, r.body)
+			}
 		}
 	})
 }
