@@ -32,7 +32,9 @@ func TestSendWritesOneAPIOutboundSMS(t *testing.T) {
 func TestSendErrors(t *testing.T) {
 	errRefused := errors.New("refused")
 	answer := func(status int) oneapisms.Post {
-		return func(context.Context, any, string) (*carriers.Answer, error) { return &carriers.Answer{Status: status}, nil }
+		return func(context.Context, any, string) (*carriers.Answer, error) {
+			return &carriers.Answer{Status: status}, nil
+		}
 	}
 	refused := func(*carriers.Answer) error { return errRefused }
 	ctx := context.Background()

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
@@ -149,7 +148,7 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	if err != nil {
 		return nil, err
 	}
-	if timers, ok := clk.(interface{ After(time.Duration) <-chan time.Time }); ok {
+	if timers, ok := clk.(clock.Timers); ok {
 		cs.sim.After = timers.After // test mode: moving the clock moves the simulated back end too
 	}
 	simURL := cfg.SimURL

@@ -47,4 +47,3 @@ func TestRefundsFullPartialAndTooMuch(t *testing.T) {
 		g.assertLedgerBalances()
 	})
 }
-

@@ -14,6 +14,13 @@ type Clock interface {
 	Now() time.Time
 }
 
+// Timers is a clock that can also wait. Test mode's Offset is one, so
+// whatever waits on it (the simulated carriers) moves when it is moved.
+type Timers interface {
+	Clock
+	After(d time.Duration) <-chan time.Time
+}
+
 // System is the wall clock.
 type System struct{}
 
