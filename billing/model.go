@@ -5,7 +5,9 @@ import (
 )
 
 // Charge is a row of charges. The phone number is stored only sealed
-// (msisdn_enc), as a keyed blind index (msisdn_index) and masked.
+// (msisdn_enc), as a keyed blind index (msisdn_index) and masked. Secrets
+// are tagged json:"-" so that no rendering, right or wrong, can carry them;
+// the API's shape is billingapi's view.
 type Charge struct {
 	Seq                int64 `gorm:"->"`
 	ID                 string
@@ -16,11 +18,11 @@ type Charge struct {
 	Amount             int64
 	Currency           string
 	Carrier            string
-	MSISDNEnc          string `gorm:"column:msisdn_enc"`
-	MSISDNIndex        string `gorm:"column:msisdn_index"`
+	MSISDNEnc          string `gorm:"column:msisdn_enc" json:"-"`
+	MSISDNIndex        string `gorm:"column:msisdn_index" json:"-"`
 	MSISDNMasked       string `gorm:"column:msisdn_masked"`
 	PaymentMethodID    *string
-	CodeHash           *string
+	CodeHash           *string `json:"-"`
 	CodeExpiresAt      *time.Time
 	CodeAttempts       int
 	RefundedAmount     int64
@@ -29,7 +31,7 @@ type Charge struct {
 	FailureMessage     *string
 	CarrierDeclineCode *string
 	CarrierReference   *string
-	AuthorizationRef   *string
+	AuthorizationRef   *string `json:"-"`
 	Description        string
 	MerchantReference  string
 	Category           string
@@ -83,17 +85,17 @@ type PaymentMethod struct {
 	MerchantID       string
 	Livemode         bool
 	Carrier          string
-	MSISDNEnc        string `gorm:"column:msisdn_enc"`
-	MSISDNIndex      string `gorm:"column:msisdn_index"`
+	MSISDNEnc        string `gorm:"column:msisdn_enc" json:"-"`
+	MSISDNIndex      string `gorm:"column:msisdn_index" json:"-"`
 	MSISDNMasked     string `gorm:"column:msisdn_masked"`
 	Status           PaymentMethodStatus
-	CodeHash         *string
+	CodeHash         *string `json:"-"`
 	CodeExpiresAt    *time.Time
 	CodeAttempts     int
 	FailureCode      *string
 	IdempotencyKey   *string
-	AuthorizationRef *string
-	TokenEnc         *string
+	AuthorizationRef *string `json:"-"`
+	TokenEnc         *string `json:"-"`
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }

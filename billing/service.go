@@ -79,6 +79,9 @@ func NewService(d Deps, cfg Settings) (*Service, error) {
 		sort.Strings(missing)
 		return nil, fmt.Errorf("billing: missing %s", strings.Join(missing, ", "))
 	}
+	if cfg.CodeTTL <= 0 || cfg.MaxAttempts <= 0 || cfg.CarrierTimeout <= 0 {
+		return nil, fmt.Errorf("billing: code TTL, attempts and carrier timeout must be positive (got %s, %d, %s)", cfg.CodeTTL, cfg.MaxAttempts, cfg.CarrierTimeout)
+	}
 	return &Service{db: d.DB, carriers: d.Carriers, vault: d.Vault, clock: d.Clock, cfg: cfg, log: d.Log, jobs: d.Jobs, events: d.Events}, nil
 }
 

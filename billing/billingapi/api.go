@@ -37,6 +37,9 @@ func New(svc *billing.Service, db *gorm.DB, clk clock.Clock, cfg Settings, log *
 	if svc == nil || db == nil || clk == nil || log == nil {
 		return nil, errors.New("billingapi: service, database, clock and logger are required")
 	}
+	if cfg.Retention <= 0 || cfg.Wait <= 0 {
+		return nil, errors.New("billingapi: idempotency retention and wait must be positive")
+	}
 	return &API{svc: svc, db: db, clock: clk, cfg: cfg, log: log}, nil
 }
 

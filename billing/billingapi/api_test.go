@@ -136,18 +136,33 @@ func (a answer) field(k string) string {
 // get reads a path as the merchant.
 func (b *testBundle) get(path string) answer {
 	b.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, b.base+path, nil)
+	a, err := b.send(b.key, http.MethodGet, path, "", "")
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+b.key)
+	return a
+}
+
+// send makes one request; it is safe off the test's goroutine.
+func (b *testBundle) send(key, method, path, idem, body string) (answer, error) {
+	req, err := http.NewRequest(method, b.base+path, strings.NewReader(body))
+	if err != nil {
+		return answer{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		b.t.Fatal(err)
+		return answer{}, err
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return answer{status: res.StatusCode, header: res.Header, body: raw}
+	raw, err := io.ReadAll(res.Body)
+	return answer{status: res.StatusCode, header: res.Header, body: raw}, err
 }
 
 // page is a list answer's ids and has_more.
@@ -174,27 +189,19 @@ func (b *testBundle) post(path, idem, body string) answer {
 
 func (b *testBundle) postAs(key, path, idem, body string) answer {
 	b.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(body))
+	a, err := b.send(key, http.MethodPost, path, idem, body)
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	if idem != "" {
-		req.Header.Set("Idempotency-Key", idem)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return answer{status: res.StatusCode, header: res.Header, body: raw}
+	return a
 }
 
 func (b *testBundle) charges() int64 {
+	b.t.Helper()
 	var n int64
-	b.store.DB.Model(&billing.Charge{}).Count(&n)
+	if err := b.store.DB.Model(&billing.Charge{}).Count(&n).Error; err != nil {
+		b.t.Fatal(err)
+	}
 	return n
 }
 
@@ -286,9 +293,19 @@ func TestADuplicateInFlightWaitsThenGets409(t *testing.T) {
 			<-release
 			return carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: "ref-" + r.Reference}, nil
 		})
+		// Whatever happens below, the held charge is let go before the
+		// server closes (cleanups run last-registered first).
+		t.Cleanup(sync.OnceFunc(func() { close(release) }))
 		body := fmt.Sprintf(`{"amount": 1000, "currency": "KRW", "payment_method": %q}`, pm.ID)
 		first := make(chan answer, 1)
-		go func() { first <- b.post("/v1/charges", "tap-1", body) }()
+		go func() {
+			// Not b.post: t.Fatal belongs to the test's goroutine.
+			a, err := b.send(b.key, http.MethodPost, "/v1/charges", "tap-1", body)
+			if err != nil {
+				a.status, a.body = 0, []byte(err.Error())
+			}
+			first <- a
+		}()
 		select {
 		case <-atCarrier:
 		case <-time.After(10 * time.Second):
@@ -298,7 +315,8 @@ func TestADuplicateInFlightWaitsThenGets409(t *testing.T) {
 		if dup.status != http.StatusConflict || dup.field("code") != "idempotency_request_in_progress" {
 			t.Fatalf("duplicate in flight: %d %s", dup.status, dup.body)
 		}
-		close(release)
+		b.carrier.SetAnswer(nil)
+		release <- struct{}{}
 		done := <-first
 		if done.status != http.StatusCreated || done.field("status") != "succeeded" {
 			t.Fatalf("first: %d %s", done.status, done.body)
@@ -376,4 +394,29 @@ func TestListChargesPagesNewestFirstWithFilters(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Only what has an API view reaches the outbox, and a domain object that
+// slipped past it would still not carry a secret.
+func TestEventsCarryViewsNeverSecrets(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	if err := Views(s).EmitTx(nil, billing.Event{Type: "x.y", Object: struct{ Secret string }{"s"}}); err == nil || len(s.events) != 0 {
+		t.Fatalf("an object without a view went out: %v, %d events", err, len(s.events))
+	}
+	sealed, token, hash, auth := "sealed-number", "sealed-token", "code-hash", "auth-ref"
+	for _, obj := range []any{
+		billing.Charge{MSISDNEnc: sealed, MSISDNIndex: "blind-index", CodeHash: &hash, AuthorizationRef: &auth},
+		billing.PaymentMethod{MSISDNEnc: sealed, MSISDNIndex: "blind-index", CodeHash: &hash, AuthorizationRef: &auth, TokenEnc: &token},
+	} {
+		raw, err := json.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{sealed, "blind-index", hash, auth, token} {
+			if strings.Contains(string(raw), secret) {
+				t.Errorf("%T marshals %q: %s", obj, secret, raw)
+			}
+		}
+	}
 }

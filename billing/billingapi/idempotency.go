@@ -135,7 +135,10 @@ func requestHash(method, path string, body []byte) string {
 // over one whose lease ran out or whose retention passed.
 func (a *API) claimKey(ctx context.Context, merchantID, key, hash string) (idempotencyKey, bool, error) {
 	now := a.now()
-	row := idempotencyKey{MerchantID: merchantID, Key: key, RequestHash: hash, State: idemInProgress, CreatedAt: now, LockedUntil: now.Add(idemLease)}
+	// The lease bounds a crashed request in real time: moving test mode's
+	// clock must not hand a key still in flight to a duplicate.
+	wall := time.Now().UTC()
+	row := idempotencyKey{MerchantID: merchantID, Key: key, RequestHash: hash, State: idemInProgress, CreatedAt: now, LockedUntil: wall.Add(idemLease)}
 	err := a.db.WithContext(ctx).Create(&row).Error
 	if err == nil {
 		return row, true, nil
@@ -152,11 +155,11 @@ func (a *API) claimKey(ctx context.Context, merchantID, key, hash string) (idemp
 		return cur, false, fmt.Errorf("read idempotency key: %w", err)
 	}
 	expiredRow := now.Sub(cur.CreatedAt) > a.cfg.Retention
-	staleLock := cur.State == idemInProgress && now.After(cur.LockedUntil)
+	staleLock := cur.State == idemInProgress && wall.After(cur.LockedUntil)
 	if (expiredRow || staleLock) && (cur.RequestHash == hash || expiredRow) {
 		res := a.db.WithContext(ctx).Model(&idempotencyKey{}).
 			Where("merchant_id = ? AND key = ? AND state = ? AND locked_until = ?", merchantID, key, cur.State, cur.LockedUntil).
-			Updates(map[string]any{"request_hash": hash, "state": idemInProgress, "created_at": now, "locked_until": now.Add(idemLease), "response_body": nil})
+			Updates(map[string]any{"request_hash": hash, "state": idemInProgress, "created_at": now, "locked_until": wall.Add(idemLease), "response_body": nil})
 		if res.Error != nil {
 			return cur, false, fmt.Errorf("take over idempotency key: %w", res.Error)
 		}

@@ -2,6 +2,7 @@ package billingapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -96,18 +97,19 @@ func paymentMethodView(pm *billing.PaymentMethod) any {
 		CreatedAt: ts(pm.CreatedAt), UpdatedAt: ts(pm.UpdatedAt)}
 }
 
-// View renders a billing object as the API shows it; events carry the same
-// shape, so a webhook body equals what GET returns at that moment.
-func View(obj any) any {
+// view renders a billing object as the API shows it; events carry the same
+// shape, so a webhook body equals what GET returns at that moment. An
+// object it does not know is an error, never passed through as it is.
+func view(obj any) (any, error) {
 	switch o := obj.(type) {
 	case *billing.Charge:
-		return chargeView(o)
+		return chargeView(o), nil
 	case *billing.Refund:
-		return refundView(o)
+		return refundView(o), nil
 	case *billing.PaymentMethod:
-		return paymentMethodView(o)
+		return paymentMethodView(o), nil
 	}
-	return obj
+	return nil, fmt.Errorf("no API view for %T", obj)
 }
 
 // Views decorates an event sink so that every event carries its object's
@@ -117,6 +119,10 @@ func Views(next billing.EventSink) billing.EventSink { return viewSink{next} }
 type viewSink struct{ next billing.EventSink }
 
 func (v viewSink) EmitTx(tx *gorm.DB, e billing.Event) error {
-	e.Object = View(e.Object)
+	obj, err := view(e.Object)
+	if err != nil {
+		return fmt.Errorf("%s event: %w", e.Type, err)
+	}
+	e.Object = obj
 	return v.next.EmitTx(tx, e)
 }
