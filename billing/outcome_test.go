@@ -119,7 +119,7 @@ func TestConcurrentSuccessesPostTheLedgerOnce(t *testing.T) {
 		if postings != 2 {
 			t.Fatalf("%d ledger entries for one success, want 2", postings)
 		}
-		if got := b.events.types(ch.ID); got[len(got)-1] != EventChargeSucceeded || len(got) != 3 {
+		if got := b.events.types(ch.ID); len(got) != 3 || got[2] != EventChargeSucceeded {
 			t.Fatalf("events %v: want succeeded told once", got)
 		}
 		assertBalanced(t, b)

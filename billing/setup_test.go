@@ -82,9 +82,11 @@ func setup(t *testing.T, d store.Dialect) (*Service, *testBundle) {
 	return s, b
 }
 
-// eventRecorder is the event sink: it keeps what billing told merchants.
-// It records inside the transaction like the real outbox, so a test can
-// also see that a rolled-back change told nobody (see failing).
+// eventRecorder is the event sink: it keeps what billing told merchants,
+// as EmitTx is called. It does not follow the transaction: an event of a
+// change that then rolled back stays recorded (the real outbox writes in
+// the transaction; webhooks tests that). Set fail to see a change roll back
+// because its event could not be recorded.
 type eventRecorder struct {
 	mu     sync.Mutex
 	events []Event
@@ -165,6 +167,9 @@ func paid(t *testing.T, s *Service, b *testBundle, amount int64) *Charge {
 // sums to zero and each charge's receivable equals amount - refunded.
 func assertBalanced(t *testing.T, b *testBundle) {
 	t.Helper()
+	if twice := b.carrier.BilledTwice(); len(twice) > 0 {
+		t.Fatalf("the carrier billed %v more than once", twice)
+	}
 	var unbalanced int64
 	if err := b.store.DB.Raw(`SELECT COUNT(*) FROM (SELECT charge_id, refund_id FROM ledger_entries GROUP BY charge_id, refund_id HAVING SUM(amount) <> 0) x`).Scan(&unbalanced).Error; err != nil {
 		t.Fatal(err)

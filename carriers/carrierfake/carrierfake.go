@@ -25,6 +25,7 @@ type Carrier struct {
 	refundAs func(carriers.RefundRequest) (carriers.Result, error) // nil: refund it
 	status   func(carriers.Reference) (carriers.Result, error)     // nil: from the books
 	billed   map[string]int64                                      // charge reference → amount
+	times    map[string]int                                        // charge reference → billings
 	refunded map[string]int64                                      // charge reference → amount
 	charges  int
 	sms      []carriers.SMS
@@ -38,7 +39,7 @@ var (
 // New returns a carrier serving KR in KRW, ₩100 to ₩500,000 a charge,
 // partial refunds within 30 days, codes sent by the gateway.
 func New(name string) *Carrier {
-	return &Carrier{name: name, billed: map[string]int64{}, refunded: map[string]int64{}, caps: carriers.Capabilities{
+	return &Carrier{name: name, billed: map[string]int64{}, times: map[string]int{}, refunded: map[string]int64{}, caps: carriers.Capabilities{
 		Currencies: []string{"KRW"}, MinAmount: 100, MaxAmount: 500_000, PartialRefunds: true, Country: "KR",
 		ConfirmationMethods: []string{"sms_code", "payment_method"},
 		RefundWindow:        carriers.RefundWindow{Kind: "days", Days: 30},
@@ -76,6 +77,7 @@ func (f *Carrier) Charge(_ context.Context, r carriers.ChargeRequest) (carriers.
 	if err == nil && res.Outcome == carriers.OutcomeSucceeded {
 		f.mu.Lock()
 		f.billed[r.Reference] = r.Amount
+		f.times[r.Reference]++
 		f.mu.Unlock()
 	}
 	return res, err
@@ -84,10 +86,13 @@ func (f *Carrier) Charge(_ context.Context, r carriers.ChargeRequest) (carriers.
 // Refund refunds the request, or answers as SetRefundAnswer says.
 func (f *Carrier) Refund(_ context.Context, r carriers.RefundRequest) (carriers.Result, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.refundAs != nil {
-		return f.refundAs(r)
+	refundAs := f.refundAs
+	f.mu.Unlock()
+	if refundAs != nil {
+		return refundAs(r) // unlocked, as for charges
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.refunded[r.ChargeReference] += r.Amount
 	return carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: "ref-" + r.Reference}, nil
 }
@@ -138,7 +143,22 @@ func (f *Carrier) SetStatus(fn func(carriers.Reference) (carriers.Result, error)
 func (f *Carrier) Bill(reference string, amount int64) {
 	f.mu.Lock()
 	f.billed[reference] = amount
+	f.times[reference]++
 	f.mu.Unlock()
+}
+
+// BilledTwice lists the references the carrier billed more than once: a
+// double charge, the worst bug there is.
+func (f *Carrier) BilledTwice() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for ref, n := range f.times {
+		if n > 1 {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 // Billed is what the carrier billed for a charge reference.

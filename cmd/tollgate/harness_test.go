@@ -401,7 +401,9 @@ func (g *gw) waitFinal(bound time.Duration) {
 	g.t.Helper()
 	eventually(g.t, bound, func() (bool, string) {
 		var open int64
-		g.store.DB.Raw("SELECT (SELECT COUNT(*) FROM charges WHERE status = 'processing') + (SELECT COUNT(*) FROM refunds WHERE status = 'pending')").Scan(&open)
+		if err := g.store.DB.Raw("SELECT (SELECT COUNT(*) FROM charges WHERE status = 'processing') + (SELECT COUNT(*) FROM refunds WHERE status = 'pending')").Scan(&open).Error; err != nil {
+			return false, "count undecided: " + err.Error()
+		}
 		if open == 0 {
 			return true, ""
 		}
