@@ -1,6 +1,8 @@
-// Package billing is the heart of tollgate: charges, refunds, payment
-// methods, their state machine, idempotency, money, the ledger, and the
-// merchant HTTP handlers.
+// Package billing is the heart of tollgate, as a library: charges, refunds,
+// payment methods, their state machine, money, the ledger and the jobs that
+// finish what a carrier left undecided. It knows no HTTP framework; its
+// merchant API lives in billingapi. Its errors are problem values (a status
+// and a stable code) that any app layer renders.
 package billing
 
 import "fmt"

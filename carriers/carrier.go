@@ -1,6 +1,6 @@
 // Package carriers holds what every mobile-carrier adapter shares: the Carrier
 // interface, declared capabilities, the request and result types, the error
-// vocabulary at the carrier boundary, and the registry built from config.
+// vocabulary at the carrier boundary, and the registry of configured connections.
 package carriers
 
 import (

@@ -186,7 +186,8 @@ func (w guardedReports) ParseReport(r io.Reader, businessDate string) ReportRead
 
 // Implements reports whether c offers the optional interface T. Every
 // wrapper in this package offers exactly what its adapter does, so this is
-// a type assertion; it is the one way callers ask.
+// a type assertion (a plain c.(T) answers the same; use it when the
+// value is needed too).
 func Implements[T any](c Carrier) bool {
 	_, ok := c.(T)
 	return ok

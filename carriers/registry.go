@@ -22,7 +22,7 @@ type Settings struct {
 	CallbackURL string
 	// WebhookSecret signs this carrier's callbacks (HMAC), agreed at onboarding.
 	WebhookSecret string
-	// Options are protocol-specific settings from config (e.g.
+	// Options are protocol-specific settings (from the config file, e.g.
 	// "report_url", "report_time_zone").
 	Options map[string]string
 	// ReportURL is where the carrier's daily settlement file is fetched,

@@ -1,6 +1,6 @@
 // Package webhooks carries tollgate's webhooks both ways: carriers' callbacks
-// in (verified, recorded, de-duplicated, handed to billing) and, later,
-// signed notifications out to merchants.
+// in (verified, recorded, de-duplicated, handed to a ResultApplier, billing
+// in production) and signed notifications out to merchants.
 package webhooks
 
 import (

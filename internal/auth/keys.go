@@ -1,5 +1,6 @@
-// Package auth owns API keys: creating them (shown once, stored as a hash),
-// resolving a bearer key to a principal, and the middleware that requires one.
+// Package auth owns API keys: creating them (shown once, stored as a hash)
+// and resolving a bearer key to a principal. The HTTP middleware that
+// requires one is in internal/web.
 package auth
 
 import (

@@ -36,8 +36,9 @@ type Offset struct {
 }
 
 type waiter struct {
-	at time.Time
-	ch chan time.Time
+	at    time.Time
+	ch    chan time.Time
+	timer *time.Timer // fires when wall time reaches at; re-armed on Advance
 }
 
 // Now returns the wall clock plus every advance so far.
@@ -59,8 +60,10 @@ func (o *Offset) Advance(d time.Duration) {
 	kept := o.waiters[:0]
 	for _, w := range o.waiters {
 		if w.at.After(now) {
+			w.timer.Reset(w.at.Sub(now)) // what is left of it, no longer all of it
 			kept = append(kept, w)
 		} else {
+			w.timer.Stop()
 			due = append(due, w)
 		}
 	}
@@ -76,10 +79,10 @@ func (o *Offset) Advance(d time.Duration) {
 // mode's simulated carriers wait on the same clock the merchant moves.
 func (o *Offset) After(d time.Duration) <-chan time.Time {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	w := &waiter{at: time.Now().UTC().Add(o.offset).Add(d), ch: make(chan time.Time, 1)}
+	w.timer = time.AfterFunc(d, func() { o.release(w) })
 	o.waiters = append(o.waiters, w)
-	o.mu.Unlock()
-	time.AfterFunc(d, func() { o.release(w) })
 	return w.ch
 }
 

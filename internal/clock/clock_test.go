@@ -51,3 +51,16 @@ func TestManualMovesOnlyWhenTold(t *testing.T) {
 		t.Fatalf("after Advance: %s", got)
 	}
 }
+
+// After a partial advance, the rest of the wait is what is left of it.
+func TestOffsetAfterWaitsOnlyWhatIsLeft(t *testing.T) {
+	t.Parallel()
+	var o Offset
+	c := o.After(time.Hour)
+	o.Advance(time.Hour - 50*time.Millisecond)
+	select {
+	case <-c:
+	case <-time.After(20 * time.Second):
+		t.Fatal("after moving the clock to 50 ms before it, the timer still waited for the whole hour")
+	}
+}
