@@ -148,7 +148,7 @@ func TestFaultsApplied(t *testing.T) {
 	t.Run("timeout_rate", func(t *testing.T) {
 		e := setup(t)
 		e.putFaults(`{"carrier":"skt","timeout_rate":1}`)
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second) // long enough to write the request on a busy machine
 		defer cancel()
 		if _, err := e.send(ctx, http.MethodPost, sktPayments, paymentBody("+821012345678", "ch_t", "5000", "KRW")); err == nil {
 			t.Fatal("a timed-out request answered")
