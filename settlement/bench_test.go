@@ -60,9 +60,12 @@ func BenchmarkMillion(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := NewService(st, carrierSet{"lgu": tp}, newResolver(st), &fixedClock{t: kst(25, 3, 0, 0)},
+	svc, err := NewService(st, carrierSet{"lgu": tp}, newResolver(st), &fixedClock{t: kst(25, 3, 0, 0)},
 		Settings{Location: seoul, GatewayFeeBps: 300, CarrierShareBps: map[string]int64{"lgu": 1000}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
 
 	b.Run("stream", func(b *testing.B) { benchStream(b, svc, tp, file) })
 
@@ -104,9 +107,12 @@ func BenchmarkMillionSQLite(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := NewService(st, carrierSet{"lgu": tp}, newResolver(st), &fixedClock{t: kst(25, 3, 0, 0)},
+	svc, err := NewService(st, carrierSet{"lgu": tp}, newResolver(st), &fixedClock{t: kst(25, 3, 0, 0)},
 		Settings{Location: seoul, GatewayFeeBps: 300, CarrierShareBps: map[string]int64{"lgu": 1000}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Run("stream", func(b *testing.B) { benchStream(b, svc, tp, file) })
 }
 

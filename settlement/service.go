@@ -2,7 +2,7 @@ package settlement
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -10,7 +10,6 @@ import (
 
 	"tollgate/billing"
 	"tollgate/carriers"
-	"tollgate/configs"
 	"tollgate/internal/auth"
 	"tollgate/internal/clock"
 	"tollgate/internal/store"
@@ -55,23 +54,6 @@ type Settings struct {
 	BatchSize int
 }
 
-// SettingsFrom reads settlement's settings from the validated config.
-func SettingsFrom(cfg configs.Config) (Settings, error) {
-	loc, err := time.LoadLocation(cfg.Settlement.TimeZone)
-	if err != nil {
-		return Settings{}, fmt.Errorf("settlement.time_zone: %w", err)
-	}
-	s := Settings{
-		Location: loc, Hour: cfg.Settlement.Hour, GatewayFeeBps: cfg.Settlement.GatewayFeeBps,
-		MerchantFeeBps: cfg.Settlement.MerchantFeeBps, CarrierShareBps: map[string]int64{},
-		ReportDir: cfg.Settlement.ReportDir,
-	}
-	for _, cc := range cfg.Carriers {
-		s.CarrierShareBps[cc.Name] = cc.ShareBps
-	}
-	return s, nil
-}
-
 // Service runs settlements and serves their results.
 type Service struct {
 	db       *gorm.DB
@@ -84,9 +66,13 @@ type Service struct {
 }
 
 // NewService wires settlement.
-func NewService(st *store.Store, cs CarrierSet, b Billing, clk clock.Clock, cfg Settings, log *slog.Logger) *Service {
+func NewService(st *store.Store, cs CarrierSet, b Billing, clk clock.Clock, cfg Settings, log *slog.Logger) (*Service, error) {
+	if st == nil || cs == nil || b == nil || clk == nil || log == nil {
+		return nil, errors.New("settlement: store, carriers, billing, clock and logger are required")
+	}
 	if cfg.Location == nil {
-		cfg.Location = time.UTC
+		// Business days in the wrong zone would settle the wrong charges.
+		return nil, errors.New("settlement: a time zone for business days is required")
 	}
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = 10 * time.Minute
@@ -94,7 +80,7 @@ func NewService(st *store.Store, cs CarrierSet, b Billing, clk clock.Clock, cfg 
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 1000
 	}
-	return &Service{db: st.DB, dialect: st.Dialect, carriers: cs, billing: b, clock: clk, cfg: cfg, log: log}
+	return &Service{db: st.DB, dialect: st.Dialect, carriers: cs, billing: b, clock: clk, cfg: cfg, log: log}, nil
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

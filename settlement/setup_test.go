@@ -104,10 +104,13 @@ func setup(t *testing.T, st *store.Store) *env {
 	}
 	e := &env{t: t, st: st, clock: &fixedClock{t: kst(25, 3, 0, 0)}, carrier: &fileCarrier{Client: tp}}
 	e.res = newResolver(st)
-	e.svc = NewService(st, carrierSet{"lgu": e.carrier}, e.res, e.clock, Settings{
+	e.svc, err = NewService(st, carrierSet{"lgu": e.carrier}, e.res, e.clock, Settings{
 		Location: seoul, Hour: 3, GatewayFeeBps: 300, MerchantFeeBps: map[string]int64{"mer_b": 250},
 		CarrierShareBps: map[string]int64{"lgu": 1000}, BatchSize: 3, // small batches: every path runs more than once
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range []string{"mer_a", "mer_b"} {
 		e.create(&billing.Merchant{ID: m, Name: m, CreatedAt: time.Now().UTC()})
 	}

@@ -42,8 +42,11 @@ type Inbound struct {
 }
 
 // NewInbound wires the inbound webhook handler.
-func NewInbound(db *gorm.DB, cs CarrierSet, b ResultApplier, clk clock.Clock, log *slog.Logger) *Inbound {
-	return &Inbound{db: db, carriers: cs, billing: b, clock: clk, log: log}
+func NewInbound(db *gorm.DB, cs CarrierSet, b ResultApplier, clk clock.Clock, log *slog.Logger) (*Inbound, error) {
+	if db == nil || cs == nil || b == nil || clk == nil || log == nil {
+		return nil, errors.New("webhooks: database, carriers, result applier, clock and logger are required")
+	}
+	return &Inbound{db: db, carriers: cs, billing: b, clock: clk, log: log}, nil
 }
 
 // carrierMessage is a row of carrier_messages.

@@ -107,7 +107,9 @@ func setup(t *testing.T, d store.Dialect, cfg Settings) *testBundle {
 		"hooky": &fakeCarrier{plainCarrier: plainCarrier{name: "hooky"}, secret: "hooky-secret"},
 		"plain": plainCarrier{name: "plain"},
 	}}
-	b.in = NewInbound(st.DB, b.carriers, b.applier, clk, log)
+	if b.in, err = NewInbound(st.DB, b.carriers, b.applier, clk, log); err != nil {
+		t.Fatal(err)
+	}
 	b.merchant = b.newMerchant(t, "mer_a")
 	return b
 }

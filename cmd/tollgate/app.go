@@ -198,16 +198,21 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	if err != nil {
 		return nil, err
 	}
-	stlCfg, err := settlement.SettingsFrom(cfg)
+	stlCfg, err := settlementSettings(cfg)
 	if err != nil {
 		return nil, err
 	}
-	a.settle = settlement.NewService(st, a.carriers, a.billing, clk, stlCfg, log.With("component", "settlement"))
+	a.settle, err = settlement.NewService(st, a.carriers, a.billing, clk, stlCfg, log.With("component", "settlement"))
+	if err != nil {
+		return nil, err
+	}
 	billing.RegisterWorkers(workers, a.billing)
 	webhooks.RegisterWorkers(workers, a.outbound)
 	settlement.RegisterWorkers(workers, a.settle)
 	a.jobs.PeriodicJobs().AddMany(a.settle.Periodic())
-	a.inbound = webhooks.NewInbound(st.DB, a.carriers, a.billing, clk, log)
+	if a.inbound, err = webhooks.NewInbound(st.DB, a.carriers, a.billing, clk, log); err != nil {
+		return nil, err
+	}
 	a.handler = a.routes()
 	return a, nil
 }
