@@ -242,8 +242,15 @@ func TestBooksLedgerTotals(t *testing.T) {
 }
 
 func TestStatusBilled(t *testing.T) {
-	for _, s := range AllStatuses {
-		want := s == StatusSucceeded || s == StatusPartiallyRefunded || s == StatusRefunded
+	t.Parallel()
+	billed := map[Status]bool{
+		StatusRequiresConfirmation: false, StatusProcessing: false, StatusFailed: false, StatusCanceled: false,
+		StatusSucceeded: true, StatusPartiallyRefunded: true, StatusRefunded: true,
+	}
+	if len(billed) != len(AllStatuses) {
+		t.Fatalf("the table covers %d statuses of %d", len(billed), len(AllStatuses))
+	}
+	for s, want := range billed {
 		if s.Billed() != want {
 			t.Errorf("%s.Billed() = %v, want %v", s, s.Billed(), want)
 		}
