@@ -67,6 +67,9 @@ type paymentMethodExpiryWorker struct {
 func (w *paymentMethodExpiryWorker) Work(ctx context.Context, job *river.Job[PaymentMethodExpiryArgs]) error {
 	s := w.s
 	pm, err := s.reloadPM(ctx, job.Args.PaymentMethodID)
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil // withdrawn at once: its code never left
+	}
 	if err != nil {
 		return err
 	}

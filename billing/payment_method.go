@@ -72,12 +72,19 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, p auth.Principal, ide
 	if err != nil {
 		return nil, err
 	}
-	err = s.sendOptInCode(ctx, pm, c, e164, merchant, code)
-	if err != nil {
-		s.log.Warn("opt-in SMS not sent", "payment_method", pm.ID, "carrier", c.Name(), "msisdn", pm.MSISDNMasked, "error", err)
-		if _, err := s.movePM(ctx, pm, PMRequiresConfirmation, PMFailed, map[string]any{"failure_code": "carrier_unavailable"}); err != nil {
-			return nil, err
+	if err := s.sendOptInCode(ctx, pm, c, e164, merchant, code); err != nil {
+		s.log.Warn("opt-in code not sent; payment method withdrawn", "payment_method", pm.ID, "carrier", c.Name(), "msisdn", pm.MSISDNMasked, "error", err)
+		// The subscriber got no code, so the payment method could never be
+		// confirmed: withdraw it rather than hand the merchant a dead one.
+		// The 503 is not kept by the Idempotency-Key middleware, and with
+		// the row gone the key is free, so a retry makes a fresh one.
+		if derr := s.db.WithContext(context.WithoutCancel(ctx)).Delete(&PaymentMethod{}, "id = ?", pm.ID).Error; derr != nil {
+			return nil, fmt.Errorf("withdraw payment method %s: %w", pm.ID, derr)
 		}
+		_, wait := s.carriers.Available(c.Name())
+		pr := carrierUnavailable(c.Name(), wait)
+		pr.Detail = fmt.Sprintf("Carrier %s could not send the subscriber the opt-in code; nothing was created. Retry after %d s with the same Idempotency-Key.", c.Name(), pr.RetryAfter)
+		return nil, pr
 	}
 	return s.reloadPM(ctx, pm.ID)
 }

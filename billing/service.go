@@ -97,7 +97,7 @@ func (s *Service) ensureAvailable(name string) error {
 	return carrierUnavailable(name, wait)
 }
 
-func carrierUnavailable(name string, wait time.Duration) error {
+func carrierUnavailable(name string, wait time.Duration) *problem.Problem {
 	secs := int((wait + time.Second - 1) / time.Second)
 	if secs < 1 {
 		secs = 1
@@ -119,16 +119,25 @@ func (s *Service) usable(p auth.Principal, name string) (carriers.Carrier, bool)
 }
 
 // resolveCarrier picks the carrier for a subscriber: the one named, or the
-// only one that serves the number's country in the currency.
+// only one that serves the number's country in the currency. A named
+// carrier must serve the number's country too: a carrier bills only its own
+// subscribers, so any other number would be billed to a line it does not have.
 func (s *Service) resolveCarrier(p auth.Principal, name, e164, currency string) (carriers.Carrier, error) {
+	region := msisdn.Region(e164)
 	if name != "" {
 		c, ok := s.usable(p, name)
 		if !ok {
 			return nil, problem.Unprocessable(problem.CodeUnknownCarrier, "carrier", fmt.Sprintf("No carrier named %q is available to this key; GET /v1/carriers lists them.", name))
 		}
+		if country := c.Capabilities().Country; region == "" || region != country {
+			from := "a country no carrier serves"
+			if region != "" {
+				from = region
+			}
+			return nil, problem.Unprocessable(problem.CodeUnknownCarrier, "carrier", fmt.Sprintf("Carrier %s bills subscribers in %s only; this phone number is from %s.", c.Name(), country, from))
+		}
 		return c, nil
 	}
-	region := msisdn.Region(e164)
 	var found []carriers.Carrier
 	for _, n := range s.carriers.Names() {
 		c, ok := s.usable(p, n)

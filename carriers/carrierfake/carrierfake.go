@@ -29,6 +29,7 @@ type Carrier struct {
 	refunded map[string]int64                                      // charge reference → amount
 	charges  int
 	sms      []carriers.SMS
+	smsErr   error // when set, SendSMS fails with it and sends nothing
 }
 
 var (
@@ -110,12 +111,22 @@ func (f *Carrier) Status(_ context.Context, ref carriers.Reference) (carriers.Re
 	return carriers.Result{}, carriers.ErrNotFound
 }
 
-// SendSMS puts the message in the outbox.
+// SendSMS puts the message in the outbox, or fails as SetSMSError says.
 func (f *Carrier) SendSMS(_ context.Context, m carriers.SMS) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.smsErr != nil {
+		return f.smsErr
+	}
 	f.sms = append(f.sms, m)
 	return nil
+}
+
+// SetSMSError makes every SMS fail with err (nil: send them again).
+func (f *Carrier) SetSMSError(err error) {
+	f.mu.Lock()
+	f.smsErr = err
+	f.mu.Unlock()
 }
 
 // SetAnswer changes how charges are answered (nil: bill them).

@@ -16,7 +16,10 @@ import (
 )
 
 // Decode reads r's body (already size-limited by the server) into v. An
-// empty body decodes as {} so endpoints without required fields accept it.
+// empty body decodes as {} so endpoints without required fields accept it;
+// any other body must be one JSON object: encoding/json would take null
+// (or nothing but whitespace around it) as "no fields", and an action such
+// as a cancel or a full refund would then run on a body nobody meant.
 func Decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -38,6 +41,9 @@ func DecodeBytes(contentType string, body []byte, v any) error {
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return problem.New(http.StatusUnsupportedMediaType, problem.CodeUnsupportedMediaType, "Send JSON with Content-Type: application/json.")
 		}
+	}
+	if b := bytes.TrimSpace(body); b[0] != '{' {
+		return problem.New(http.StatusBadRequest, problem.CodeInvalidJSON, "The request body must be a JSON object.")
 	}
 	// PostgreSQL cannot store NUL in text, and no field has a use for it.
 	if bytes.Contains(bytes.ToLower(body), []byte(`\u0000`)) {
