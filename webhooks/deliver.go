@@ -167,6 +167,11 @@ func (o *Outbound) post(ctx context.Context, ep *endpoint, secret string, ev *ev
 	res, err := o.http.Do(req)
 	took = time.Since(start)
 	if err != nil {
+		// One message and no timing for a refused internal target, so the
+		// attempt log cannot be used to map tollgate's network.
+		if errors.Is(err, errInternalAddress) {
+			return 0, "endpoint address is not public", 0
+		}
 		var ue interface{ Timeout() bool }
 		if errors.As(err, &ue) && ue.Timeout() {
 			return 0, fmt.Sprintf("no answer within %s", o.cfg.Timeout), took

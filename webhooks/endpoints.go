@@ -29,6 +29,9 @@ var EventTypes = []string{
 	billing.EventPaymentMethodActivated, billing.EventPaymentMethodRevoked, EventEndpointDisabled,
 }
 
+// maxEnabledEvents caps an endpoint's list of event types.
+const maxEnabledEvents = 50
+
 type endpointView struct {
 	ID             string   `json:"id"`
 	Object         string   `json:"object"`
@@ -88,15 +91,23 @@ func (o *Outbound) createEndpoint(ctx context.Context, p auth.Principal, in endp
 		return endpointView{}, problem.Invalid("url", "url must be an absolute http(s) URL without credentials, at most 2048 characters.")
 	case p.Livemode && u.Scheme != "https":
 		return endpointView{}, problem.Invalid("url", "Live endpoints must use https.")
-	case o.cfg.PublicOnly && internalHost(u.Hostname()):
-		return endpointView{}, problem.Invalid("url", "Live endpoints must be on a public address, not localhost or a private network.")
+	case o.cfg.PublicOnly && checkHost(ctx, u.Hostname(), o.cfg.Resolve) != nil:
+		return endpointView{}, problem.Invalid("url", "Live endpoints must be on a public address, not localhost, a private or reserved network, or a numeric host.")
 	}
 	if len(in.EnabledEvents) == 0 {
 		return endpointView{}, problem.Invalid("enabled_events", `enabled_events is required: event types, or ["*"] for all.`)
 	}
-	for _, t := range in.EnabledEvents {
+	// Checked before the loop, so a huge list costs nothing; with duplicates
+	// refused, a valid list can never come near it.
+	if len(in.EnabledEvents) > maxEnabledEvents {
+		return endpointView{}, problem.Invalid("enabled_events", fmt.Sprintf("enabled_events has %d entries; at most %d.", len(in.EnabledEvents), maxEnabledEvents))
+	}
+	for i, t := range in.EnabledEvents {
 		if t != "*" && !slices.Contains(EventTypes, t) {
 			return endpointView{}, problem.Invalid("enabled_events", fmt.Sprintf("Unknown event type %q; known: %s.", t, strings.Join(EventTypes, ", ")))
+		}
+		if slices.Contains(in.EnabledEvents[:i], t) {
+			return endpointView{}, problem.Invalid("enabled_events", fmt.Sprintf("Event type %q is listed twice.", t))
 		}
 	}
 	if len(in.Description) > 255 {

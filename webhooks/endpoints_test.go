@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,8 @@ func TestCreateEndpointChecksItsInput(t *testing.T) {
 		{name: "live over http", in: endpointParams{URL: "http://example.com", EnabledEvents: []string{"*"}}, live: true, param: "url"},
 		{name: "no events", in: endpointParams{URL: "https://example.com"}, param: "enabled_events"},
 		{name: "unknown event", in: endpointParams{URL: "https://example.com", EnabledEvents: []string{"charge.exploded"}}, param: "enabled_events"},
+		{name: "duplicate event", in: endpointParams{URL: "https://example.com", EnabledEvents: []string{billing.EventChargeSucceeded, billing.EventChargeSucceeded}}, param: "enabled_events"},
+		{name: "10,000 events", in: endpointParams{URL: "https://example.com", EnabledEvents: slices.Repeat([]string{billing.EventChargeSucceeded}, 10_000)}, param: "enabled_events"},
 		{name: "long description", in: endpointParams{URL: "https://example.com", EnabledEvents: []string{"*"}, Description: strings.Repeat("d", 256)}, param: "description"},
 		{name: "short secret", in: endpointParams{URL: "https://example.com", EnabledEvents: []string{"*"}, Secret: "whsec_c2hvcnQ="}, param: "secret"},
 		{name: "secret without prefix", in: endpointParams{URL: "https://example.com", EnabledEvents: []string{"*"}, Secret: "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, param: "secret"},

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -28,6 +29,9 @@ type Settings struct {
 	MaxAge       time.Duration   // give up on an event this old
 	DisableAfter time.Duration   // disable an endpoint failing this long
 	PublicOnly   bool            // live mode: refuse endpoints on internal addresses
+	// Resolve looks a host up when an endpoint is created; nil is the
+	// system resolver. Tests give one that never leaves the process.
+	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 // Outbound records events and delivers them to merchants' endpoints.
