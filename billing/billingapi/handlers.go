@@ -25,7 +25,7 @@ func (a *API) Mount(g *echo.Group, merchant, reader echo.MiddlewareFunc) {
 	g.POST("/charges/:id/refunds", a.handleCreateRefund, merchant, required)
 	g.GET("/charges/:id/refunds", a.handleListRefunds, merchant)
 	g.GET("/charges/:id/refunds/:refund", a.handleGetRefund, merchant)
-	g.POST("/payment_methods", a.handleCreatePaymentMethod, merchant, optional)
+	g.POST("/payment_methods", a.handleCreatePaymentMethod, merchant, required)
 	g.GET("/payment_methods/:id", a.handleGetPaymentMethod, merchant)
 	g.POST("/payment_methods/:id/confirm", a.handleConfirmPaymentMethod, merchant, optional)
 	g.DELETE("/payment_methods/:id", a.handleRevokePaymentMethod, merchant)
