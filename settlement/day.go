@@ -13,11 +13,20 @@ type day struct {
 	From, To time.Time
 }
 
+// firstBusinessYear bounds business dates from below: no carrier billing
+// happened before it, and a year 0 or 1900 is a typo that would otherwise
+// scan the books and fetch a carrier file for nothing. (Days not over yet
+// are refused by settleable.)
+const firstBusinessYear = 2000
+
 // businessDay parses date (YYYY-MM-DD) as a day in loc.
 func businessDay(date string, loc *time.Location) (day, error) {
 	t, err := time.ParseInLocation(time.DateOnly, date, loc)
 	if err != nil || t.Format(time.DateOnly) != date {
 		return day{}, problem.Invalid("business_date", fmt.Sprintf("business_date %q must be a date as YYYY-MM-DD.", date))
+	}
+	if t.Year() < firstBusinessYear {
+		return day{}, problem.Invalid("business_date", fmt.Sprintf("business_date %s is before %d-01-01, the earliest day that can be settled.", date, firstBusinessYear))
 	}
 	// AddDate keeps the wall clock, so a 23- or 25-hour day in a zone with
 	// daylight saving is still one calendar day.
