@@ -12,7 +12,7 @@ func TestAnotherMerchantsObjectsAreNotFound(t *testing.T) {
 		waiting := g.charge(g.key, krw("+821099990000", 1000, "skt")).str("id")
 		paid := g.paid(g.key, "+821099990001", 5000, "skt").str("id")
 		refund := g.call("POST", "/v1/charges/"+paid+"/refunds", g.key, newIdem(), map[string]any{"amount": 1000}).str("id")
-		pm := g.call("POST", "/v1/payment_methods", g.key, "", map[string]any{"msisdn": "+821099990002", "carrier": "skt"}).str("id")
+		pm := g.call("POST", "/v1/payment_methods", g.key, newIdem(), map[string]any{"msisdn": "+821099990002", "carrier": "skt"}).str("id")
 		code := g.smsCode("+821099990000")
 
 		cases := []struct {

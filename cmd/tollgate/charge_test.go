@@ -53,7 +53,7 @@ func TestDeclinesAreNormalised(t *testing.T) {
 func TestOneTapPaymentMethod(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
-		pm := g.call("POST", "/v1/payment_methods", g.key, "", map[string]any{"msisdn": "+821022223333", "carrier": "skt"})
+		pm := g.call("POST", "/v1/payment_methods", g.key, newIdem(), map[string]any{"msisdn": "+821022223333", "carrier": "skt"})
 		if pm.Status != 201 || pm.str("status") != "requires_confirmation" || pm.str("msisdn_masked") != "+82 10-****-3333" {
 			t.Fatalf("create pm: %d %s", pm.Status, pm.Raw)
 		}
@@ -126,7 +126,7 @@ func TestNULAndBadUTF8AreRefusedNot500(t *testing.T) {
 func TestAnUnconfirmedOptInExpiresByItself(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, g *gw) {
-		pm := g.call("POST", "/v1/payment_methods", g.key, "", map[string]any{"msisdn": "+821011118888", "carrier": "kt"})
+		pm := g.call("POST", "/v1/payment_methods", g.key, newIdem(), map[string]any{"msisdn": "+821011118888", "carrier": "kt"})
 		g.clock.Advance(6 * time.Minute)
 		eventually(t, 20*time.Second, func() (bool, string) {
 			r := g.call("GET", "/v1/payment_methods/"+pm.str("id"), g.key, "", nil)

@@ -59,7 +59,7 @@ func TestFiftyConcurrentSameKeyRequestsChargeOnce(t *testing.T) {
 // activePaymentMethod opts a subscriber in and returns the pm id.
 func (g *gw) activePaymentMethod(key, msisdn, carrier string) string {
 	g.t.Helper()
-	pm := g.call("POST", "/v1/payment_methods", key, "", map[string]any{"msisdn": msisdn, "carrier": carrier})
+	pm := g.call("POST", "/v1/payment_methods", key, newIdem(), map[string]any{"msisdn": msisdn, "carrier": carrier})
 	if pm.Status != 201 {
 		g.t.Fatalf("create pm: %d %s", pm.Status, pm.Raw)
 	}

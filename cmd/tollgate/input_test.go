@@ -42,6 +42,8 @@ func TestBadInputGetsAClearProblemAndWritesNothing(t *testing.T) {
 			{"unknown carrier", `{"amount": 5000, "currency": "KRW", "msisdn": "+821012345678", "carrier": "vodafone"}`, 422, "unknown_carrier", "carrier"},
 			{"carrier ambiguous", `{"amount": 5000, "currency": "KRW", "msisdn": "+821012345678"}`, 422, "carrier_required", "carrier"},
 			{"no carrier for country", `{"amount": 500, "currency": "KRW", "msisdn": "+12015550123"}`, 422, "unknown_carrier", "carrier"},
+			{"carrier of another country", `{"amount": 5000, "currency": "KRW", "msisdn": "+12015550123", "carrier": "skt"}`, 422, "unknown_carrier", "carrier"},
+			{"body null", `null`, 400, "invalid_json", ""},
 			{"below carrier minimum", `{"amount": 99, "currency": "KRW", "msisdn": "+821012345678", "carrier": "skt"}`, 422, "amount_too_small", "amount"},
 			{"above carrier maximum", `{"amount": 500001, "currency": "KRW", "msisdn": "+821012345678", "carrier": "skt"}`, 422, "amount_too_large", "amount"},
 			{"msisdn and payment method", `{"amount": 5000, "currency": "KRW", "msisdn": "+821012345678", "payment_method": "pm_x"}`, 400, "invalid_parameter", "payment_method"},
@@ -75,7 +77,7 @@ func TestBadInputGetsAClearProblemAndWritesNothing(t *testing.T) {
 				t.Errorf("confirm %s: %d %s", c.body, r.Status, r.Raw)
 			}
 		}
-		if r := g.call("POST", "/v1/payment_methods", g.key, "", `{"msisdn": "+82", "carrier": "skt"}`); r.Status != 422 || r.str("code") != "invalid_msisdn" {
+		if r := g.call("POST", "/v1/payment_methods", g.key, newIdem(), `{"msisdn": "+82", "carrier": "skt"}`); r.Status != 422 || r.str("code") != "invalid_msisdn" {
 			t.Errorf("pm bad msisdn: %d %s", r.Status, r.Raw)
 		}
 	})
