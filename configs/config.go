@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -184,6 +185,11 @@ func (c Config) Validate() error {
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return fmt.Errorf("database_url: must start with sqlite: or postgres://")
+	}
+	if c.SimURL != "" {
+		if u, err := url.Parse(c.SimURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("sim_url: must be an absolute http(s) URL such as http://127.0.0.1:9090/sim, got %q", c.SimURL)
+		}
 	}
 	if c.Mode == "live" && c.SecretKey == "" {
 		return fmt.Errorf("secret_key: TOLLGATE_SECRET_KEY is required in live mode")

@@ -86,6 +86,8 @@ func openStore(ctx context.Context, cfg configs.Config, log *slog.Logger) (*stor
 	return st, nil
 }
 
+var errSecretRequired = errors.New("secret_key: TOLLGATE_SECRET_KEY is required (32+ random bytes, base64 or hex; e.g. openssl rand -base64 32)")
+
 // secretKey returns the phone-number key. In test mode on the embedded
 // store a missing key is generated once and kept beside the database file.
 func secretKey(cfg configs.Config) ([]byte, error) {
@@ -98,7 +100,7 @@ func secretKey(cfg configs.Config) ([]byte, error) {
 	}
 	path, ok := strings.CutPrefix(cfg.DatabaseURL, "sqlite:")
 	if cfg.Mode != "test" || !ok {
-		return nil, errors.New("secret_key: TOLLGATE_SECRET_KEY is required (32+ random bytes, base64 or hex; e.g. openssl rand -base64 32)")
+		return nil, errSecretRequired
 	}
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
@@ -151,7 +153,7 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	if timers, ok := clk.(clock.Timers); ok {
 		cs.sim.After = timers.After // test mode: moving the clock moves the simulated back end too
 	}
-	simURL := cfg.SimURL
+	simURL := simBase(cfg.SimURL)
 	if cfg.Mode == "test" {
 		a.sim = sim.New(cs.sim)
 		if simURL == "" {
@@ -215,6 +217,16 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	}
 	a.handler = a.routes()
 	return a, nil
+}
+
+// simBase accepts the simulator's address with or without its /sim path
+// (tollgate sim serves there): without it every carrier call would miss.
+func simBase(u string) string {
+	u = strings.TrimRight(u, "/")
+	if u == "" || strings.HasSuffix(u, "/sim") {
+		return u
+	}
+	return u + "/sim"
 }
 
 // demoKey is the demo merchant's test key, derived from the secret so every

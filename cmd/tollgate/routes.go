@@ -77,11 +77,25 @@ func (a *app) routes() http.Handler {
 	a.billingAPI.Mount(v1, merchant, reader)
 	a.inbound.Mount(v1)
 	a.outbound.Mount(v1, merchant)
-	a.settle.Mount(v1, web.RequireKey(a.keys, auth.RoleFinance))
+	finance := web.RequireKey(a.keys, auth.RoleFinance)
+	a.settle.Mount(v1, func(next echo.HandlerFunc) echo.HandlerFunc { return finance(longWrites(next)) })
 	if off, ok := a.clock.(*clock.Offset); ok && a.cfg.Mode == "test" {
 		v1.POST("/test_helpers/clock/advance", advanceClock(off), merchant)
 	}
 	return e
+}
+
+// settlementWrite is how long an authenticated finance request may take to
+// answer: a run reconciles a whole day and a CSV export streams every line,
+// far past the server's 60 s write timeout on a big carrier.
+const settlementWrite = 15 * time.Minute
+
+// longWrites lifts the server's write deadline for one route.
+func longWrites(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Now().Add(settlementWrite))
+		return next(c)
+	}
 }
 
 // advanceClock moves test mode's clock forward, as Stripe's test clocks do,

@@ -7,10 +7,55 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"tollgate/configs"
 	"tollgate/internal/clock"
+	"tollgate/internal/msisdn"
 )
+
+// timeouts bound how long one client may hold a connection and a goroutine.
+type timeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+// serverTimeouts are constants, not settings: they follow from the API's own
+// limits. Bodies are small JSON, so 15 s to read a whole request is generous
+// on a slow mobile link and cuts a client that trickles its body. Write
+// counts from the end of the headers to the end of the answer: a charge
+// waits at most idempotency.wait (10 s) plus carrier_timeout (8 s), so 60 s
+// leaves room; settlement's runs and CSV exports stream for longer and get
+// their own deadline per route (longWrites in routes.go).
+var serverTimeouts = timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 60 * time.Second, Idle: 60 * time.Second}
+
+// newServer is the HTTP server serve runs, with its timeouts.
+func newServer(h http.Handler, t timeouts) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write, IdleTimeout: t.Idle}
+}
+
+// checkServeConfig refuses what buildApp would refuse later, while nothing
+// has been created yet.
+func checkServeConfig(cfg configs.Config) error {
+	if cfg.SecretKey != "" {
+		b, err := msisdn.DecodeSecret(cfg.SecretKey)
+		if err == nil {
+			_, err = msisdn.NewVault(b)
+		}
+		if err != nil {
+			return fmt.Errorf("secret_key: %w", err)
+		}
+	} else if !strings.HasPrefix(cfg.DatabaseURL, "sqlite:") || cfg.Mode != "test" {
+		return errSecretRequired
+	}
+	if _, err := carrierSettings(cfg, time.Now); err != nil {
+		return err
+	}
+	if _, err := settlementSettings(cfg); err != nil {
+		return err
+	}
+	return nil
+}
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs, c := newFlags("serve", stderr)
@@ -21,18 +66,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
+	// Everything that can be refused is refused before the database is
+	// touched: a bad setting or a taken port must not create or migrate it.
+	if err := checkServeConfig(cfg); err != nil {
+		return err
+	}
 	log := newLogger(stderr, cfg.LogLevel)
 	log.Info("starting", "mode", cfg.Mode, "listen", cfg.Listen, "database", cfg.Redacted().DatabaseURL)
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %s: %w", cfg.Listen, err)
+	}
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
+		_ = ln.Close()
 		return err
 	}
 	defer st.Close()
-
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	var clk clock.Clock = clock.System{}
 	if cfg.Mode == "test" {
 		clk = &clock.Offset{}
@@ -56,7 +106,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		_ = ln.Close()
 		return fmt.Errorf("job queue: %w", err)
 	}
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := newServer(a.handler, serverTimeouts)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String())
