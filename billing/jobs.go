@@ -129,12 +129,32 @@ func pollBackoff(age time.Duration) time.Duration {
 // the call's deadline never received it; nothing was billed.
 const notSeenAfter = 2 * time.Minute
 
+// keepAsking turns a status job's error into a later try. The status job is
+// what makes sure no charge is lost, so it is never discarded after river's
+// attempts run out: a busy database or a failed write is retried, logged
+// each time for whoever is on call.
+func (s *Service) keepAsking(kind, id string, err error) error {
+	var snooze *river.JobSnoozeError
+	if err == nil || errors.As(err, &snooze) {
+		return err
+	}
+	s.log.Error("status job failed; asking again later", kind, id, "error", err)
+	return river.JobSnooze(statusRetry)
+}
+
+// statusRetry is how soon a status job that failed runs again.
+const statusRetry = 10 * time.Second
+
 type chargeStatusWorker struct {
 	river.WorkerDefaults[ChargeStatusArgs]
 	s *Service
 }
 
 func (w *chargeStatusWorker) Work(ctx context.Context, job *river.Job[ChargeStatusArgs]) error {
+	return w.s.keepAsking("charge", job.Args.ChargeID, w.work(ctx, job))
+}
+
+func (w *chargeStatusWorker) work(ctx context.Context, job *river.Job[ChargeStatusArgs]) error {
 	s := w.s
 	var ch Charge
 	if err := s.db.WithContext(ctx).Where("id = ?", job.Args.ChargeID).Take(&ch).Error; err != nil {
@@ -187,6 +207,10 @@ type refundStatusWorker struct {
 }
 
 func (w *refundStatusWorker) Work(ctx context.Context, job *river.Job[RefundStatusArgs]) error {
+	return w.s.keepAsking("refund", job.Args.RefundID, w.work(ctx, job))
+}
+
+func (w *refundStatusWorker) work(ctx context.Context, job *river.Job[RefundStatusArgs]) error {
 	s := w.s
 	var rf Refund
 	if err := s.db.WithContext(ctx).Where("id = ?", job.Args.RefundID).Take(&rf).Error; err != nil {

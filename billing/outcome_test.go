@@ -187,3 +187,21 @@ func TestPollBackoffGrowsWithAgeWithinBounds(t *testing.T) {
 		}
 	}
 }
+
+// A status job that fails (the charge's row unreadable, a write refused)
+// is tried again later, never handed to river's attempt limit to discard:
+// the status job is what keeps a charge from being lost.
+func TestAFailingStatusJobIsNeverDiscarded(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		ctx := context.Background()
+		var snooze *river.JobSnoozeError
+		err := (&chargeStatusWorker{s: s}).Work(ctx, &river.Job[ChargeStatusArgs]{Args: ChargeStatusArgs{ChargeID: "ch_missing"}})
+		if !errors.As(err, &snooze) {
+			t.Fatalf("charge status job on an unreadable charge: %v, want a snooze", err)
+		}
+		err = (&refundStatusWorker{s: s}).Work(ctx, &river.Job[RefundStatusArgs]{Args: RefundStatusArgs{RefundID: "re_missing"}})
+		if !errors.As(err, &snooze) {
+			t.Fatalf("refund status job on an unreadable refund: %v, want a snooze", err)
+		}
+	})
+}
