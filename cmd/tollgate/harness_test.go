@@ -378,6 +378,13 @@ func (g *gw) faults(body string) {
 // end-to-end tests wait on the outcome, never for a fixed time.
 func eventually(t testing.TB, bound time.Duration, cond func() (bool, string)) {
 	t.Helper()
+	eventuallyExplained(t, bound, cond, nil)
+}
+
+// eventuallyExplained is eventually with explain's story added to a failure
+// (computed only then: it may read a lot).
+func eventuallyExplained(t testing.TB, bound time.Duration, cond func() (bool, string), explain func() string) {
+	t.Helper()
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.NewTimer(bound)
@@ -390,6 +397,9 @@ func eventually(t testing.TB, bound time.Duration, cond func() (bool, string)) {
 		select {
 		case <-tick.C:
 		case <-deadline.C:
+			if explain != nil {
+				why += explain()
+			}
 			t.Fatalf("after %s: %s", bound, why)
 		}
 	}
@@ -399,7 +409,7 @@ func eventually(t testing.TB, bound time.Duration, cond func() (bool, string)) {
 // charge or refund is left undecided, or fails the test after a bound.
 func (g *gw) waitFinal(bound time.Duration) {
 	g.t.Helper()
-	eventually(g.t, bound, func() (bool, string) {
+	eventuallyExplained(g.t, bound, func() (bool, string) {
 		var open int64
 		if err := g.store.DB.Raw("SELECT (SELECT COUNT(*) FROM charges WHERE status = 'processing') + (SELECT COUNT(*) FROM refunds WHERE status = 'pending')").Scan(&open).Error; err != nil {
 			return false, "count undecided: " + err.Error()
@@ -409,7 +419,39 @@ func (g *gw) waitFinal(bound time.Duration) {
 		}
 		g.clock.Advance(30 * time.Second) // bring status queries due
 		return false, fmt.Sprintf("%d charges or refunds still undecided", open)
-	})
+	}, g.undecidedStory)
+}
+
+// undecidedStory is what the gateway logged about a few undecided charges
+// and refunds, so a failure says why they are stuck.
+func (g *gw) undecidedStory() string {
+	var ids []string
+	g.store.DB.Raw("SELECT id FROM charges WHERE status = 'processing' UNION SELECT id FROM refunds WHERE status = 'pending'").Scan(&ids)
+	var b strings.Builder
+	for i, id := range ids {
+		if i == 3 {
+			break
+		}
+		fmt.Fprintf(&b, "\n%s:", id)
+		lines := grepLines(g.logs.String(), id)
+		if n := strings.Count(lines, "\n"); n > 10 {
+			lines = lines[nthIndex(lines, '\n', n-10)+1:]
+		}
+		b.WriteString("\n" + lines)
+	}
+	return b.String()
+}
+
+// nthIndex is the index of the n-th c in s (1-based), or -1.
+func nthIndex(s string, c byte, n int) int {
+	for i := range len(s) {
+		if s[i] == c {
+			if n--; n == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // waitStatus polls a charge until it has the wanted status (callbacks and
