@@ -3,13 +3,21 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 
+	"gorm.io/gorm"
+
+	"tollgate/billing"
 	"tollgate/internal/auth"
 	"tollgate/internal/clock"
+	"tollgate/internal/store"
 )
 
-func cmdMigrate(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
+// cmdMigrate brings the database's schema up to date and prints one JSON
+// object: {"migrations_applied": N} (0 when it already was).
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs, c := newFlags("migrate", stderr)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
@@ -19,13 +27,17 @@ func cmdMigrate(ctx context.Context, args []string, stderr io.Writer, getenv fun
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	st, err := openStore(ctx, cfg, log)
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("database_url: %w", err)
+	}
+	defer st.Close()
+	n, err := st.Migrate(ctx, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
 	log.Info("database is up to date")
-	return nil
+	return json.NewEncoder(stdout).Encode(map[string]int{"migrations_applied": n})
 }
 
 func cmdMerchantsCreate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -58,21 +70,41 @@ func cmdMerchantsCreate(ctx context.Context, args []string, stdout, stderr io.Wr
 	return json.NewEncoder(stdout).Encode(map[string]string{"merchant_id": m.ID, "api_key": key})
 }
 
+// cmdKeysCreate makes a finance or admin key (--role), or one more key for
+// an existing merchant (--merchant ID: a test key for a test merchant, a
+// live key for a live one), and prints {"api_key": "…"}.
 func cmdKeysCreate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs, c := newFlags("keys create", stderr)
 	role := fs.String("role", "", "finance or admin")
+	merchant := fs.String("merchant", "", "a merchant's id (e.g. mer_demo): a new key for that merchant")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	if *role != string(auth.RoleFinance) && *role != string(auth.RoleAdmin) {
-		return usageError{"--role must be finance or admin"}
+	switch {
+	case *merchant != "" && *role != "" && *role != string(auth.RoleMerchant):
+		return usageError{"--merchant makes a merchant key; leave out --role"}
+	case *merchant == "" && *role != string(auth.RoleFinance) && *role != string(auth.RoleAdmin):
+		return usageError{"--role must be finance or admin (or give --merchant ID)"}
 	}
 	a, done, err := openApp(ctx, c, stderr, getenv)
 	if err != nil {
 		return err
 	}
 	defer done()
-	key, err := a.keys.Create(ctx, auth.Role(*role), "", false)
+	var key string
+	if *merchant != "" {
+		var m billing.Merchant
+		err = a.store.DB.WithContext(ctx).Where("id = ?", *merchant).Take(&m).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("merchant %s does not exist (serve creates mer_demo in test mode)", *merchant)
+		}
+		if err != nil {
+			return fmt.Errorf("look up merchant: %w", err)
+		}
+		key, err = a.keys.Create(ctx, auth.RoleMerchant, m.ID, m.Livemode)
+	} else {
+		key, err = a.keys.Create(ctx, auth.Role(*role), "", false)
+	}
 	if err != nil {
 		return err
 	}

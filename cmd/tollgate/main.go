@@ -21,11 +21,11 @@ Usage:
   tollgate serve    [--config FILE] [--listen ADDR] [--database-url URL]
   tollgate migrate  [--config FILE] [--database-url URL]
   tollgate merchants create --name NAME [--mode test|live]
-  tollgate keys create --role finance|admin
+  tollgate keys create --role finance|admin | --merchant ID
   tollgate settle   --carrier C --date YYYY-MM-DD [--report FILE] [--rerun]
   tollgate sim      [--listen ADDR]
 
-Settings: embedded defaults, then --config / TOLLGATE_CONFIG, then TOLLGATE_* variables, then flags.
+Every subcommand takes --help. Settings: embedded defaults, then --config / TOLLGATE_CONFIG, then TOLLGATE_* variables, then flags.
 `
 
 func main() {
@@ -48,36 +48,82 @@ type usageError struct{ msg string }
 func (u usageError) Error() string { return u.msg }
 
 // run dispatches a subcommand. stdout carries only the command's result
-// (JSON for merchants/keys); logs go to stderr.
+// (JSON for merchants/keys); logs go to stderr. --help (or -h) on any
+// subcommand prints its usage on stdout and succeeds.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		return usageError{"a subcommand is required"}
 	}
 	cmd, rest := args[0], args[1:]
+	if wantsHelp(rest) {
+		stderr = stdout // the flag set prints its usage there; nothing else runs
+	}
+	err := dispatch(ctx, cmd, rest, stdout, stderr, getenv)
+	var u usageError
+	if errors.As(err, &u) && u.msg == flag.ErrHelp.Error() {
+		return nil
+	}
+	return err
+}
+
+// wantsHelp reports whether a help flag comes before the end of the flags.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+func dispatch(ctx context.Context, cmd string, rest []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, rest, stdout, stderr, getenv)
 	case "migrate":
-		return cmdMigrate(ctx, rest, stderr, getenv)
-	case "merchants":
-		if len(rest) == 0 || rest[0] != "create" {
-			return usageError{"usage: tollgate merchants create --name NAME [--mode test|live]"}
+		return cmdMigrate(ctx, rest, stdout, stderr, getenv)
+	case "merchants", "keys":
+		if len(rest) > 0 && wantsHelp(rest[:1]) {
+			fmt.Fprintln(stdout, synopsis[cmd+" create"])
+			return nil
 		}
-		return cmdMerchantsCreate(ctx, rest[1:], stdout, stderr, getenv)
-	case "keys":
 		if len(rest) == 0 || rest[0] != "create" {
-			return usageError{"usage: tollgate keys create --role finance|admin"}
+			return usageError{synopsis[cmd+" create"]}
+		}
+		if cmd == "merchants" {
+			return cmdMerchantsCreate(ctx, rest[1:], stdout, stderr, getenv)
 		}
 		return cmdKeysCreate(ctx, rest[1:], stdout, stderr, getenv)
 	case "sim":
 		return cmdSim(ctx, rest, stdout, stderr, getenv)
 	case "settle":
 		return cmdSettle(ctx, rest, stdout, stderr, getenv)
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	return usageError{fmt.Sprintf("unknown subcommand %q", cmd)}
+}
+
+// synopsis is each subcommand's usage line, printed by --help before its flags.
+var synopsis = map[string]string{
+	"serve":            "usage: tollgate serve [--config FILE] [--listen ADDR] [--database-url URL]",
+	"migrate":          "usage: tollgate migrate [--config FILE] [--database-url URL]",
+	"merchants create": "usage: tollgate merchants create --name NAME [--mode test|live]",
+	"keys create":      "usage: tollgate keys create --role finance|admin | --merchant ID",
+	"settle":           "usage: tollgate settle --carrier C --date YYYY-MM-DD [--report FILE] [--rerun]",
+	"sim":              "usage: tollgate sim [--listen ADDR] [--config FILE]",
+}
+
+// setUsage makes a flag set's -h print the subcommand's usage line and flags.
+func setUsage(fs *flag.FlagSet) {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nflags:\n", synopsis[fs.Name()])
+		fs.PrintDefaults()
+	}
 }
 
 // common flags every subcommand that reads config accepts.
@@ -88,6 +134,7 @@ type common struct {
 func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *common) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setUsage(fs)
 	c := &common{}
 	fs.StringVar(&c.config, "config", "", "YAML configuration file (or TOLLGATE_CONFIG)")
 	fs.StringVar(&c.listen, "listen", "", "address to listen on (or TOLLGATE_LISTEN)")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/mattn/go-isatty"
 	"github.com/olekukonko/tablewriter"
@@ -41,30 +44,32 @@ func cmdSettle(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		defer f.Close()
 		req.Report, req.ReportName = f, filepath.Base(*report)
 	}
-	a, done, err := openApp(ctx, c, stderr, getenv)
+	// Log lines written while the bar is on screen would tear it: they are
+	// held and written after it is cleared.
+	logs := &heldWriter{w: stderr}
+	a, done, err := openApp(ctx, c, logs, getenv)
 	if err != nil {
 		return err
 	}
 	defer done()
 
-	finish := func() {}
-	if f, ok := stderr.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
-		bar := progressbar.NewOptions64(-1,
-			progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription("settling "+*carrier+" "+*date),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("lines"),
-			progressbar.OptionShowIts(),
-			progressbar.OptionClearOnFinish(),
-		)
-		req.Progress = func(lines int64) { _ = bar.Set64(lines) }
-		finish = func() { _ = bar.Finish() } // clears the bar before the summary
+	var seen atomic.Int64 // lines the run reported reading, for a failed run's summary
+	show, finish := progressLine(stderr, isTerminal(stderr), "settling "+*carrier+" "+*date)
+	req.Progress = func(lines int64) {
+		seen.Store(lines)
+		show(lines)
 	}
-
+	logs.hold()
 	run, out, err := a.settle.Run(ctx, req)
 	finish()
+	if ferr := logs.release(); ferr != nil && err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return err
+	}
+	if run.LinesRead == 0 {
+		run.LinesRead = seen.Load()
 	}
 	if err := printSummary(stdout, run, out); err != nil {
 		return err
@@ -93,7 +98,13 @@ func printSummary(w io.Writer, r *settlement.Run, out settlement.Outcome) error 
 		note = " (running)"
 	}
 	fmt.Fprintf(w, "settlement %s: %s %s (%s), %s%s\n", r.ID, r.Carrier, r.BusinessDate, r.TimeZone, r.Status, note)
-	if r.Source != "" {
+	switch {
+	case r.Source == "":
+	case r.Status == settlement.StatusFailed && r.LinesRead == 0:
+		fmt.Fprintf(w, "source: %s\n", r.Source) // where it stopped is in the failure message
+	case r.Status == settlement.StatusFailed:
+		fmt.Fprintf(w, "source: %s, at least %d lines read before it failed\n", r.Source, r.LinesRead)
+	default:
 		fmt.Fprintf(w, "source: %s, %d lines\n", r.Source, r.LinesRead)
 	}
 	if r.SupersededBy != nil {
@@ -122,4 +133,73 @@ func printSummary(w io.Writer, r *settlement.Run, out settlement.Outcome) error 
 		}
 	}
 	return t.Render()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// progressLine is the settle command's progress: on a terminal, a spinner
+// with the lines read so far (no total, no rate: the file's length is not
+// known before its trailer), cleared when the run ends; elsewhere nothing.
+func progressLine(w io.Writer, tty bool, label string) (show func(lines int64), finish func()) {
+	if !tty {
+		return func(int64) {}, func() {}
+	}
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(label),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionClearOnFinish(),
+	)
+	var mu sync.Mutex
+	return func(lines int64) {
+			mu.Lock()
+			defer mu.Unlock()
+			bar.Describe(fmt.Sprintf("%s: %d lines read", label, lines))
+			_ = bar.Set64(lines)
+		}, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			_ = bar.Finish()
+		}
+}
+
+// heldWriter passes writes through, except between hold and release, when
+// it keeps them and writes them out, in order, on release.
+type heldWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	held *bytes.Buffer
+}
+
+func (h *heldWriter) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held != nil {
+		return h.held.Write(p)
+	}
+	return h.w.Write(p)
+}
+
+func (h *heldWriter) hold() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held == nil {
+		h.held = &bytes.Buffer{}
+	}
+}
+
+func (h *heldWriter) release() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held == nil {
+		return nil
+	}
+	_, err := h.w.Write(h.held.Bytes())
+	h.held = nil
+	return err
 }

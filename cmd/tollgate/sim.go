@@ -20,6 +20,7 @@ import (
 func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setUsage(fs)
 	listen := fs.String("listen", "127.0.0.1:9090", "address to listen on")
 	config := fs.String("config", "", "YAML configuration naming the simulated carriers")
 	if err := fs.Parse(args); err != nil {
