@@ -169,8 +169,14 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 	ch.CodeExpiresAt = &expires
 	code := newCode()
 	carrierOwned := c.Capabilities().CarrierConfirms && carriers.Implements[carriers.Authorizer](c)
+	var sinkToken string
 	if !carrierOwned {
 		ch.CodeHash = ptr(s.codeHash(ch.ID, code))
+	} else {
+		// The carrier's payment is created by the prepare below.
+		var hash string
+		sinkToken, hash = newSinkToken()
+		ch.SinkTokenHash = &hash
 	}
 	if dup, err := s.insertCharge(ctx, ch); err != nil || dup != nil {
 		return dup, err
@@ -180,7 +186,7 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 		return nil, err
 	}
 	if carrierOwned {
-		err = s.authorizeCharge(ctx, ch, c, e164, merchant)
+		err = s.authorizeCharge(ctx, ch, c, e164, merchant, sinkToken)
 	} else {
 		body := fmt.Sprintf("%s is your code to pay %s to %s on your phone bill. It expires in %d minutes. Never share it.",
 			code, cur.Format(ch.Amount), merchant, int(s.cfg.CodeTTL.Minutes()))
@@ -199,14 +205,14 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 
 // authorizeCharge asks a carrier that owns the code to send it, and keeps
 // the carrier's handle on the charge for the confirmation.
-func (s *Service) authorizeCharge(ctx context.Context, ch *Charge, c carriers.Carrier, e164, merchant string) error {
+func (s *Service) authorizeCharge(ctx context.Context, ch *Charge, c carriers.Carrier, e164, merchant, sinkToken string) error {
 	a, err := authorizer(c)
 	if err != nil {
 		return err
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
 	defer cancel()
-	authz, err := a.Authorize(actx, carriers.AuthorizeRequest{Reference: ch.ID, MSISDN: e164, Amount: ch.Amount, Currency: ch.Currency, Description: ch.Description, Merchant: merchant})
+	authz, err := a.Authorize(actx, carriers.AuthorizeRequest{Reference: ch.ID, MSISDN: e164, Amount: ch.Amount, Currency: ch.Currency, Description: ch.Description, Merchant: merchant, SinkToken: sinkToken})
 	if err != nil {
 		return err
 	}
@@ -248,6 +254,8 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 	ch.MSISDNEnc, ch.MSISDNIndex, ch.MSISDNMasked = pm.MSISDNEnc, pm.MSISDNIndex, pm.MSISDNMasked
 	ch.PaymentMethodID = &pm.ID
 	ch.Status = StatusProcessing
+	sinkToken, sinkHash := newSinkToken()
+	ch.SinkTokenHash = &sinkHash
 	var token string
 	if pm.TokenEnc != nil {
 		if token, err = s.vault.Open(*pm.TokenEnc); err != nil {
@@ -273,7 +281,7 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 	if err != nil {
 		return nil, fmt.Errorf("insert charge: %w", err)
 	}
-	return s.submit(ctx, ch, c, carriers.ChargeRequest{Token: token})
+	return s.submit(ctx, ch, c, carriers.ChargeRequest{Token: token, SinkToken: sinkToken})
 }
 
 func (s *Service) sealInto(ch *Charge, e164 string) error {
@@ -397,10 +405,17 @@ func (s *Service) ConfirmCharge(ctx context.Context, p auth.Principal, id, code 
 	} else if !s.codeMatches(ch.ID, code, ch.CodeHash) {
 		return nil, s.chargeWrongCode(ctx, ch, c, attempts)
 	}
+	fields := map[string]any{"code_hash": nil}
+	if req.AuthorizationID == "" {
+		// A 1-step payment is created now: it gets its own callback token.
+		var hash string
+		req.SinkToken, hash = newSinkToken()
+		fields["sink_token_hash"] = hash
+	}
 	var moved *Charge
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		if moved, err = s.moveTx(tx, ch, StatusProcessing, map[string]any{"code_hash": nil}); err != nil {
+		if moved, err = s.moveTx(tx, ch, StatusProcessing, fields); err != nil {
 			return err
 		}
 		return s.enqueue(ctx, tx, ChargeStatusArgs{ChargeID: ch.ID}, s.statusDelay())

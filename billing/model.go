@@ -32,6 +32,7 @@ type Charge struct {
 	CarrierDeclineCode *string
 	CarrierReference   *string
 	AuthorizationRef   *string `json:"-"`
+	SinkTokenHash      *string `json:"-"` // SHA-256 hex of the charge's callback credential
 	Description        string
 	MerchantReference  string
 	Category           string

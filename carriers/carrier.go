@@ -101,6 +101,11 @@ type ChargeRequest struct {
 	Token string
 	// CallbackURL is where an asynchronous carrier should report the result.
 	CallbackURL string
+	// SinkToken is a secret the gateway made for this one charge, for a
+	// carrier that authenticates its callbacks with a credential the client
+	// hands it (CAMARA's sinkCredential). The gateway keeps only its hash;
+	// empty means no callback can be authenticated, so none is asked for.
+	SinkToken string
 }
 
 // RefundRequest asks a carrier to refund all or part of a charge it billed.

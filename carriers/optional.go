@@ -37,6 +37,8 @@ type AuthorizeRequest struct {
 	Description string
 	Merchant    string
 	Recurring   bool
+	// SinkToken is as in ChargeRequest: the callback credential for this payment.
+	SinkToken string
 }
 
 // VerifyRequest carries the subscriber's code for an authorization.
@@ -69,6 +71,11 @@ type Notification struct {
 	CarrierReference string
 	Result           Result
 	OccurredAt       time.Time
+	// Credential is the per-operation secret the sender presented (the
+	// SinkToken of the request, CAMARA's sinkCredential token). The adapter
+	// cannot judge it; whoever finds the charge compares it with the hash
+	// it kept. Empty for protocols that sign with the carrier's own secret.
+	Credential string
 }
 
 var (

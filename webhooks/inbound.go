@@ -27,7 +27,9 @@ type CarrierSet interface {
 
 // ResultApplier is what inbound callbacks need of billing: to apply a
 // carrier's result inside the transaction that records the callback, and
-// say whether it named one of ours.
+// say whether it named one of ours. It checks a per-object credential
+// (Notification.Credential) against what it stored, and answers
+// carriers.ErrBadSignature when it is not the object's.
 type ResultApplier interface {
 	ApplyCarrierResultTx(tx *gorm.DB, carrier string, n carriers.Notification) (matched bool, err error)
 }
@@ -95,6 +97,12 @@ func (in *Inbound) handle(c echo.Context) error {
 		return problem.Invalid("message_id", "The callback has no message id.")
 	}
 	duplicate, matched, err := in.record(c, name, n, body)
+	if errors.Is(err, carriers.ErrBadSignature) {
+		// The credential is not the one made for the object it names:
+		// nothing was kept or applied.
+		in.log.Warn("carrier webhook refused", "carrier", name, "reason", err)
+		return problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "The signature is missing, wrong or too old.")
+	}
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -72,6 +73,8 @@ func TestInboundCallbacksAreVerifiedBeforeAnythingIsApplied(t *testing.T) {
 		{name: "signed but unreadable", carrier: "hooky", body: "{not json", status: 400},
 		{name: "no message id", carrier: "hooky", body: `{"ref": "ch_1", "outcome": "succeeded"}`, status: 400},
 		{name: "billing fails", carrier: "hooky", applier: errors.New("database gone"), status: 500},
+		// billing finds the message's per-charge credential is not the charge's.
+		{name: "credential not the charge's", carrier: "hooky", applier: fmt.Errorf("%w: credential is not charge ch_1's", carriers.ErrBadSignature), status: 401},
 	}
 	// One store per database; each case sends a message id of its own.
 	eachStore(t, func(t *testing.T, b *testBundle) {

@@ -53,7 +53,7 @@ func (c *Client) authorize(ctx context.Context, r carriers.AuthorizeRequest) (ca
 	}
 	body := createPayment{AmountTransaction: at}
 	// AuthorizeRequest names no callback URL: the carrier's own one serves.
-	body.Sink, body.SinkCredential = c.sink("")
+	body.Sink, body.SinkCredential = c.sink("", r.SinkToken)
 
 	a, err := c.send(carriers.WithResend(ctx), http.MethodPost, preparePath, nil, body, correlatorFor(r.Reference))
 	if err != nil {
@@ -223,30 +223,30 @@ func parseAuthorizationID(id string) (paymentID, authID string, err error) {
 	return paymentID, authID, nil
 }
 
-// sinkTokenLifetime is how long the operator may present the webhook secret
-// for one payment's notifications; the spec wants it to outlive the payment.
+// sinkTokenLifetime is how long the operator may present a payment's sink
+// token; the spec wants it to outlive the payment.
 const sinkTokenLifetime = 30 * 24 * time.Hour
 
 // sink is the notification address and credential for a payment: the
-// request's callback URL or the carrier's, with the webhook secret as the
-// bearer token. CAMARA accepts only an https sink, and an operator refuses
-// the whole payment (INVALID_SINK) for anything else, so a plain-http
-// address is left out (results are then read with Status), except on a
-// loopback host, which only a simulated operator can reach.
-func (c *Client) sink(callbackURL string) (string, *sinkCredential) {
+// request's callback URL or the carrier's, with the token the gateway made
+// for this payment as the bearer token. A token per payment, not one per
+// carrier, so a leaked or guessed token can speak only for its own payment.
+// Without a token nothing could be authenticated, so no sink is given.
+// CAMARA accepts only an https sink, and an operator refuses the whole
+// payment (INVALID_SINK) for anything else, so a plain-http address is left
+// out (results are then read with Status), except on a loopback host, which
+// only a simulated operator can reach.
+func (c *Client) sink(callbackURL, token string) (string, *sinkCredential) {
 	u := callbackURL
 	if u == "" {
 		u = c.callbackURL
 	}
-	if !notifiable(u) {
+	if token == "" || !notifiable(u) {
 		return "", nil
-	}
-	if c.webhookSecret == "" {
-		return u, nil
 	}
 	return u, &sinkCredential{
 		CredentialType:        "ACCESSTOKEN",
-		AccessToken:           c.webhookSecret,
+		AccessToken:           token,
 		AccessTokenType:       "bearer",
 		AccessTokenExpiresUtc: c.now().Add(sinkTokenLifetime).UTC().Format(time.RFC3339),
 	}

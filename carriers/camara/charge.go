@@ -41,7 +41,7 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 		return carriers.Result{}, err
 	}
 	body := createPayment{AmountTransaction: at}
-	body.Sink, body.SinkCredential = c.sink(r.CallbackURL)
+	body.Sink, body.SinkCredential = c.sink(r.CallbackURL, r.SinkToken)
 
 	// clientCorrelator makes a resent createPayment safe.
 	a, err := c.send(carriers.WithResend(ctx), http.MethodPost, paymentsPath, nil, body, correlatorFor(r.Reference))

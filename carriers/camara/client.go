@@ -44,10 +44,10 @@ type Client struct {
 	caps carriers.Capabilities
 	hc   *http.Client
 	now  func() time.Time // the gateway's clock
-	// callbackURL is the sink for notifications when a request names none;
-	// webhookSecret is the bearer token the operator presents there.
-	callbackURL   string
-	webhookSecret string
+	// callbackURL is the sink for notifications when a request names none.
+	// The carrier's webhook secret is not used: each payment gets its own
+	// sink token (see sink).
+	callbackURL string
 
 	carriers.ReportFiles // settlement files (report.go)
 }
@@ -69,7 +69,7 @@ func New(s carriers.Settings) (*Client, error) {
 	}
 	return &Client{
 		ReportFiles: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc, now: s.Clock(),
-		callbackURL: s.CallbackURL, webhookSecret: s.WebhookSecret,
+		callbackURL: s.CallbackURL,
 	}, nil
 }
 

@@ -38,6 +38,9 @@ func newClient(t *testing.T, s *carriertest.Sim, partialRefunds bool) *camara.Cl
 func charge(ref, msisdn string, amount int64, currency string) carriers.ChargeRequest {
 	return carriers.ChargeRequest{
 		Reference: ref, MSISDN: msisdn, Amount: amount, Currency: currency,
-		Description: "500 gems", Merchant: "mer_123",
+		Description: "500 gems", Merchant: "mer_123", SinkToken: sinkToken(ref),
 	}
 }
+
+// sinkToken stands for the per-payment token the gateway makes for ref.
+func sinkToken(ref string) string { return "sink-token-" + ref + "-0123456789" }

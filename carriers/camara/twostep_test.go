@@ -85,7 +85,7 @@ func setupNotify(t *testing.T) (*env, *sink) {
 }
 
 func authorize(ref, msisdn string, amount int64) carriers.AuthorizeRequest {
-	return carriers.AuthorizeRequest{Reference: ref, MSISDN: msisdn, Amount: amount, Currency: "KRW", Description: "500 gems", Merchant: "Gem Shop"}
+	return carriers.AuthorizeRequest{Reference: ref, MSISDN: msisdn, Amount: amount, Currency: "KRW", Description: "500 gems", Merchant: "Gem Shop", SinkToken: sinkToken(ref)}
 }
 
 // authorized runs Authorize and Verify and returns the charge request that confirms.
@@ -374,7 +374,7 @@ func TestPrepareCarriesSinkAndCredential(t *testing.T) {
 	body := rc.reqs[0].body
 	cred, _ := body["sinkCredential"].(map[string]any)
 	if body["sink"] != "https://gw.example.com/v1/carriers/stub/webhooks" || cred["credentialType"] != "ACCESSTOKEN" ||
-		cred["accessToken"] != webhookSecret || cred["accessTokenType"] != "bearer" {
+		cred["accessToken"] != sinkToken("ch_1") || cred["accessTokenType"] != "bearer" {
 		t.Fatalf("prepare body %+v", body)
 	}
 	if exp, err := time.Parse(time.RFC3339, cred["accessTokenExpiresUtc"].(string)); err != nil || !exp.After(time.Now()) {
@@ -404,6 +404,15 @@ func TestSinkLeftOutWhenAnOperatorWouldRefuseIt(t *testing.T) {
 		if got := rc.reqs[0].body["sink"]; got != tt.want {
 			t.Errorf("callback %q: sink %v, want %v", tt.callback, got, tt.want)
 		}
+	}
+	// Without a token made for the payment no notification could be
+	// authenticated: no sink is given, and the carrier's secret never is.
+	rc0 := &recorder{answers: map[string]stubAnswer{"POST /payments": {201, `{"paymentId":"p","paymentStatus":"succeeded"}`}}}
+	r0 := charge("ch_1", "+821012345678", 5000, "KRW")
+	r0.SinkToken = ""
+	if _, err := stubClient(t, rc0, "https://gw.example.com/cb", nil).Charge(context.Background(), r0); err != nil ||
+		rc0.reqs[0].body["sink"] != nil || rc0.reqs[0].body["sinkCredential"] != nil {
+		t.Fatalf("without a sink token: body %+v, %v", rc0.reqs[0].body, err)
 	}
 	// The charge's own callback URL wins over the carrier's.
 	rc := &recorder{answers: map[string]stubAnswer{"POST /payments": {201, `{"paymentId":"p","paymentStatus":"succeeded"}`}}}

@@ -1,7 +1,6 @@
 package camara
 
 import (
-	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"strings"
@@ -15,14 +14,14 @@ import (
 const webhookTolerance = 5 * time.Minute
 
 // ParseWebhook reads a payment notification the operator posted to the sink.
-// CAMARA authenticates it with the bearer token we gave as sinkCredential
-// (the carrier's webhook secret), not with a signature: the token says who
-// sent it, TLS keeps the body intact on the way. So a notification is
-// refused (ErrBadSignature) without the right token, compared in constant
-// time, or when its CloudEvents time is more than webhookTolerance from now;
-// one that is authentic but unreadable is ErrInvalidRequest. With no webhook
-// secret configured nothing can be authenticated, and every notification is
-// refused.
+// CAMARA authenticates it with the bearer token we gave as the payment's
+// sinkCredential, not with a signature: the token says who sent it, TLS
+// keeps the body intact on the way. Each payment has its own token, which
+// only the gateway's records can check, so the token is handed on as
+// Notification.Credential and one that does not belong to the payment is
+// refused there. Here a notification is refused (ErrBadSignature) without a
+// bearer token, or when its CloudEvents time is more than webhookTolerance
+// from now; one that is authentic-looking but unreadable is ErrInvalidRequest.
 //
 // The gateway's charge id comes from the clientCorrelator the simulated
 // operators add to the event (a vendor extension); from an operator that
@@ -37,12 +36,10 @@ func (c *Client) ParseWebhook(h http.Header, body []byte, now time.Time) (carrie
 }
 
 func (c *Client) parseWebhook(h http.Header, body []byte, now time.Time) (carriers.Notification, error) {
-	if c.webhookSecret == "" {
-		return carriers.Notification{}, fmt.Errorf("%w: no webhook secret is configured for this carrier", carriers.ErrBadSignature)
-	}
 	scheme, token, _ := strings.Cut(h.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(c.webhookSecret)) != 1 {
-		return carriers.Notification{}, fmt.Errorf("%w: missing or wrong bearer token", carriers.ErrBadSignature)
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return carriers.Notification{}, fmt.Errorf("%w: missing bearer token", carriers.ErrBadSignature)
 	}
 	var ev cloudEvent
 	if err := decode(body, &ev); err != nil {
@@ -66,6 +63,7 @@ func (c *Client) parseWebhook(h http.Header, body []byte, now time.Time) (carrie
 		CarrierReference: ev.Data.PaymentID,
 		Result:           res,
 		OccurredAt:       ev.Time,
+		Credential:       token,
 	}, nil
 }
 

@@ -29,8 +29,12 @@ func (e *env) chargeRequest(ref, msisdn string, amount int64) carriers.ChargeReq
 	return carriers.ChargeRequest{
 		Reference: ref, MSISDN: msisdn, Amount: amount, Currency: currency,
 		Description: "500 gems", Merchant: "Gem Shop", CallbackURL: e.callbackURL,
+		SinkToken: sinkToken(ref),
 	}
 }
+
+// sinkToken is the per-charge callback credential the gateway would make.
+func sinkToken(ref string) string { return "sink-token-" + ref + "-0123456789" }
 
 // prepare runs what comes before the charge call itself, as the gateway does
 // it: for a carrier that confirms, Authorize, read the code the subscriber
@@ -78,7 +82,7 @@ func (e *env) tryPrepare(ctx context.Context, ref, msisdn string, amount int64) 
 }
 
 func (e *env) authorizeRequest(ref, msisdn string, amount int64) carriers.AuthorizeRequest {
-	return carriers.AuthorizeRequest{Reference: ref, MSISDN: msisdn, Amount: amount, Currency: currency, Description: "500 gems", Merchant: "Gem Shop"}
+	return carriers.AuthorizeRequest{Reference: ref, MSISDN: msisdn, Amount: amount, Currency: currency, Description: "500 gems", Merchant: "Gem Shop", SinkToken: sinkToken(ref)}
 }
 
 // charge sends r and fails the test on an error.
