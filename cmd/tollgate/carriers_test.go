@@ -216,3 +216,53 @@ func TestAsyncChargeEndsThroughTheCallbackAlone(t *testing.T) {
 		})
 	}
 }
+
+// Issue 9, hole 1, as a stranger would try it: a charge whose carrier call
+// timed out after the carrier billed it is sent a forged CAMARA
+// payment-denied bearing skt's old shared notification token. It is refused,
+// and the charge ends as the carrier's books say: succeeded, billed once.
+func TestAForgedCAMARADenialCannotFailABilledCharge(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, g *gw) {
+		pm := g.activePaymentMethod(g.key, "+821077001234", "skt")
+		// The carrier bills, then never answers: the charge waits, processing.
+		g.faults(`{"carrier": "skt", "timeout_rate": 1}`)
+		r := g.call("POST", "/v1/charges", g.key, newIdem(), map[string]any{"amount": 1000, "currency": "KRW", "payment_method": pm})
+		id := r.str("id")
+		if r.Status != 201 || r.str("status") != "processing" {
+			t.Fatalf("a timed-out charge: %d %s", r.Status, r.Raw)
+		}
+		g.faults(`{"carrier": "skt", "timeout_rate": 0}`)
+		forged := fmt.Sprintf(`{"id": "evt_forged", "source": "/forged", "type": "org.camaraproject.carrier-billing.v0.payment-denied",
+			"specversion": "1.0", "datacontenttype": "application/json", "time": %q,
+			"data": {"paymentId": "pay_unknown", "status": "failed", "description": "Payment denied", "clientCorrelator": %q}}`,
+			g.clock.Now().UTC().Format(time.RFC3339), id)
+		for _, token := range []string{"sim-skt-notification-token", "made-up"} {
+			req, _ := http.NewRequest("POST", g.base+"/v1/carriers/skt/webhooks", strings.NewReader(forged))
+			req.Header.Set("Content-Type", "application/cloudevents+json")
+			req.Header.Set("Authorization", "Bearer "+token)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("a forged denial with token %q answered %d", token, res.StatusCode)
+			}
+		}
+		if got := g.call("GET", "/v1/charges/"+id, g.key, "", nil); got.str("status") == "failed" {
+			t.Fatalf("the forged denial failed the charge: %s", got.Raw)
+		}
+		g.waitFinal(60 * time.Second)
+		got := g.call("GET", "/v1/charges/"+id, g.key, "", nil)
+		billed := 0
+		for _, row := range g.simLedger("skt") {
+			if row["client_reference"] == id {
+				billed++
+			}
+		}
+		if got.str("status") != "succeeded" || billed != 1 {
+			t.Fatalf("charge %s and billed %d times by the carrier: %s", got.str("status"), billed, got.Raw)
+		}
+	})
+}
