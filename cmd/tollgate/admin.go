@@ -32,7 +32,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		return fmt.Errorf("database_url: %w", err)
 	}
 	defer st.Close()
-	n, err := st.Migrate(ctx, log)
+	n, err := migrate(ctx, st, log)
 	if err != nil {
 		return err
 	}

@@ -75,15 +75,21 @@ func openStore(ctx context.Context, cfg configs.Config, log *slog.Logger) (*stor
 	if err != nil {
 		return nil, fmt.Errorf("database_url: %w", err)
 	}
-	if _, err := st.Migrate(ctx, log); err != nil {
-		_ = st.Close()
-		return nil, err
-	}
-	if err := jobs.Migrate(ctx, st); err != nil {
+	if _, err := migrate(ctx, st, log); err != nil {
 		_ = st.Close()
 		return nil, err
 	}
 	return st, nil
+}
+
+// migrate brings tollgate's tables and the job queue's up to date and says
+// how many of tollgate's migrations it applied.
+func migrate(ctx context.Context, st *store.Store, log *slog.Logger) (int, error) {
+	n, err := st.Migrate(ctx, log)
+	if err != nil {
+		return 0, err
+	}
+	return n, jobs.Migrate(ctx, st)
 }
 
 var errSecretRequired = errors.New("secret_key: TOLLGATE_SECRET_KEY is required (32+ random bytes, base64 or hex; e.g. openssl rand -base64 32)")

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"tollgate/internal/store"
 )
 
 // TestSubcommandHelp: --help on every subcommand prints its usage on
@@ -84,6 +85,17 @@ func TestAdminCommandsPrintOneJSONObject(t *testing.T) {
 	}
 	if v := one("migrate"); v["migrations_applied"].(float64) < 1 {
 		t.Errorf("first migrate: %v", v)
+	}
+	// The job queue's tables come with it: serve must find nothing to do.
+	st, err := store.Open(context.Background(), "sqlite:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jobsTable int64
+	err = st.DB.Raw("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'river_job'").Scan(&jobsTable).Error
+	_ = st.Close()
+	if err != nil || jobsTable != 1 {
+		t.Fatalf("migrate left out the job queue's tables (%d, %v)", jobsTable, err)
 	}
 	if v := one("migrate"); v["migrations_applied"].(float64) != 0 {
 		t.Errorf("second migrate: %v", v)
