@@ -217,6 +217,8 @@ func (s *Service) authorizeCharge(ctx context.Context, ch *Charge, c carriers.Ca
 		return err
 	}
 	if err := s.db.WithContext(ctx).Model(&Charge{}).Where("id = ?", ch.ID).Update("authorization_ref", authz.ID).Error; err != nil {
+		// Nothing of ours points at the carrier's reservation: let it go.
+		s.releaseAuthorization(ctx, c, &authz.ID)
 		return fmt.Errorf("keep authorization of %s: %w", ch.ID, err)
 	}
 	return nil
@@ -377,6 +379,14 @@ func (s *Service) ConfirmCharge(ctx context.Context, p auth.Principal, id, code 
 	if err := s.ensureAvailable(c.Name()); err != nil {
 		return nil, err
 	}
+	var a carriers.Authorizer
+	if ch.AuthorizationRef != nil {
+		// Before an attempt is spent: a carrier that no longer checks codes
+		// would take one for nothing.
+		if a, err = authorizer(c); err != nil {
+			return nil, s.verifyFailed(ch.Carrier, err)
+		}
+	}
 	attempts, err := s.takeAttempt(ctx, ch, c)
 	if err != nil {
 		return nil, err
@@ -384,10 +394,6 @@ func (s *Service) ConfirmCharge(ctx context.Context, p auth.Principal, id, code 
 	req := carriers.ChargeRequest{}
 	if ch.AuthorizationRef != nil {
 		// The carrier owns the code: it says whether it is right.
-		a, err := authorizer(c)
-		if err != nil {
-			return nil, s.verifyFailed(ch.Carrier, err)
-		}
 		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
 		authz, err := a.Verify(vctx, carriers.VerifyRequest{AuthorizationID: *ch.AuthorizationRef, Reference: ch.ID, Code: code})
 		cancel()

@@ -1,7 +1,6 @@
 package billing
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -92,9 +91,5 @@ func (s *Service) askNowTx(tx *gorm.DB, undecided bool, args river.JobArgs, kind
 		return nil
 	}
 	s.log.Info("carrier callback reports a failure; asking the carrier's status API", kind, id)
-	ctx := tx.Statement.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	return s.enqueue(ctx, tx, args, 0)
+	return s.enqueue(tx.Statement.Context, tx, args, 0)
 }

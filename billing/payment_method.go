@@ -286,8 +286,14 @@ func (s *Service) sendOptInCode(ctx context.Context, pm *PaymentMethod, c carrie
 		authz, err := a.Authorize(actx, carriers.AuthorizeRequest{Reference: pm.ID, MSISDN: e164, Merchant: merchant, Recurring: true})
 		cancel()
 		if err == nil {
-			return s.db.WithContext(ctx).Model(&PaymentMethod{}).Where("id = ?", pm.ID).
+			err = s.db.WithContext(ctx).Model(&PaymentMethod{}).Where("id = ?", pm.ID).
 				Updates(map[string]any{"authorization_ref": authz.ID, "code_hash": nil}).Error
+			if err != nil {
+				// Nothing of ours points at the carrier's authorization: let it go.
+				s.releaseAuthorization(ctx, c, &authz.ID)
+				return fmt.Errorf("keep authorization of %s: %w", pm.ID, err)
+			}
+			return nil
 		}
 		if !errors.Is(err, carriers.ErrUnsupported) {
 			return err

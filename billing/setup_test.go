@@ -10,13 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
 	"tollgate/carriers/carrierfake"
 	"tollgate/internal/auth"
 	"tollgate/internal/clock"
-	"tollgate/internal/jobs"
 	"tollgate/internal/msisdn"
 	"tollgate/internal/problem"
 	"tollgate/internal/store"
@@ -55,13 +53,7 @@ func setup(t *testing.T, d store.Dialect) (*Service, *testBundle) {
 	st := storetest.New(t, d)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clk := clock.NewManual(time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC))
-	// A queue that is never started: the test works a job by calling its
-	// worker, so nothing runs behind the test's back.
-	workers := river.NewWorkers()
-	q, err := jobs.New(st, jobs.Options{Workers: workers, Logger: log, MaxWorkers: 1, PollEvery: time.Second, Time: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
+	q, workers := storetest.Queue(t, st, clk)
 	vault, err := msisdn.NewVault(testSecret)
 	if err != nil {
 		t.Fatal(err)

@@ -202,10 +202,7 @@ func (o *Outbound) queueTx(tx *gorm.DB, ev *event, ep *endpoint) error {
 	if err := tx.Create(&d).Error; err != nil {
 		return fmt.Errorf("insert delivery: %w", err)
 	}
-	ctx := tx.Statement.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := tx.Statement.Context // InsertTx copes with a transaction opened without one
 	// No ScheduledAt: a job due "now" is inserted available and fetched on
 	// the next poll; a scheduled one would wait for river's scheduler pass.
 	return jobs.InsertTx(ctx, o.jobs, tx, DeliverArgs{DeliveryID: d.ID}, nil)

@@ -80,18 +80,10 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
 func setup(t *testing.T, d store.Dialect, cfg Settings) *testBundle {
 	t.Helper()
-	ctx := context.Background()
-	st := storetest.New(t, d)
-	if err := jobs.Migrate(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.New(t, d) // river's tables included
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clk := clock.NewManual(time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC))
-	workers := river.NewWorkers()
-	q, err := jobs.New(st, jobs.Options{Workers: workers, Logger: log, MaxWorkers: 1, PollEvery: time.Second, Time: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
+	q, workers := storetest.Queue(t, st, clk)
 	vault, err := msisdn.NewVault(testSecret)
 	if err != nil {
 		t.Fatal(err)

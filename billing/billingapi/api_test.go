@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
 	"tollgate/billing"
@@ -22,7 +21,6 @@ import (
 	"tollgate/carriers/carrierfake"
 	"tollgate/internal/auth"
 	"tollgate/internal/clock"
-	"tollgate/internal/jobs"
 	"tollgate/internal/msisdn"
 	"tollgate/internal/store"
 	"tollgate/internal/storetest"
@@ -61,11 +59,7 @@ func setup(t *testing.T, d store.Dialect) *testBundle {
 	st := storetest.New(t, d)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clk := clock.NewManual(time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC))
-	workers := river.NewWorkers()
-	q, err := jobs.New(st, jobs.Options{Workers: workers, Logger: log, MaxWorkers: 1, PollEvery: time.Second, Time: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
+	q, workers := storetest.Queue(t, st, clk)
 	vault, err := msisdn.NewVault([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)

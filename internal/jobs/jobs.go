@@ -87,6 +87,9 @@ func New(st *store.Store, o Options) (*Client, error) {
 // InsertTx inserts a job inside a GORM transaction, so it commits or rolls
 // back with the state change it belongs to.
 func InsertTx(ctx context.Context, c *Client, tx *gorm.DB, args river.JobArgs, opts *river.InsertOpts) error {
+	if ctx == nil {
+		ctx = context.Background() // a transaction opened without one
+	}
 	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
 	if !ok {
 		return errors.New("insert job: not inside a transaction")

@@ -14,6 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"testing"
 
 	"tollgate/internal/jobs"
@@ -163,4 +167,18 @@ func freshSchema(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Queue is a job queue over s that is never started: a test works a job by
+// calling its worker, so nothing runs behind its back. Register workers on
+// the returned bundle after building the services (river checks a job's
+// kind when it is inserted).
+func Queue(t *testing.T, s *store.Store, now rivertype.TimeGenerator) (*jobs.Client, *river.Workers) {
+	t.Helper()
+	workers := river.NewWorkers()
+	q, err := jobs.New(s, jobs.Options{Workers: workers, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxWorkers: 1, PollEvery: time.Second, Time: now})
+	if err != nil {
+		t.Fatalf("job queue: %v", err)
+	}
+	return q, workers
 }
