@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"tollgate/carriers"
 	"tollgate/configs"
 	"tollgate/internal/clock"
 	"tollgate/internal/msisdn"
@@ -48,8 +49,16 @@ func checkServeConfig(cfg configs.Config) error {
 	} else if !strings.HasPrefix(cfg.DatabaseURL, "sqlite:") || cfg.Mode != "test" {
 		return errSecretRequired
 	}
-	if _, err := carrierSettings(cfg, time.Now); err != nil {
+	cs, err := carrierSettings(cfg, time.Now)
+	if err != nil {
 		return err
+	}
+	// The adapters' own rules (a tokenpay carrier needs its webhook secret)
+	// run when a connection is built; building them dials nothing.
+	if _, err := carriers.NewRegistry(cs.connections, carriers.RegistryOptions{
+		SimURL: "http://127.0.0.1/sim", PublicURL: "http://127.0.0.1", HTTPClient: http.DefaultClient,
+	}); err != nil {
+		return fmt.Errorf("carriers: %w", err)
 	}
 	if _, err := settlementSettings(cfg); err != nil {
 		return err

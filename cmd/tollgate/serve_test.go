@@ -94,11 +94,16 @@ func TestServeChecksBeforeTouchingTheDatabase(t *testing.T) {
 	if err := os.WriteFile(badProtocol, []byte("carriers:\n  - {name: pigeon, protocol: smoke-signals, simulated: true, country: KR, currencies: [KRW], min_amount: 1, max_amount: 10}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	noSecret := filepath.Join(t.TempDir(), "nosecret.yaml")
+	if err := os.WriteFile(noSecret, []byte("carriers:\n  - {name: lgu, protocol: tokenpay, simulated: true, country: KR, currencies: [KRW], min_amount: 1, max_amount: 10}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		env  map[string]string
 		want string
 	}{
+		{"tokenpay carrier without its webhook secret", map[string]string{"TOLLGATE_LISTEN": "127.0.0.1:0", "TOLLGATE_CONFIG": noSecret}, "webhook_secret"},
 		{"taken port", map[string]string{"TOLLGATE_LISTEN": taken.Addr().String()}, taken.Addr().String()},
 		{"unusable secret key", map[string]string{"TOLLGATE_LISTEN": "127.0.0.1:0", "TOLLGATE_SECRET_KEY": "c2hvcnQ="}, "secret_key"},
 		{"unknown protocol", map[string]string{"TOLLGATE_LISTEN": "127.0.0.1:0", "TOLLGATE_CONFIG": badProtocol}, "carriers[0].protocol"},

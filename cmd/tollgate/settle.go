@@ -44,8 +44,8 @@ func cmdSettle(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		defer f.Close()
 		req.Report, req.ReportName = f, filepath.Base(*report)
 	}
-	// Log lines written while the bar is on screen would tear it: they are
-	// held and written after it is cleared.
+	// Log lines written while the bar is on a terminal would tear it: they
+	// are held and written after it is cleared.
 	logs := &heldWriter{w: stderr}
 	a, done, err := openApp(ctx, c, logs, getenv)
 	if err != nil {
@@ -59,7 +59,9 @@ func cmdSettle(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		seen.Store(lines)
 		show(lines)
 	}
-	logs.hold()
+	if isTerminal(stderr) { // no bar, nothing to tear: logs stream as they come
+		logs.hold()
+	}
 	run, out, err := a.settle.Run(ctx, req)
 	finish()
 	if ferr := logs.release(); ferr != nil && err == nil {

@@ -30,21 +30,19 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	if err != nil {
 		return err
 	}
-	var names []string
-	protocols := map[string]string{}
-	for _, cc := range cfg.Carriers {
-		if cc.Simulated {
-			names = append(names, cc.Name)
-			protocols[cc.Name] = cc.Protocol
-		}
+	// The same simulated carriers a gateway would mount, with their
+	// callback secrets, so the gateways' checks accept what they send.
+	cs, err := carrierSettings(cfg, time.Now)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	s := sim.New(sim.Options{Carriers: names, Protocols: protocols})
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stdout, "carrier simulator for %s at http://%s/sim (set TOLLGATE_SIM_URL=http://%s/sim on gateways)\n", strings.Join(names, ", "), ln.Addr(), ln.Addr())
+	s := sim.New(cs.sim)
+	srv := newServer(s.Handler(), serverTimeouts)
+	fmt.Fprintf(stdout, "carrier simulator for %s at http://%s/sim (set TOLLGATE_SIM_URL=http://%s/sim on gateways)\n", strings.Join(cs.sim.Carriers, ", "), ln.Addr(), ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
