@@ -91,8 +91,6 @@ func (o *Outbound) createEndpoint(ctx context.Context, p auth.Principal, in endp
 		return endpointView{}, problem.Invalid("url", "url must be an absolute http(s) URL without credentials, at most 2048 characters.")
 	case p.Livemode && u.Scheme != "https":
 		return endpointView{}, problem.Invalid("url", "Live endpoints must use https.")
-	case o.cfg.PublicOnly && checkHost(ctx, u.Hostname(), o.cfg.Resolve) != nil:
-		return endpointView{}, problem.Invalid("url", "Live endpoints must be on a public address, not localhost, a private or reserved network, or a numeric host.")
 	}
 	if len(in.EnabledEvents) == 0 {
 		return endpointView{}, problem.Invalid("enabled_events", `enabled_events is required: event types, or ["*"] for all.`)
@@ -118,6 +116,11 @@ func (o *Outbound) createEndpoint(ctx context.Context, p auth.Principal, in endp
 		secret = NewSecret()
 	} else if _, err := secretKey(secret); err != nil {
 		return endpointView{}, problem.Invalid("secret", "secret: "+err.Error()+"; omit it to have one generated.")
+	}
+	// Last of the checks: it may ask DNS, so a request refused for
+	// anything else never pays for a look-up.
+	if o.cfg.PublicOnly && checkHost(ctx, u.Hostname(), o.cfg.Resolve) != nil {
+		return endpointView{}, problem.Invalid("url", "Live endpoints must be on a public address, not localhost, a private or reserved network, or a numeric host.")
 	}
 	sealed, err := o.vault.Seal(secret)
 	if err != nil {
