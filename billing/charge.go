@@ -190,7 +190,7 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 	} else {
 		body := fmt.Sprintf("%s is your code to pay %s to %s on your phone bill. It expires in %d minutes. Never share it.",
 			code, cur.Format(ch.Amount), merchant, int(s.cfg.CodeTTL.Minutes()))
-		err = s.sms(ctx, c, e164, body)
+		err = s.sms(ctx, c, ch.ID, e164, body)
 	}
 	if err != nil {
 		// Nothing was billed: the subscriber never got a code. Fail the charge

@@ -301,5 +301,5 @@ func (s *Service) sendOptInCode(ctx context.Context, pm *PaymentMethod, c carrie
 	}
 	body := fmt.Sprintf("%s is your code to let %s charge your phone bill without a code each time. It expires in %d minutes. Never share it.",
 		code, merchant, int(s.cfg.CodeTTL.Minutes()))
-	return s.sms(ctx, c, e164, body)
+	return s.sms(ctx, c, pm.ID, e164, body)
 }

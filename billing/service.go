@@ -182,14 +182,17 @@ func stateProblem(what, id string, st any, wanted string) *problem.Problem {
 	return problem.New(http.StatusConflict, problem.CodeChargeStateInvalid, fmt.Sprintf("%s %s is %s; %s.", what, id, st, wanted))
 }
 
-func (s *Service) sms(ctx context.Context, c carriers.Carrier, e164, body string) error {
+// sms texts a subscriber about ref, the id of the charge or payment method
+// the message is for: it travels with the message, so test mode's
+// simulator shows each merchant only the texts about its own payments.
+func (s *Service) sms(ctx context.Context, c carriers.Carrier, ref, e164, body string) error {
 	snd, ok := c.(carriers.SMSSender)
 	if !ok {
 		return fmt.Errorf("carrier %s cannot send SMS", c.Name())
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
 	defer cancel()
-	return snd.SendSMS(ctx, carriers.SMS{MSISDN: e164, Body: body})
+	return snd.SendSMS(ctx, carriers.SMS{MSISDN: e164, Body: body, Reference: ref})
 }
 
 // CarrierInfo is a carrier as a principal may see it.

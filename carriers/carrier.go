@@ -29,6 +29,11 @@ type SMSSender interface {
 type SMS struct {
 	MSISDN string
 	Body   string
+	// Reference is the gateway's id of what the message is about (the
+	// charge or payment method a code is for), "" for none. It goes out in
+	// the message's id (MessageID), so the carrier, and in test mode the
+	// simulator, can tell which merchant's payment a text belongs to.
+	Reference string
 }
 
 // Capabilities are declared per carrier in config; validation and

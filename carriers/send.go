@@ -214,6 +214,19 @@ func RandomID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// MessageID is the id the gateway gives one text message, sent as its
+// clientCorrelator (OneAPI SMS) or reference (token APIs): fresh for every
+// message, so a carrier that dedupes on it never swallows a second text
+// about the same payment, and led by the reference of what the message is
+// about when there is one, "ch_…:9f86d081884c7d65…", so the message can be
+// traced to its payment (test mode's simulator reads it back that way).
+func MessageID(reference string) string {
+	if reference == "" {
+		return RandomID()
+	}
+	return reference + ":" + RandomID()
+}
+
 // withoutURL drops the URL from a transport error: some protocols put the
 // subscriber's number in the path (OneAPI's /tel:+82…/transactions), and
 // these errors end up in logs.

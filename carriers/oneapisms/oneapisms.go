@@ -38,11 +38,12 @@ type outboundSMSText struct {
 type Post func(ctx context.Context, body any, id string) (*carriers.Answer, error)
 
 // Send delivers m through post. refused turns an answer that is not a
-// success into the adapter's reading of it. The message id doubles as
-// clientCorrelator, so a resent request is delivered once by an operator
-// that honours it; whether to resend is the caller's to say on ctx.
+// success into the adapter's reading of it. The message id (carriers.MessageID:
+// m.Reference and a fresh part) doubles as clientCorrelator, so a resent
+// request is delivered once by an operator that honours it; whether to
+// resend is the caller's to say on ctx.
 func Send(ctx context.Context, m carriers.SMS, post Post, refused func(*carriers.Answer) error) error {
-	id := carriers.RandomID()
+	id := carriers.MessageID(m.Reference)
 	if err := send(ctx, m, id, post, refused); err != nil {
 		return fmt.Errorf("send sms %s: %w", id, err)
 	}

@@ -9,9 +9,10 @@ import (
 )
 
 // SendSMS delivers a text message to a subscriber, for codes the gateway
-// owns. A fresh reference goes with it, so a resent request is delivered once.
+// owns. A fresh reference goes with it (carriers.MessageID, led by
+// m.Reference), so a resent request is delivered once.
 func (c *Client) SendSMS(ctx context.Context, m carriers.SMS) error {
-	id := carriers.RandomID()
+	id := carriers.MessageID(m.Reference)
 	if err := c.sendSMS(carriers.WithResend(ctx), m, id); err != nil {
 		return fmt.Errorf("tokenpay %s: send sms %s: %w", c.name, id, err)
 	}
