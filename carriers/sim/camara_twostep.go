@@ -101,7 +101,7 @@ func (s *Simulator) preparePayment(c *carrierState, r *http.Request, body []byte
 	if payee == "" {
 		payee = "the merchant"
 	}
-	s.deliverSMS(c, p.phone, fmt.Sprintf("%s is your code to pay %s to %s", p.step2.code, displayAmount(p.amount, p.currency), payee))
+	s.deliverSMS(c, p.phone, fmt.Sprintf("%s is your code to pay %s to %s", p.step2.code, displayAmount(p.amount, p.currency), payee), p.referenceCode)
 	where.Set("Location", paymentLocation(r, p.id))
 	return reply{status: http.StatusCreated, body: p.prepared(), header: where}
 }
@@ -260,12 +260,6 @@ func checkPhoneBody(body []byte, p *payment) *apiError {
 // paymentLocation is the Location of a payment created under .../payments/prepare.
 func paymentLocation(r *http.Request, id string) string {
 	return strings.TrimSuffix(r.URL.Path, "/prepare") + "/" + id
-}
-
-// deliverSMS puts a text message from carrier c in phone's inbox. Callers hold s.mu.
-func (s *Simulator) deliverSMS(c *carrierState, phone, body string) {
-	s.inbox = append(s.inbox, smsRecord{seq: s.nextSeq(), carrier: c.name, msisdn: phone, body: body, sentAt: s.now()})
-	c.stats.SMSSent++
 }
 
 // currencySymbols are the signs a subscriber reads in a text message.

@@ -101,14 +101,11 @@ func (s *Simulator) sendSMS(c *carrierState, r *http.Request, body []byte) reply
 		ResourceURL:      url,
 		DeliveryInfoList: deliveryInfoOut{ResourceURL: url + "/deliveryInfos"},
 	}}
-	now := s.now()
+	ref := referenceOf(m.ClientCorrelator)
 	for i, phone := range phones {
-		s.inbox = append(s.inbox, smsRecord{
-			seq: s.nextSeq(), carrier: c.name, msisdn: phone, body: m.Message.Message, sentAt: now,
-		})
+		s.deliverSMS(c, phone, m.Message.Message, ref)
 		out.Request.DeliveryInfoList.DeliveryInfo = append(out.Request.DeliveryInfoList.DeliveryInfo,
 			deliveryInfo{Address: m.Address[i], DeliveryStatus: deliveredToNetwork})
-		c.stats.SMSSent++
 	}
 	if m.ClientCorrelator != "" {
 		c.smsByCorrelator[m.ClientCorrelator] = &smsRequest{out: out}

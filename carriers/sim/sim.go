@@ -63,6 +63,7 @@ type Simulator struct {
 	seed      uint64 // also decides the report faults, row by row (reports.go)
 	cbc       *http.Client
 	mux       *http.ServeMux
+	control   map[string]bool // the patterns of the simulator's own endpoints (IsControl)
 	// background counts the simulator's own goroutines (settling timers,
 	// callbacks) that have not finished, parked on the clock or running.
 	background atomic.Int64
@@ -119,12 +120,31 @@ func New(opts Options) *Simulator {
 // Handler serves the simulator at full paths beginning with /sim/.
 func (s *Simulator) Handler() http.Handler { return s.mux }
 
+// IsControl reports whether Handler would serve r with one of the
+// simulator's own endpoints, which no real carrier has: the inbox (every
+// subscriber's codes), the faults, the books and the counters. Whoever
+// serves the simulator guards those (a gateway asks for an admin key,
+// `tollgate sim` for its token); the carriers' APIs and settlement files
+// stay as open as each protocol makes them, since the adapters call them.
+// The answer comes from the same routing that serves r, so no spelling of
+// a path reaches a control endpoint unguarded.
+func (s *Simulator) IsControl(r *http.Request) bool {
+	_, pattern := s.mux.Handler(r)
+	return s.control[pattern]
+}
+
 func (s *Simulator) routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /sim/ledger", s.getLedger)
-	mux.HandleFunc("GET /sim/sms", s.getSMS)
-	mux.HandleFunc("GET /sim/faults", s.getFaults)
-	mux.HandleFunc("PUT /sim/faults", s.putFaults)
-	mux.HandleFunc("GET /sim/stats", s.getStats)
+	s.control = map[string]bool{}
+	control := func(pattern string, h http.HandlerFunc) {
+		s.control[pattern] = true
+		mux.HandleFunc(pattern, h)
+	}
+	control("GET /sim/ledger", s.getLedger)
+	control("GET /sim/sms", s.getSMS)
+	control("GET /sim/faults", s.getFaults)
+	control("PUT /sim/faults", s.putFaults)
+	control("GET /sim/stats", s.getStats)
+	// A carrier's own: the gateway downloads its settlement files over HTTP.
 	mux.HandleFunc("GET /sim/reports/{carrier}/{business_date}", s.getReport)
 	s.routesCAMARA(mux)
 	s.routesOneAPI(mux)

@@ -9,19 +9,43 @@ import (
 
 // smsRecord is one text message a simulated carrier delivered.
 type smsRecord struct {
-	seq     int64
-	carrier string
-	msisdn  string
-	body    string
-	sentAt  time.Time
+	seq       int64
+	carrier   string
+	msisdn    string
+	body      string
+	reference string // what the message is about (referenceOf), "" when unknown
+	sentAt    time.Time
 }
 
-// smsView is one message as GET /sim/sms shows it.
-type smsView struct {
-	MSISDN string    `json:"msisdn"`
-	Body   string    `json:"body"`
-	Code   string    `json:"code"`
-	SentAt time.Time `json:"sent_at"`
+// Message is one text message a simulated carrier delivered, as GET
+// /sim/sms shows it: what a person reads on their phone, plus the client
+// reference of the payment it is about, which a person never sees and the
+// gateway's test helper uses to show a merchant only its own messages.
+type Message struct {
+	MSISDN string `json:"msisdn"`
+	Body   string `json:"body"`
+	Code   string `json:"code"`
+	// Reference is the id the gateway gave what the message is about: the
+	// client reference of a payment whose code the carrier sent (CAMARA
+	// 2-step, a token API's PIN), or the reference at the head of the
+	// message id of a text the gateway sent (clientCorrelator
+	// "ch_…:<32 hex>"). Empty when the message names none.
+	Reference string    `json:"reference"`
+	SentAt    time.Time `json:"sent_at"`
+}
+
+// Messages returns the messages delivered to msisdn (E.164), or to everyone
+// when msisdn is "", newest first.
+func (s *Simulator) Messages(msisdn string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Message, 0)
+	for _, m := range slices.Backward(s.inbox) {
+		if msisdn == "" || m.msisdn == msisdn {
+			out = append(out, Message{MSISDN: m.msisdn, Body: m.body, Code: codeIn(m.body), Reference: m.reference, SentAt: m.sentAt.UTC()})
+		}
+	}
+	return out
 }
 
 // getSMS is GET /sim/sms[?msisdn=]: the messages delivered, newest first, so
@@ -31,15 +55,30 @@ func (s *Simulator) getSMS(w http.ResponseWriter, r *http.Request) {
 	if raw, ok := r.URL.Query()["msisdn"]; ok && len(raw) > 0 {
 		want = normalizeMSISDN(raw[0])
 	}
-	s.mu.Lock()
-	views := make([]smsView, 0)
-	for _, m := range slices.Backward(s.inbox) {
-		if want == "" || m.msisdn == want {
-			views = append(views, smsView{MSISDN: m.msisdn, Body: m.body, Code: codeIn(m.body), SentAt: m.sentAt.UTC()})
+	writeJSON(w, http.StatusOK, listBody[Message]{Data: s.Messages(want)})
+}
+
+// deliverSMS puts a text message from carrier c about ref in phone's
+// inbox. Callers hold s.mu.
+func (s *Simulator) deliverSMS(c *carrierState, phone, body, ref string) {
+	s.inbox = append(s.inbox, smsRecord{seq: s.nextSeq(), carrier: c.name, msisdn: phone, body: body, reference: ref, sentAt: s.now()})
+	c.stats.SMSSent++
+}
+
+// referenceOf reads the reference at the head of a message id the gateway
+// made (carriers.MessageID): "ch_…:" followed by 32 hex digits. Any other
+// id names no reference.
+func referenceOf(messageID string) string {
+	i := strings.LastIndexByte(messageID, ':')
+	if i <= 0 || len(messageID)-i-1 != 32 {
+		return ""
+	}
+	for _, b := range []byte(messageID[i+1:]) {
+		if !isDigit(b) && (b < 'a' || b > 'f') {
+			return ""
 		}
 	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, listBody[smsView]{Data: views})
+	return messageID[:i]
 }
 
 // normalizeMSISDN restores the '+' of an E.164 number taken from a query

@@ -57,8 +57,7 @@ func (s *Simulator) tpCreateAuthorization(c *carrierState, r *http.Request, body
 	}
 	// The PIN comes first, so that nothing in a merchant's name is read as the code.
 	text := fmt.Sprintf("%s is your PIN for %s. It expires in 5 minutes; never share it.", a.pin, merchant)
-	s.inbox = append(s.inbox, smsRecord{seq: s.nextSeq(), carrier: c.name, msisdn: a.msisdn, body: text, sentAt: now})
-	c.stats.SMSSent++
+	s.deliverSMS(c, a.msisdn, text, a.reference)
 	return reply{status: http.StatusCreated, body: a.out()}, nil
 }
 
@@ -138,8 +137,7 @@ func (s *Simulator) tpSendMessage(c *carrierState, r *http.Request, body []byte)
 		}
 	}
 	out := tpMessageOut{MessageID: newID("sms_"), Reference: in.Reference, Status: "delivered"}
-	s.inbox = append(s.inbox, smsRecord{seq: s.nextSeq(), carrier: c.name, msisdn: in.MSISDN, body: in.Text, sentAt: s.now()})
-	c.stats.SMSSent++
+	s.deliverSMS(c, in.MSISDN, in.Text, referenceOf(in.Reference))
 	if in.Reference != "" {
 		b.messages[in.Reference] = out
 	}
