@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"gorm.io/gorm"
 
 	"tollgate/carriers"
@@ -25,6 +26,11 @@ type ChargeStatusArgs struct {
 // Kind names the job; frozen once jobs of it exist.
 func (ChargeStatusArgs) Kind() string { return "charge_status" }
 
+// InsertOpts makes the job unique per charge while it waits or runs.
+func (ChargeStatusArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: oneStatusJob}
+}
+
 // RefundStatusArgs does the same for a pending refund.
 type RefundStatusArgs struct {
 	RefundID string `json:"refund_id"`
@@ -32,6 +38,21 @@ type RefundStatusArgs struct {
 
 // Kind names the job.
 func (RefundStatusArgs) Kind() string { return "refund_status" }
+
+// InsertOpts makes the job unique per refund while it waits or runs.
+func (RefundStatusArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: oneStatusJob}
+}
+
+// oneStatusJob keeps at most one status job per charge or refund that is
+// not yet done: each one polls the carrier until the end, so a second is
+// only load, and a carrier (or a forger) sending N failure callbacks would
+// otherwise start N pollers. A callback moves the one job forward instead
+// (askNowTx). Done jobs do not count: they only exist for a final object.
+var oneStatusJob = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled,
+}}
 
 // ChargeExpiryArgs fails a charge nobody confirmed once its code expired,
 // so it reaches a final status (and the merchant hears of it) without

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"tollgate/carriers"
+	"tollgate/internal/jobs"
 )
 
 // ApplyCarrierResultTx applies what a carrier's callback says about one of
@@ -83,13 +84,16 @@ func (s *Service) ApplyCarrierResultTx(tx *gorm.DB, carrier string, n carriers.N
 // failure reports whether an outcome would end an operation unbilled.
 func failure(o carriers.Outcome) bool { return o == carriers.OutcomeDeclined }
 
-// askNowTx schedules the status job of an undecided operation to run now, in
-// tx, so a callback's failure is confirmed by the carrier before anything
-// moves. A final operation needs no asking.
+// askNowTx makes the status job of an undecided operation due now, in tx, so
+// a callback's failure is confirmed by the carrier before anything moves.
+// The operation's one status job (made when it became undecided) is moved
+// forward rather than a new one added, so repeated callbacks never multiply
+// the pollers; one already running is asking the carrier as it is. A final
+// operation needs no asking.
 func (s *Service) askNowTx(tx *gorm.DB, undecided bool, args river.JobArgs, kind, id string) error {
 	if !undecided {
 		return nil
 	}
 	s.log.Info("carrier callback reports a failure; asking the carrier's status API", kind, id)
-	return s.enqueue(tx.Statement.Context, tx, args, 0)
+	return jobs.RunNowTx(tx.Statement.Context, s.jobs, tx, args, s.now())
 }

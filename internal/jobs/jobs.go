@@ -87,15 +87,49 @@ func New(st *store.Store, o Options) (*Client, error) {
 // InsertTx inserts a job inside a GORM transaction, so it commits or rolls
 // back with the state change it belongs to.
 func InsertTx(ctx context.Context, c *Client, tx *gorm.DB, args river.JobArgs, opts *river.InsertOpts) error {
-	if ctx == nil {
-		ctx = context.Background() // a transaction opened without one
-	}
-	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-	if !ok {
-		return errors.New("insert job: not inside a transaction")
+	ctx, sqlTx, err := inTx(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("insert %s job: %w", args.Kind(), err)
 	}
 	if _, err := c.InsertTx(ctx, sqlTx, args, opts); err != nil {
 		return fmt.Errorf("insert %s job: %w", args.Kind(), err)
 	}
 	return nil
+}
+
+// RunNowTx makes a unique job due at now, inside a GORM transaction. args
+// must declare river UniqueOpts (JobArgsWithInsertOpts): when a job with the
+// same unique key is already waiting, that job is moved forward to now
+// instead of a second one being added, so asking N times never makes N
+// jobs. A job already running is left alone: it is doing the work now.
+func RunNowTx(ctx context.Context, c *Client, tx *gorm.DB, args river.JobArgs, now time.Time) error {
+	ctx, sqlTx, err := inTx(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("run %s job now: %w", args.Kind(), err)
+	}
+	res, err := c.InsertTx(ctx, sqlTx, args, &river.InsertOpts{ScheduledAt: now})
+	if err != nil {
+		return fmt.Errorf("run %s job now: %w", args.Kind(), err)
+	}
+	if !res.UniqueSkippedAsDuplicate || res.Job.State == rivertype.JobStateRunning {
+		return nil
+	}
+	// JobRetryTx makes a waiting job available at once (scheduled_at moved
+	// to now unless already past) and leaves its args and unique key.
+	if _, err := c.JobRetryTx(ctx, sqlTx, res.Job.ID); err != nil {
+		return fmt.Errorf("run %s job %d now: %w", args.Kind(), res.Job.ID, err)
+	}
+	return nil
+}
+
+// inTx is the *sql.Tx under a GORM transaction, and a context to use with it.
+func inTx(ctx context.Context, tx *gorm.DB) (context.Context, *sql.Tx, error) {
+	if ctx == nil {
+		ctx = context.Background() // a transaction opened without one
+	}
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return ctx, nil, errors.New("not inside a transaction")
+	}
+	return ctx, sqlTx, nil
 }
