@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"tollgate/billing"
+	"tollgate/configs"
 	"tollgate/internal/auth"
 	"tollgate/internal/clock"
 	"tollgate/internal/store"
@@ -24,6 +25,10 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}
 	cfg, err := loadConfig(c, getenv)
 	if err != nil {
+		return err
+	}
+	// As serve does: a bad setting stops it before the database is created.
+	if err := checkSettings(cfg); err != nil {
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
@@ -117,6 +122,11 @@ func openApp(ctx context.Context, c *common, stderr io.Writer, getenv func(strin
 	if err != nil {
 		return nil, nil, err
 	}
+	return openAppWith(ctx, cfg, stderr)
+}
+
+// openAppWith wires the gateway for a one-shot command from a loaded config.
+func openAppWith(ctx context.Context, cfg configs.Config, stderr io.Writer) (*app, func(), error) {
 	log := newLogger(stderr, cfg.LogLevel)
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -291,4 +292,52 @@ func headingSlugs(t *testing.T, path string) map[string]struct{} {
 		seen[s]++
 	}
 	return slugs
+}
+
+// migrate checks every setting as serve does before it creates or migrates
+// the database: a bad one stops it with one line naming the setting, and
+// no tollgate.db is left behind.
+func TestMigrateChecksBeforeTouchingTheDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, yaml string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	badProtocol := write("protocol.yaml", "carriers:\n  - {name: pigeon, protocol: smoke-signals, simulated: true, country: KR, currencies: [KRW], min_amount: 1, max_amount: 10}\n")
+	noSecret := write("nosecret.yaml", "carriers:\n  - {name: lgu, protocol: tokenpay, simulated: true, country: KR, currencies: [KRW], min_amount: 1, max_amount: 10}\n")
+	badZone := write("zone.yaml", "carriers:\n  - {name: skt, protocol: camara, simulated: true, country: KR, currencies: [KRW], min_amount: 1, max_amount: 10, refund_window: {kind: calendar_month, time_zone: Mars/Olympus}}\n")
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"unknown protocol", map[string]string{"TOLLGATE_CONFIG": badProtocol}, "carriers[0].protocol"},
+		{"tokenpay carrier without its webhook secret", map[string]string{"TOLLGATE_CONFIG": noSecret}, "webhook_secret"},
+		{"unknown refund window zone", map[string]string{"TOLLGATE_CONFIG": badZone}, "carriers[0].refund_window.time_zone"},
+		{"unusable secret key", map[string]string{"TOLLGATE_SECRET_KEY": "c2hvcnQ="}, "secret_key"},
+		{"sim_url not a URL", map[string]string{"TOLLGATE_SIM_URL": "127.0.0.1:9090"}, "sim_url"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "tollgate.db")
+			c.env["TOLLGATE_DATABASE_URL"] = "sqlite:" + db
+			c.env["TOLLGATE_LOG_LEVEL"] = "error"
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), []string{"migrate"}, &stdout, &stderr, func(k string) string { return c.env[k] })
+			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("migrate: %v, want one line naming %s", err, c.want)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("a refused migrate printed %q", stdout.String())
+			}
+			for _, p := range []string{db, db + ".secret", db + "-wal", db + "-shm"} {
+				if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("%s exists after a refused migrate (%v)", filepath.Base(p), err)
+				}
+			}
+		})
+	}
 }

@@ -38,6 +38,19 @@ func newServer(h http.Handler, t timeouts) *http.Server {
 // checkServeConfig refuses what buildApp would refuse later, while nothing
 // has been created yet.
 func checkServeConfig(cfg configs.Config) error {
+	if err := checkSettings(cfg); err != nil {
+		return err
+	}
+	if cfg.SecretKey == "" && (!strings.HasPrefix(cfg.DatabaseURL, "sqlite:") || cfg.Mode != "test") {
+		return errSecretRequired
+	}
+	return nil
+}
+
+// checkSettings refuses any setting that is given and wrong, beyond what
+// configs checks alone (adapters, time zones, the key's strength). A
+// missing secret_key is for the commands that need it to refuse.
+func checkSettings(cfg configs.Config) error {
 	if cfg.SecretKey != "" {
 		b, err := msisdn.DecodeSecret(cfg.SecretKey)
 		if err == nil {
@@ -46,8 +59,6 @@ func checkServeConfig(cfg configs.Config) error {
 		if err != nil {
 			return fmt.Errorf("secret_key: %w", err)
 		}
-	} else if !strings.HasPrefix(cfg.DatabaseURL, "sqlite:") || cfg.Mode != "test" {
-		return errSecretRequired
 	}
 	cs, err := carrierSettings(cfg, time.Now)
 	if err != nil {
