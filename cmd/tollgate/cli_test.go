@@ -34,6 +34,7 @@ func TestSubcommandHelp(t *testing.T) {
 		{[]string{"keys", "-h"}, "keys create --role"},
 		{[]string{"settle", "--help"}, "-rerun"},
 		{[]string{"settle", "--carrier", "skt", "-help"}, "-report"},
+		{[]string{"settle", "--help"}, "TOLLGATE_SIM_URL"},
 		{[]string{"sim", "--help"}, "-listen"},
 		{[]string{"--help"}, "tollgate settle"},
 	} {

@@ -25,8 +25,14 @@ import (
 // exits non-zero with its reason.
 func cmdSettle(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs, c := newFlags("settle", stderr)
+	fs.Lookup("listen").Usage = "the running gateway's address (or TOLLGATE_LISTEN): in test mode, simulated carriers' files come from its /sim unless TOLLGATE_SIM_URL is set"
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprint(fs.Output(), settleFiles)
+	}
 	carrier := fs.String("carrier", "", "the carrier to settle (required)")
-	date := fs.String("date", "", "the business day, YYYY-MM-DD in settlement.time_zone (required)")
+	date := fs.String("date", "", "the business day, YYYY-MM-DD in settlement.time_zone, over on this machine's clock (required)")
 	report := fs.String("report", "", "read this settlement file instead of fetching the carrier's")
 	rerun := fs.Bool("rerun", false, "settle again even if the day has a completed run (the new run supersedes it)")
 	if err := fs.Parse(args); err != nil {
@@ -47,7 +53,12 @@ func cmdSettle(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	// Log lines written while the bar is on a terminal would tear it: they
 	// are held and written after it is cleared.
 	logs := &heldWriter{w: stderr}
-	a, done, err := openApp(ctx, c, logs, getenv)
+	cfg, err := loadConfig(c, getenv)
+	if err != nil {
+		return err
+	}
+	cfg.SimURL = reportSimURL(cfg)
+	a, done, err := openAppWith(ctx, cfg, logs)
 	if err != nil {
 		return err
 	}
@@ -88,6 +99,14 @@ func cmdSettle(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	}
 	return nil
 }
+
+// settleFiles ends settle's --help: where the day's file comes from.
+const settleFiles = `
+The day's file: --report FILE, else the carrier's (its report_url). A simulated carrier's file
+comes from TOLLGATE_SIM_URL (sim_url) when it is set, e.g. a standalone "tollgate sim" at
+http://127.0.0.1:9090/sim; else from the running gateway's own /sim at its listen address
+(--listen or TOLLGATE_LISTEN, default 127.0.0.1:8080: give the address serve listens on).
+`
 
 // printSummary writes the run as a table: what matched and each kind of
 // discrepancy, with counts and amounts.
