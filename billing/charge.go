@@ -164,6 +164,11 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 	if err := s.sealInto(ch, e164); err != nil {
 		return nil, err
 	}
+	for _, rule := range []string{LimitChargesPerNumber, LimitSMSPerNumber} {
+		if err := s.limit(ctx, rule, ch.MSISDNIndex); err != nil {
+			return nil, err
+		}
+	}
 	expires := ch.CreatedAt.Add(s.cfg.CodeTTL)
 	ch.Status = StatusRequiresConfirmation
 	ch.CodeExpiresAt = &expires
@@ -254,6 +259,9 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 		return nil, err
 	}
 	ch.MSISDNEnc, ch.MSISDNIndex, ch.MSISDNMasked = pm.MSISDNEnc, pm.MSISDNIndex, pm.MSISDNMasked
+	if err := s.limit(ctx, LimitChargesPerNumber, ch.MSISDNIndex); err != nil {
+		return nil, err
+	}
 	ch.PaymentMethodID = &pm.ID
 	ch.Status = StatusProcessing
 	sinkToken, sinkHash := newSinkToken()

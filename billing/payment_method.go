@@ -33,7 +33,21 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, p auth.Principal, ide
 	if err != nil {
 		return nil, err
 	}
+	index := s.vault.Index(e164)
+	if idemKey != "" {
+		// Only reachable once the stored answer is past retention: the key
+		// still names its payment method, and a different number or
+		// carrier under it is refused, not answered with the old one.
+		if existing, err := s.paymentMethodByKey(ctx, p.MerchantID, idemKey); err == nil {
+			return samePaymentMethod(existing, c.Name(), index)
+		} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, err
+		}
+	}
 	if err := s.ensureAvailable(c.Name()); err != nil {
+		return nil, err
+	}
+	if err := s.limit(ctx, LimitSMSPerNumber, index); err != nil {
 		return nil, err
 	}
 	enc, err := s.vault.Seal(e164)
@@ -45,7 +59,7 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, p auth.Principal, ide
 	expires := now.Add(s.cfg.CodeTTL)
 	pm := &PaymentMethod{
 		ID: newID(prefixPaymentMethod), MerchantID: p.MerchantID, Livemode: p.Livemode, Carrier: c.Name(),
-		MSISDNEnc: enc, MSISDNIndex: s.vault.Index(e164), MSISDNMasked: msisdn.Mask(e164),
+		MSISDNEnc: enc, MSISDNIndex: index, MSISDNMasked: msisdn.Mask(e164),
 		Status: PMRequiresConfirmation, CodeExpiresAt: &expires, CreatedAt: now, UpdatedAt: now,
 	}
 	pm.CodeHash = ptr(s.codeHash(pm.ID, code))
@@ -59,11 +73,11 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, p auth.Principal, ide
 		return s.enqueue(ctx, tx, PaymentMethodExpiryArgs{PaymentMethodID: pm.ID}, s.cfg.CodeTTL+time.Second)
 	})
 	if store.IsUniqueViolation(err) {
-		var existing PaymentMethod
-		if err := s.db.WithContext(ctx).Where("merchant_id = ? AND idempotency_key = ?", p.MerchantID, idemKey).Take(&existing).Error; err != nil {
-			return nil, fmt.Errorf("load payment method by key: %w", err)
+		existing, err := s.paymentMethodByKey(ctx, p.MerchantID, idemKey)
+		if err != nil {
+			return nil, err
 		}
-		return &existing, nil
+		return samePaymentMethod(existing, c.Name(), index)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("insert payment method: %w", err)
@@ -87,6 +101,24 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, p auth.Principal, ide
 		return nil, pr
 	}
 	return s.reloadPM(ctx, pm.ID)
+}
+
+func (s *Service) paymentMethodByKey(ctx context.Context, merchantID, idemKey string) (*PaymentMethod, error) {
+	var pm PaymentMethod
+	err := s.db.WithContext(ctx).Where("merchant_id = ? AND idempotency_key = ?", merchantID, idemKey).Take(&pm).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("load payment method by key: %w", err)
+	}
+	return &pm, err
+}
+
+// samePaymentMethod answers a repeated Idempotency-Key with what it made,
+// if it was asked for the same number on the same carrier.
+func samePaymentMethod(pm *PaymentMethod, carrier, index string) (*PaymentMethod, error) {
+	if pm.Carrier != carrier || pm.MSISDNIndex != index {
+		return nil, problem.Unprocessable(problem.CodeIdempotencyKeyReused, "", "This Idempotency-Key already made payment method "+pm.ID+"; use a new key for a new payment method.")
+	}
+	return pm, nil
 }
 
 func (s *Service) getPaymentMethod(ctx context.Context, p auth.Principal, id string) (*PaymentMethod, error) {

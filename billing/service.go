@@ -49,6 +49,7 @@ type Service struct {
 	log      *slog.Logger
 	jobs     *jobs.Client
 	events   EventSink
+	limits   Limiter
 }
 
 // Deps are what the service is built from; all are required.
@@ -63,6 +64,8 @@ type Deps struct {
 	Jobs *jobs.Client
 	// Events records what merchants are told, in the same transaction.
 	Events EventSink
+	// Limits bounds codes and charges per phone number across nodes.
+	Limits Limiter
 }
 
 // NewService wires the billing service. A missing dependency is an error,
@@ -70,7 +73,7 @@ type Deps struct {
 func NewService(d Deps, cfg Settings) (*Service, error) {
 	var missing []string
 	for name, v := range map[string]bool{"DB": d.DB == nil, "Carriers": d.Carriers == nil, "Vault": d.Vault == nil,
-		"Clock": d.Clock == nil, "Log": d.Log == nil, "Jobs": d.Jobs == nil, "Events": d.Events == nil} {
+		"Clock": d.Clock == nil, "Log": d.Log == nil, "Jobs": d.Jobs == nil, "Events": d.Events == nil, "Limits": d.Limits == nil} {
 		if v {
 			missing = append(missing, name)
 		}
@@ -82,7 +85,7 @@ func NewService(d Deps, cfg Settings) (*Service, error) {
 	if cfg.CodeTTL <= 0 || cfg.MaxAttempts <= 0 || cfg.CarrierTimeout <= 0 {
 		return nil, fmt.Errorf("billing: code TTL, attempts and carrier timeout must be positive (got %s, %d, %s)", cfg.CodeTTL, cfg.MaxAttempts, cfg.CarrierTimeout)
 	}
-	return &Service{db: d.DB, carriers: d.Carriers, vault: d.Vault, clock: d.Clock, cfg: cfg, log: d.Log, jobs: d.Jobs, events: d.Events}, nil
+	return &Service{db: d.DB, carriers: d.Carriers, vault: d.Vault, clock: d.Clock, cfg: cfg, log: d.Log, jobs: d.Jobs, events: d.Events, limits: d.Limits}, nil
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

@@ -17,6 +17,7 @@ import (
 	"tollgate/internal/clock"
 	"tollgate/internal/msisdn"
 	"tollgate/internal/problem"
+	"tollgate/internal/ratelimit"
 	"tollgate/internal/store"
 	"tollgate/internal/storetest"
 )
@@ -46,9 +47,21 @@ func eachStore(t *testing.T, fn func(t *testing.T, s *Service, b *testBundle)) {
 	}
 }
 
+// roomyLimits let a test send a number as many codes as it needs; tests of
+// the limits themselves pass the shipped ones to setupWith.
+var roomyLimits = map[string]ratelimit.Quota{
+	LimitSMSPerNumber:     {Count: 1000, Per: time.Minute},
+	LimitChargesPerNumber: {Count: 1000, Per: time.Minute},
+}
+
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
 func setup(t *testing.T, d store.Dialect) (*Service, *testBundle) {
+	t.Helper()
+	return setupWith(t, d, roomyLimits)
+}
+
+func setupWith(t *testing.T, d store.Dialect, quotas map[string]ratelimit.Quota) (*Service, *testBundle) {
 	t.Helper()
 	st := storetest.New(t, d)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -60,7 +73,11 @@ func setup(t *testing.T, d store.Dialect) (*Service, *testBundle) {
 	}
 	b := &testBundle{store: st, clock: clk, carrier: carrierfake.New("skt"), events: &eventRecorder{}}
 	b.carriers = carrierfake.NewSet(b.carrier)
-	s, err := NewService(Deps{DB: st.DB, Carriers: b.carriers, Vault: vault, Clock: clk, Log: log, Jobs: q, Events: b.events},
+	limits, err := ratelimit.NewShared(st.DB, clk, quotas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewService(Deps{DB: st.DB, Carriers: b.carriers, Vault: vault, Clock: clk, Log: log, Jobs: q, Events: b.events, Limits: limits},
 		Settings{CodeTTL: 5 * time.Minute, MaxAttempts: 3, CarrierTimeout: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)

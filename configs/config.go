@@ -38,6 +38,7 @@ type Config struct {
 	CarrierTimeout  time.Duration      `yaml:"carrier_timeout"`
 	Jobs            JobsConfig         `yaml:"jobs"`
 	Webhooks        WebhooksConfig     `yaml:"webhooks"`
+	RateLimits      RateLimitsConfig   `yaml:"rate_limits"`
 	Settlement      SettlementConfig   `yaml:"settlement"`
 	Carriers        []CarrierConfig    `yaml:"carriers"`
 }
@@ -179,6 +180,9 @@ func decode(b []byte, c *Config) error {
 func (c Config) Validate() error {
 	if c.Mode != "test" && c.Mode != "live" {
 		return fmt.Errorf("mode: must be test or live, got %q", c.Mode)
+	}
+	if err := c.RateLimits.validate(); err != nil {
+		return err
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("listen: %q is not host:port", c.Listen)

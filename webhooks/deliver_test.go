@@ -345,6 +345,7 @@ func TestLiveModeNeverDeliversToAnInternalAddress(t *testing.T) {
 	eachStore(t, func(t *testing.T, b *testBundle) {
 		cfg := testSettings
 		cfg.PublicOnly = true
+		cfg.Limits = b.out.cfg.Limits
 		live, err := NewOutbound(b.store.DB, b.vault, b.clock, b.jobs, cfg, b.log)
 		if err != nil {
 			t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"tollgate/internal/auth"
 	"tollgate/internal/jsonbody"
 	"tollgate/internal/problem"
+	"tollgate/internal/ratelimit"
 	"tollgate/internal/web"
 )
 
@@ -121,6 +122,9 @@ func (o *Outbound) createEndpoint(ctx context.Context, p auth.Principal, in endp
 	// anything else never pays for a look-up.
 	if o.cfg.PublicOnly && checkHost(ctx, u.Hostname(), o.cfg.Resolve) != nil {
 		return endpointView{}, problem.Invalid("url", "Live endpoints must be on a public address, not localhost, a private or reserved network, or a numeric host.")
+	}
+	if err := ratelimit.Problem(o.cfg.Limits.Take(ctx, LimitEndpoints, p.MerchantID), "webhook endpoints created by this merchant; nothing was created"); err != nil {
+		return endpointView{}, err
 	}
 	sealed, err := o.vault.Seal(secret)
 	if err != nil {

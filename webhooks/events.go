@@ -13,6 +13,7 @@ import (
 
 	"tollgate/internal/jsonbody"
 	"tollgate/internal/problem"
+	"tollgate/internal/ratelimit"
 	"tollgate/internal/web"
 )
 
@@ -154,6 +155,9 @@ func (o *Outbound) handleRedeliver(c echo.Context) error {
 		Endpoint string `json:"endpoint"`
 	}
 	if err := jsonbody.Decode(c.Request(), &in); err != nil {
+		return err
+	}
+	if err := ratelimit.Problem(o.cfg.Limits.Take(c.Request().Context(), LimitRedeliveries, ev.MerchantID), "redeliveries by this merchant; nothing was queued"); err != nil {
 		return err
 	}
 	queued := 0

@@ -32,7 +32,25 @@ type Settings struct {
 	// Resolve looks a host up when an endpoint is created; nil is the
 	// system resolver. Tests give one that never leaves the process.
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+	// Limits bounds what one merchant may ask of the senders (required).
+	Limits Limiter
 }
+
+// Limiter is what webhooks needs of the shared rate limits: Take spends one
+// event of a rule for a key, or returns a *ratelimit.Refused.
+type Limiter interface {
+	Take(ctx context.Context, rule, key string) error
+}
+
+// The limits webhooks takes, per merchant: manual redeliveries and new
+// endpoints, which each make the gateway send requests on the merchant's say.
+const (
+	LimitRedeliveries = "redeliveries_per_merchant"
+	LimitEndpoints    = "endpoints_per_merchant"
+)
+
+// Limits lists the rules webhooks takes, for building the limiter.
+func Limits() []string { return []string{LimitRedeliveries, LimitEndpoints} }
 
 // Outbound records events and delivers them to merchants' endpoints.
 type Outbound struct {
@@ -48,8 +66,8 @@ type Outbound struct {
 // NewOutbound wires outbound webhooks; every argument is required, the job
 // queue above all: without it an event would be recorded and never delivered.
 func NewOutbound(db *gorm.DB, vault *msisdn.Vault, clk clock.Clock, q *jobs.Client, cfg Settings, log *slog.Logger) (*Outbound, error) {
-	if db == nil || vault == nil || clk == nil || q == nil || log == nil {
-		return nil, errors.New("webhooks: database, vault, clock, job queue and logger are required")
+	if db == nil || vault == nil || clk == nil || q == nil || log == nil || cfg.Limits == nil {
+		return nil, errors.New("webhooks: database, vault, clock, job queue, logger and limits are required")
 	}
 	return &Outbound{db: db, vault: vault, clock: clk, jobs: q, cfg: cfg, log: log,
 		http: &http.Client{

@@ -27,6 +27,7 @@ import (
 	"tollgate/internal/clock"
 	"tollgate/internal/jobs"
 	"tollgate/internal/msisdn"
+	"tollgate/internal/ratelimit"
 	"tollgate/internal/store"
 	"tollgate/internal/storetest"
 )
@@ -76,6 +77,12 @@ func eachStoreWith(t *testing.T, cfg Settings, fn func(t *testing.T, b *testBund
 	}
 }
 
+// testLimits are the shipped defaults per merchant.
+var testLimits = map[string]ratelimit.Quota{
+	LimitRedeliveries: {Count: 100, Per: time.Hour},
+	LimitEndpoints:    {Count: 20, Per: time.Hour},
+}
+
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
 func setup(t *testing.T, d store.Dialect, cfg Settings) *testBundle {
@@ -87,6 +94,11 @@ func setup(t *testing.T, d store.Dialect, cfg Settings) *testBundle {
 	vault, err := msisdn.NewVault(testSecret)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Limits == nil {
+		if cfg.Limits, err = ratelimit.NewShared(st.DB, clk, testLimits); err != nil {
+			t.Fatal(err)
+		}
 	}
 	out, err := NewOutbound(st.DB, vault, clk, q, cfg, log)
 	if err != nil {

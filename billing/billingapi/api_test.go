@@ -22,6 +22,7 @@ import (
 	"tollgate/internal/auth"
 	"tollgate/internal/clock"
 	"tollgate/internal/msisdn"
+	"tollgate/internal/ratelimit"
 	"tollgate/internal/store"
 	"tollgate/internal/storetest"
 	"tollgate/internal/web"
@@ -66,7 +67,12 @@ func setup(t *testing.T, d store.Dialect) *testBundle {
 	}
 	b := &testBundle{t: t, store: st, clock: clk, carrier: carrierfake.New("skt"), events: &sink{}}
 	b.carriers = carrierfake.NewSet(b.carrier)
-	b.svc, err = billing.NewService(billing.Deps{DB: st.DB, Carriers: b.carriers, Vault: vault, Clock: clk, Log: log, Jobs: q, Events: Views(b.events)},
+	limits, err := ratelimit.NewShared(st.DB, clk, map[string]ratelimit.Quota{
+		billing.LimitSMSPerNumber: {Count: 5, Per: 10 * time.Minute}, billing.LimitChargesPerNumber: {Count: 30, Per: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.svc, err = billing.NewService(billing.Deps{DB: st.DB, Carriers: b.carriers, Vault: vault, Clock: clk, Log: log, Jobs: q, Events: Views(b.events), Limits: limits},
 		billing.Settings{CodeTTL: 5 * time.Minute, MaxAttempts: 3, CarrierTimeout: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)

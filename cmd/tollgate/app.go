@@ -29,7 +29,9 @@ import (
 	"tollgate/internal/clock"
 	"tollgate/internal/jobs"
 	"tollgate/internal/msisdn"
+	"tollgate/internal/ratelimit"
 	"tollgate/internal/store"
+	"tollgate/internal/web"
 	"tollgate/settlement"
 	"tollgate/webhooks"
 )
@@ -42,6 +44,8 @@ type app struct {
 	clock      clock.Clock
 	vault      *msisdn.Vault
 	keys       auth.Keys
+	gate       web.Gate // keys and the per-node limits on them
+	limits     *ratelimit.Shared
 	billing    *billing.Service
 	billingAPI *billingapi.API
 	carriers   *carriers.Registry
@@ -189,15 +193,21 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	if a.jobs, err = jobs.New(st, jo); err != nil {
 		return nil, err
 	}
+	if a.limits, err = sharedLimits(st, clk, cfg.RateLimits); err != nil {
+		return nil, err
+	}
+	if a.gate, err = keyGate(a.keys, clk, cfg.RateLimits); err != nil {
+		return nil, err
+	}
 	a.outbound, err = webhooks.NewOutbound(st.DB, vault, clk, a.jobs, webhooks.Settings{
 		Timeout: cfg.Webhooks.Timeout, Schedule: cfg.Webhooks.Schedule, MaxAge: cfg.Webhooks.MaxAge, DisableAfter: cfg.Webhooks.DisableAfter,
-		PublicOnly: cfg.Mode == "live",
+		PublicOnly: cfg.Mode == "live", Limits: a.limits,
 	}, log)
 	if err != nil {
 		return nil, err
 	}
 	a.billing, err = billing.NewService(billing.Deps{
-		DB: st.DB, Carriers: a.carriers, Vault: vault, Clock: clk, Log: log, Jobs: a.jobs, Events: billingapi.Views(a.outbound),
+		DB: st.DB, Carriers: a.carriers, Vault: vault, Clock: clk, Log: log, Jobs: a.jobs, Events: billingapi.Views(a.outbound), Limits: a.limits,
 	}, billing.Settings{CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts, CarrierTimeout: cfg.CarrierTimeout})
 	if err != nil {
 		return nil, err
@@ -217,7 +227,9 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	billing.RegisterWorkers(workers, a.billing)
 	webhooks.RegisterWorkers(workers, a.outbound)
 	settlement.RegisterWorkers(workers, a.settle)
+	ratelimit.RegisterWorkers(workers, a.limits)
 	a.jobs.PeriodicJobs().AddMany(a.settle.Periodic())
+	a.jobs.PeriodicJobs().Add(a.limits.Periodic())
 	if a.inbound, err = webhooks.NewInbound(st.DB, a.carriers, a.billing, clk, log); err != nil {
 		return nil, err
 	}

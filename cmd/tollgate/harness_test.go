@@ -120,6 +120,10 @@ func startWith(t testing.TB, o opts) *gw {
 	cfg.CarrierHTTP.WaitMin = 20 * time.Millisecond
 	cfg.CarrierHTTP.WaitMax = 1200 * time.Millisecond
 	cfg.Breaker.OpenFor = time.Second
+	// Tests send one number many codes and charges in a burst; the limits
+	// themselves are tested with the shipped ones (ratelimit_test.go).
+	cfg.RateLimits = configs.RateLimitsConfig{PerKey: "off", FailedAuthPerAddress: "off", SMSPerNumber: "off",
+		ChargesPerNumber: "off", RedeliveriesPerMerchant: "off", EndpointsPerMerchant: "off"}
 	if o.configure != nil {
 		o.configure(&cfg)
 	}

@@ -29,6 +29,9 @@ func (a *app) routes() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = web.ErrorHandler(a.log)
+	// The peer's own address: X-Forwarded-For is whatever a client writes,
+	// and limits per address must not be dodged with a header.
+	e.IPExtractor = echo.ExtractIPDirect()
 
 	reg := a.metrics
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -72,12 +75,12 @@ func (a *app) routes() http.Handler {
 	}
 
 	v1 := e.Group("/v1")
-	merchant := web.RequireKey(a.keys, auth.RoleMerchant)
-	reader := web.RequireKey(a.keys, auth.RoleMerchant, auth.RoleFinance)
+	merchant := a.gate.Require(auth.RoleMerchant)
+	reader := a.gate.Require(auth.RoleMerchant, auth.RoleFinance)
 	a.billingAPI.Mount(v1, merchant, reader)
 	a.inbound.Mount(v1)
 	a.outbound.Mount(v1, merchant)
-	finance := web.RequireKey(a.keys, auth.RoleFinance)
+	finance := a.gate.Require(auth.RoleFinance)
 	a.settle.Mount(v1, func(next echo.HandlerFunc) echo.HandlerFunc { return finance(longWrites(next)) })
 	if off, ok := a.clock.(*clock.Offset); ok && a.cfg.Mode == "test" {
 		v1.POST("/test_helpers/clock/advance", advanceClock(off), merchant)

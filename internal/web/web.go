@@ -15,6 +15,7 @@ import (
 
 	"tollgate/internal/auth"
 	"tollgate/internal/problem"
+	"tollgate/internal/ratelimit"
 )
 
 // ErrorHandler is echo's HTTPErrorHandler: problems as they are, echo's own
@@ -70,22 +71,45 @@ func ProblemOf(err error) *problem.Problem {
 
 const principalKey = "tollgate.principal"
 
-// RequireKey authenticates the bearer key and admits only the given roles.
-// A key of another role gets 403: the caller is known, the door is not theirs.
+// RequireKey authenticates the bearer key and admits only the given roles,
+// without rate limits (see Gate).
 func RequireKey(keys auth.Keys, roles ...auth.Role) echo.MiddlewareFunc {
+	return Gate{Keys: keys}.Require(roles...)
+}
+
+// Gate authenticates bearer keys. PerKey throttles each key's requests;
+// FailedAuth counts missing and unknown keys per client address and, once
+// that is spent, turns the address away before its next key is even looked
+// up, so guessing keys costs an attacker time. Nil limits nothing.
+type Gate struct {
+	Keys       auth.Keys
+	PerKey     *ratelimit.Local
+	FailedAuth *ratelimit.Local
+}
+
+// Require admits a valid key of one of roles. A key of another role gets
+// 403: the caller is known, the door is not theirs.
+func (g Gate) Require(roles ...auth.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			addr := c.RealIP()
+			if err := g.FailedAuth.Check(addr); err != nil {
+				return ratelimit.Problem(err, "requests without a valid API key from this address")
+			}
 			h := c.Request().Header.Get("Authorization")
 			key, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok || strings.TrimSpace(key) == "" {
-				return unauthorized()
+				return g.unauthorized(addr)
 			}
-			p, err := keys.Resolve(c.Request().Context(), strings.TrimSpace(key))
+			p, err := g.Keys.Resolve(c.Request().Context(), strings.TrimSpace(key))
 			if errors.Is(err, auth.ErrUnknownKey) {
-				return unauthorized()
+				return g.unauthorized(addr)
 			}
 			if err != nil {
 				return err
+			}
+			if err := g.PerKey.Take(p.KeyID); err != nil {
+				return ratelimit.Problem(err, "requests with this API key")
 			}
 			for _, r := range roles {
 				if p.Role == r {
@@ -96,6 +120,13 @@ func RequireKey(keys auth.Keys, roles ...auth.Role) echo.MiddlewareFunc {
 			return problem.New(http.StatusForbidden, problem.CodeForbidden, "This API key's role may not use this endpoint.")
 		}
 	}
+}
+
+// unauthorized is the 401 for a missing or unknown key, spending one of
+// the address's failed attempts.
+func (g Gate) unauthorized(addr string) error {
+	_ = g.FailedAuth.Take(addr) // an address already out is refused above
+	return unauthorized()
 }
 
 func unauthorized() error {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"tollgate/configs"
+)
+
+// wantLimited fails unless r is a 429 rate_limited problem with a
+// Retry-After of at most maxWait seconds, and returns that wait.
+func wantLimited(t *testing.T, r resp, maxWait int) time.Duration {
+	t.Helper()
+	if r.Status != http.StatusTooManyRequests || r.str("code") != "rate_limited" {
+		t.Fatalf("want 429 rate_limited, got %d %s", r.Status, r.Raw)
+	}
+	secs, err := strconv.Atoi(r.Header.Get("Retry-After"))
+	if err != nil || secs < 1 || secs > maxWait {
+		t.Fatalf("Retry-After %q, want 1..%d seconds", r.Header.Get("Retry-After"), maxWait)
+	}
+	return time.Duration(secs) * time.Second
+}
+
+// One phone gets five codes in ten minutes, whichever merchants ask; the
+// sixth request is 429 with Retry-After and makes no charge.
+func TestCodesToOneNumberAreLimitedAcrossMerchants(t *testing.T) {
+	eachStoreWith(t, func(c *configs.Config) { c.RateLimits.SMSPerNumber = "5/10m" }, func(t *testing.T, g *gw) {
+		const phone = "+821033334444"
+		for i := range 5 {
+			key := []string{g.key, g.other}[i%2]
+			g.charge(key, krw(phone, 1000, "kt"))
+		}
+		r := g.call("POST", "/v1/charges", g.other, newIdem(), krw(phone, 1000, "kt"))
+		wait := wantLimited(t, r, 120)
+		pm := g.call("POST", "/v1/payment_methods", g.key, newIdem(), map[string]any{"msisdn": phone, "carrier": "kt"})
+		wantLimited(t, pm, 120)
+		list := g.call("GET", "/v1/charges", g.other, "", nil)
+		if n := len(list.Body["data"].([]any)); n != 2 {
+			t.Fatalf("Shop B has %d charges, want its 2 allowed ones", n)
+		}
+		g.charge(g.key, krw("+821033335555", 1000, "kt")) // another phone
+		g.clock.Advance(wait)
+		g.charge(g.other, krw(phone, 1000, "kt"))
+	})
+}
+
+// Guessing keys from one address: a few failures, then 429 for every
+// request from there, a valid key included, until the wait is over. Other
+// keys' own limit is per key.
+func TestFailedAuthenticationIsLimitedPerAddress(t *testing.T) {
+	eachStoreWith(t, func(c *configs.Config) { c.RateLimits.FailedAuthPerAddress = "3/1m" }, func(t *testing.T, g *gw) {
+		for i := range 3 {
+			r := g.call("GET", "/v1/charges", fmt.Sprintf("sk_test_guess%d", i), "", nil)
+			if r.Status != http.StatusUnauthorized {
+				t.Fatalf("guess %d: %d, want 401", i, r.Status)
+			}
+		}
+		wantLimited(t, g.call("GET", "/v1/charges", "sk_test_guess4", "", nil), 20)
+		wait := wantLimited(t, g.call("GET", "/v1/charges", g.key, "", nil), 20)
+		g.clock.Advance(wait)
+		if r := g.call("GET", "/v1/charges", g.key, "", nil); r.Status != http.StatusOK {
+			t.Fatalf("after Retry-After a valid key: %d %s", r.Status, r.Raw)
+		}
+	})
+}
+
+func TestRequestsAreLimitedPerKey(t *testing.T) {
+	eachStoreWith(t, func(c *configs.Config) { c.RateLimits.PerKey = "5/1s" }, func(t *testing.T, g *gw) {
+		for i := range 5 {
+			if r := g.call("GET", "/v1/charges", g.key, "", nil); r.Status != http.StatusOK {
+				t.Fatalf("request %d: %d %s", i+1, r.Status, r.Raw)
+			}
+		}
+		wantLimited(t, g.call("GET", "/v1/charges", g.key, "", nil), 1)
+		if r := g.call("GET", "/v1/charges", g.other, "", nil); r.Status != http.StatusOK {
+			t.Fatalf("another key: %d %s", r.Status, r.Raw)
+		}
+	})
+}
+
+// A merchant cannot make the gateway send on its say without bound: new
+// endpoints and manual redeliveries are limited per merchant.
+func TestEndpointsAndRedeliveriesAreLimitedPerMerchant(t *testing.T) {
+	eachStoreWith(t, func(c *configs.Config) {
+		c.RateLimits.EndpointsPerMerchant = "2/1h"
+		c.RateLimits.RedeliveriesPerMerchant = "2/1h"
+	}, func(t *testing.T, g *gw) {
+		ep := map[string]any{"url": "http://127.0.0.1:9/hook", "enabled_events": []string{"*"}}
+		for range 2 {
+			if r := g.call("POST", "/v1/webhook_endpoints", g.key, "", ep); r.Status != http.StatusCreated {
+				t.Fatalf("endpoint: %d %s", r.Status, r.Raw)
+			}
+		}
+		wantLimited(t, g.call("POST", "/v1/webhook_endpoints", g.key, "", ep), 1800)
+		if r := g.call("POST", "/v1/webhook_endpoints", g.other, "", ep); r.Status != http.StatusCreated {
+			t.Fatalf("another merchant's endpoint: %d %s", r.Status, r.Raw)
+		}
+
+		g.charge(g.key, krw("+821012345678", 1000, "kt"))
+		events := g.call("GET", "/v1/events", g.key, "", nil)
+		data, _ := events.Body["data"].([]any)
+		if len(data) == 0 {
+			t.Fatalf("no event to redeliver: %s", events.Raw)
+		}
+		id := data[0].(map[string]any)["id"].(string)
+		for range 2 {
+			if r := g.call("POST", "/v1/events/"+id+"/redeliver", g.key, "", map[string]any{}); r.Status >= 300 {
+				t.Fatalf("redeliver: %d %s", r.Status, r.Raw)
+			}
+		}
+		wantLimited(t, g.call("POST", "/v1/events/"+id+"/redeliver", g.key, "", map[string]any{}), 1800)
+	})
+}
