@@ -285,11 +285,16 @@ func (s *Service) RevokePaymentMethod(ctx context.Context, p auth.Principal, id 
 	if err != nil {
 		return nil, err
 	}
+	return s.revoke(ctx, pm)
+}
+
+// revoke ends pm's opt-in and tells its merchant; revoking twice is harmless.
+func (s *Service) revoke(ctx context.Context, pm *PaymentMethod) (*PaymentMethod, error) {
 	if pm.Status == PMRevoked {
 		return pm, nil
 	}
 	var out PaymentMethod
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&PaymentMethod{}).Where("id = ? AND status <> ?", pm.ID, PMRevoked).
 			Updates(map[string]any{"status": PMRevoked, "code_hash": nil, "token_enc": nil, "updated_at": s.now()})
 		if res.Error != nil {
