@@ -274,6 +274,9 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 	}
 	var dup *Charge
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.holdRoomTx(tx, ch); err != nil {
+			return err
+		}
 		if err := tx.Create(ch).Error; err != nil {
 			return err
 		}
@@ -308,6 +311,9 @@ func (s *Service) sealInto(ch *Charge, e164 string) error {
 // returned instead: the unique index, not luck, stops a second one.
 func (s *Service) insertCharge(ctx context.Context, ch *Charge) (*Charge, error) {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.holdRoomTx(tx, ch); err != nil {
+			return err
+		}
 		if err := tx.Create(ch).Error; err != nil {
 			return err
 		}
@@ -601,6 +607,11 @@ func (s *Service) moveTx(tx *gorm.DB, ch *Charge, to Status, fields map[string]a
 	var out Charge
 	if err := tx.Where("id = ?", ch.ID).Take(&out).Error; err != nil {
 		return nil, fmt.Errorf("reload charge %s: %w", ch.ID, err)
+	}
+	if to == StatusFailed || to == StatusCanceled {
+		if err := s.releaseTx(tx, &out, out.Amount, false); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.emitCharge(tx, chargeEvent(to), &out); err != nil {
 		return nil, err

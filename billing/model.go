@@ -40,6 +40,9 @@ type Charge struct {
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	SucceededAt        *time.Time
+	// SpendMonth is the month (YYYY-MM, carrier's zone) whose caps hold the
+	// charge's room: where a failure or refund gives it back.
+	SpendMonth *string `json:"-"`
 }
 
 // RefundStatus is a refund's state.

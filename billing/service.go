@@ -37,6 +37,8 @@ type Settings struct {
 	CodeTTL        time.Duration
 	MaxAttempts    int
 	CarrierTimeout time.Duration
+	// Caps are the monthly spending caps; empty means none.
+	Caps CapRules
 }
 
 // Service runs charges, refunds and payment methods.
