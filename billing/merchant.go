@@ -42,3 +42,39 @@ func (s *Service) merchantName(ctx context.Context, id string) (string, error) {
 	}
 	return m.Name, nil
 }
+
+// ownedChunk bounds the ids of one look-up in Owned, well inside every
+// store's limit on bound parameters.
+const ownedChunk = 500
+
+// Owned returns which of refs name a charge or payment method of merchantID
+// in the given mode: what a merchant may see of the texts a carrier sent
+// about payments (test mode's inbox). One query per ownedChunk distinct ids.
+func (s *Service) Owned(ctx context.Context, merchantID string, livemode bool, refs []string) (map[string]bool, error) {
+	owned := map[string]bool{}
+	seen := map[string]bool{}
+	var ids []string
+	for _, r := range refs {
+		if r != "" && !seen[r] {
+			seen[r] = true
+			ids = append(ids, r)
+		}
+	}
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), ownedChunk)]
+		ids = ids[len(chunk):]
+		var found []string
+		err := s.db.WithContext(ctx).Raw(
+			`SELECT id FROM charges WHERE merchant_id = ? AND livemode = ? AND id IN ?
+			 UNION ALL
+			 SELECT id FROM payment_methods WHERE merchant_id = ? AND livemode = ? AND id IN ?`,
+			merchantID, livemode, chunk, merchantID, livemode, chunk).Scan(&found).Error
+		if err != nil {
+			return nil, fmt.Errorf("look up %d references of merchant %s: %w", len(chunk), merchantID, err)
+		}
+		for _, id := range found {
+			owned[id] = true
+		}
+	}
+	return owned, nil
+}

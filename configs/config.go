@@ -28,6 +28,7 @@ type Config struct {
 	DatabaseURL     string             `yaml:"database_url"`
 	SecretKey       string             `yaml:"secret_key"`
 	SimURL          string             `yaml:"sim_url"`
+	Sim             SimConfig          `yaml:"sim"`
 	PublicURL       string             `yaml:"public_url"` // how carriers reach this gateway; default http://LISTEN
 	Breaker         BreakerConfig      `yaml:"breaker"`
 	CarrierHTTP     CarrierHTTPConfig  `yaml:"carrier_http"`
@@ -163,7 +164,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			*p = v
 		}
 	}
-	return c, nil
+	return c, c.Sim.fromEnv(getenv)
 }
 
 func decode(b []byte, c *Config) error {
@@ -194,6 +195,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.SimURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("sim_url: must be an absolute http(s) URL such as http://127.0.0.1:9090/sim, got %q", c.SimURL)
 		}
+	}
+	if err := c.Sim.Validate(c.Mode); err != nil {
+		return err
 	}
 	if c.Mode == "live" && c.SecretKey == "" {
 		return fmt.Errorf("secret_key: TOLLGATE_SECRET_KEY is required in live mode")
@@ -319,6 +323,9 @@ func (c Config) Validate() error {
 func (c Config) Redacted() Config {
 	if c.SecretKey != "" {
 		c.SecretKey = "***"
+	}
+	if c.Sim.Token != "" {
+		c.Sim.Token = "***"
 	}
 	if i := strings.Index(c.DatabaseURL, "@"); i > 0 && strings.HasPrefix(c.DatabaseURL, "postgres") {
 		if j := strings.Index(c.DatabaseURL, "://"); j > 0 && strings.Contains(c.DatabaseURL[j+3:i], ":") {

@@ -50,6 +50,7 @@ type app struct {
 	billingAPI *billingapi.API
 	carriers   *carriers.Registry
 	sim        *sim.Simulator // test mode only
+	inbox      smsInbox       // test mode only: the simulated carriers' texts
 	jobs       *jobs.Client
 	inbound    *webhooks.Inbound
 	outbound   *webhooks.Outbound
@@ -166,8 +167,11 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	simURL := simBase(cfg.SimURL)
 	if cfg.Mode == "test" {
 		a.sim = sim.New(cs.sim)
+		a.inbox = func(_ context.Context, e164 string) ([]sim.Message, error) { return a.sim.Messages(e164), nil }
 		if simURL == "" {
 			simURL = publicURL + "/sim"
+		} else {
+			a.inbox = remoteInbox(simURL, cfg.Sim.Token, cfg.CarrierTimeout)
 		}
 	}
 	breaker := cs.breaker
@@ -276,10 +280,14 @@ Make a first charge (the subscriber gets an SMS code):
   curl -s %[1]s/v1/charges -H "Authorization: Bearer %[2]s" -H "Idempotency-Key: first-charge-1" \
     -H "Content-Type: application/json" \
     -d '{"amount": 5000, "currency": "KRW", "msisdn": "+821012345678", "carrier": "skt", "description": "500 gems"}'
-Read the code the subscriber received:
-  curl -s '%[1]s/sim/sms?msisdn=%%2B821012345678'
+Read the code the subscriber received (your own charges' texts only):
+  curl -s '%[1]s/v1/test_helpers/sms?msisdn=%%2B821012345678' -H "Authorization: Bearer %[2]s"
 Confirm it (use the charge id and the code):
   curl -s %[1]s/v1/charges/CH_ID/confirm -H "Authorization: Bearer %[2]s" -H "Content-Type: application/json" -d '{"code": "123456"}'
+
+The simulator's controls (/sim/faults, /sim/sms, /sim/ledger, /sim/stats) and the test clock
+are shared by every merchant here: they take an admin key (tollgate keys create --role admin),
+or none with sim.open_controls: true (TOLLGATE_SIM_OPEN_CONTROLS=true) when this gateway is yours alone.
 
 `, base, key)
 }

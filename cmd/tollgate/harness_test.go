@@ -51,6 +51,7 @@ type gw struct {
 	logs  *syncBuffer
 	key   string // a test merchant's key
 	other string // another merchant's key
+	admin string // an admin key: the simulator's controls, the test clock
 	store *store.Store
 	stop  func()
 	kill  func() // stop at once: jobs in flight are cancelled mid-way
@@ -184,6 +185,7 @@ func startWith(t testing.TB, o opts) *gw {
 	t.Cleanup(g.stop)
 	g.key = g.newMerchant("Shop A")
 	g.other = g.newMerchant("Shop B")
+	g.admin = g.roleKey(auth.RoleAdmin)
 	return g
 }
 
@@ -293,10 +295,18 @@ func krw(msisdn string, amount int64, carrier string) map[string]any {
 	return map[string]any{"amount": amount, "currency": "KRW", "msisdn": msisdn, "carrier": carrier, "description": "500 gems"}
 }
 
-// smsCode reads the newest code the simulated carrier sent to msisdn.
+// smsCode reads the newest code the simulated carrier sent to msisdn about
+// one of the first test merchant's (g.key) charges or payment methods.
 func (g *gw) smsCode(msisdn string) string {
 	g.t.Helper()
-	r := g.call("GET", "/sim/sms?msisdn="+url.QueryEscape(msisdn), "", "", nil)
+	return g.smsCodeFor(g.key, msisdn)
+}
+
+// smsCodeFor reads the newest code sent to msisdn about one of key's
+// merchant's charges or payment methods, as that merchant reads it.
+func (g *gw) smsCodeFor(key, msisdn string) string {
+	g.t.Helper()
+	r := g.call("GET", "/v1/test_helpers/sms?msisdn="+url.QueryEscape(msisdn), key, "", nil)
 	data, _ := r.Body["data"].([]any)
 	if r.Status != 200 || len(data) == 0 {
 		g.t.Fatalf("no SMS for the number: %d %s", r.Status, r.Raw)
@@ -312,13 +322,13 @@ func (g *gw) smsCode(msisdn string) string {
 func (g *gw) paid(key, msisdn string, amount int64, carrier string) resp {
 	g.t.Helper()
 	ch := g.charge(key, krw(msisdn, amount, carrier))
-	return g.call("POST", "/v1/charges/"+ch.str("id")+"/confirm", key, "", map[string]string{"code": g.smsCode(msisdn)})
+	return g.call("POST", "/v1/charges/"+ch.str("id")+"/confirm", key, "", map[string]string{"code": g.smsCodeFor(key, msisdn)})
 }
 
 // simLedger returns the simulated carrier's own books for a carrier.
 func (g *gw) simLedger(carrier string) []map[string]any {
 	g.t.Helper()
-	r := g.call("GET", "/sim/ledger?carrier="+carrier, "", "", nil)
+	r := g.call("GET", "/sim/ledger?carrier="+carrier, g.admin, "", nil)
 	var out []map[string]any
 	data, _ := r.Body["data"].([]any)
 	for _, d := range data {
@@ -355,7 +365,7 @@ func (g *gw) assertLedgerBalances() {
 // carrier received: what the carrier saw, not what the gateway thinks it sent.
 func (g *gw) simChargeRequests(carrier string) int64 {
 	g.t.Helper()
-	r := g.call("GET", "/sim/stats", "", "", nil)
+	r := g.call("GET", "/sim/stats", g.admin, "", nil)
 	cs, _ := r.Body["carriers"].(map[string]any)
 	c, _ := cs[carrier].(map[string]any)
 	reqs, _ := c["requests"].(map[string]any)
@@ -371,7 +381,7 @@ const simCreatePayment = "create_payment"
 // faults sets the simulator's fault injection.
 func (g *gw) faults(body string) {
 	g.t.Helper()
-	if r := g.call("PUT", "/sim/faults", "", "", body); r.Status != 200 {
+	if r := g.call("PUT", "/sim/faults", g.admin, "", body); r.Status != 200 {
 		g.t.Fatalf("set faults: %d %s", r.Status, r.Raw)
 	}
 }

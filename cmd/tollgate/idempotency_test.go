@@ -63,7 +63,7 @@ func (g *gw) activePaymentMethod(key, msisdn, carrier string) string {
 	if pm.Status != 201 {
 		g.t.Fatalf("create pm: %d %s", pm.Status, pm.Raw)
 	}
-	act := g.call("POST", "/v1/payment_methods/"+pm.str("id")+"/confirm", key, "", map[string]string{"code": g.smsCode(msisdn)})
+	act := g.call("POST", "/v1/payment_methods/"+pm.str("id")+"/confirm", key, "", map[string]string{"code": g.smsCodeFor(key, msisdn)})
 	if act.str("status") != "active" {
 		g.t.Fatalf("activate pm: %d %s", act.Status, act.Raw)
 	}

@@ -624,6 +624,9 @@ func TestOpenAPISchemasFitRealAnswers(t *testing.T) {
 
 	// A wrong code: 422 with attempts_remaining; then cancel.
 	code := g.smsCode("+821012345678")
+	oaConform(t, doc, "GET", "/v1/test_helpers/sms", g.call("GET", "/v1/test_helpers/sms?msisdn=%2B821012345678", g.key, "", nil))
+	oaConform(t, doc, "GET", "/v1/test_helpers/sms", g.call("GET", "/v1/test_helpers/sms?msisdn=nope", g.key, "", nil)) // 400
+	oaConform(t, doc, "POST", "/v1/test_helpers/clock/advance", g.call("POST", "/v1/test_helpers/clock/advance", g.admin, "", `{"seconds": 1}`))
 	wrong := "000000"
 	if code == wrong {
 		wrong = "111111"

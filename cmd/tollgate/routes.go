@@ -69,7 +69,7 @@ func (a *app) routes() http.Handler {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openapi.Document) })
 	if a.sim != nil {
-		h := echo.WrapHandler(a.sim.Handler())
+		h := a.simHandler()
 		e.Any("/sim", h)
 		e.Any("/sim/*", h)
 	}
@@ -83,7 +83,10 @@ func (a *app) routes() http.Handler {
 	finance := a.gate.Require(auth.RoleFinance)
 	a.settle.Mount(v1, func(next echo.HandlerFunc) echo.HandlerFunc { return finance(longWrites(next)) })
 	if off, ok := a.clock.(*clock.Offset); ok && a.cfg.Mode == "test" {
-		v1.POST("/test_helpers/clock/advance", advanceClock(off), merchant)
+		v1.POST("/test_helpers/clock/advance", advanceClock(off), a.clockKeys())
+	}
+	if a.inbox != nil {
+		v1.GET("/test_helpers/sms", a.handleTestSMS, merchant)
 	}
 	return e
 }
@@ -103,7 +106,9 @@ func longWrites(next echo.HandlerFunc) echo.HandlerFunc {
 
 // advanceClock moves test mode's clock forward, as Stripe's test clocks do,
 // so days of webhook retries, code expiry and nightly runs pass in seconds.
-// Test keys only; the route does not exist in live mode.
+// Every merchant of the gateway shares the clock, so it takes an admin key
+// (or, with sim.open_controls, any test key: clockKeys); the route does
+// not exist in live mode.
 func advanceClock(off *clock.Offset) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if web.Principal(c).Livemode {

@@ -280,7 +280,7 @@ func TestSettlementSimFaults(t *testing.T) {
 				t.Errorf("%s: %s = %d, want 3: %s", c.faults, c.count, r.num(c.count), r.Raw)
 			}
 		}
-		stats := g.call("GET", "/sim/stats", "", "", nil)
+		stats := g.call("GET", "/sim/stats", g.admin, "", nil)
 		f, _ := stats.Body["carriers"].(map[string]any)["kt"].(map[string]any)["faults"].(map[string]any)
 		if f["report_amounts_skewed"] != 3.0 || f["report_rows_dropped"] != 3.0 || f["report_rows_invented"] != 3.0 {
 			t.Errorf("sim stats faults: %v", f)

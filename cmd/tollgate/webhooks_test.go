@@ -218,16 +218,17 @@ func TestDeliverySurvivesAGatewayKilledMidDelivery(t *testing.T) {
 	}
 }
 
-// Test mode's clock moves forward over HTTP, for merchant test keys only.
+// Test mode's clock moves forward over HTTP, for admin keys (merchant keys:
+// TestTestClockTakesAnAdminKey).
 func TestWebhookTestClockAdvance(t *testing.T) {
 	eachStore(t, func(t *testing.T, g *gw) {
 		before := g.clock.Now()
-		adv := g.call("POST", "/v1/test_helpers/clock/advance", g.key, "", `{"seconds": 3600}`)
+		adv := g.call("POST", "/v1/test_helpers/clock/advance", g.admin, "", `{"seconds": 3600}`)
 		if adv.Status != 200 || g.clock.Now().Sub(before) < time.Hour {
 			t.Fatalf("advance: %d %s", adv.Status, adv.Raw)
 		}
 		for _, b := range []string{`{}`, `{"seconds": 0}`, `{"seconds": -5}`, `{"seconds": "x"}`} {
-			if r := g.call("POST", "/v1/test_helpers/clock/advance", g.key, "", b); r.Status != 400 {
+			if r := g.call("POST", "/v1/test_helpers/clock/advance", g.admin, "", b); r.Status != 400 {
 				t.Errorf("advance %s: %d", b, r.Status)
 			}
 		}
