@@ -70,6 +70,7 @@ func RegisterWorkers(w *river.Workers, s *Service) {
 	river.AddWorker(w, &refundStatusWorker{s: s})
 	river.AddWorker(w, &chargeExpiryWorker{s: s})
 	river.AddWorker(w, &paymentMethodExpiryWorker{s: s})
+	river.AddWorker(w, &subscriberTextWorker{s: s})
 }
 
 // PaymentMethodExpiryArgs fails an opt-in nobody confirmed in time.

@@ -95,7 +95,10 @@ func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers
 		if err != nil {
 			return ignoreConflict(err)
 		}
-		return postCharge(tx, out, at)
+		if err := postCharge(tx, out, at); err != nil {
+			return err
+		}
+		return s.spentTx(tx, out)
 	case carriers.OutcomeDeclined:
 		code := res.FailureCode
 		if code == "" {

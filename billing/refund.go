@@ -227,6 +227,9 @@ func (s *Service) applyRefundResultTx(tx *gorm.DB, refundID string, res carriers
 		if err := postRefund(tx, &ch, &rf, now); err != nil {
 			return err
 		}
+		if err := s.refundedTx(tx, &ch, &rf); err != nil {
+			return err
+		}
 		if err := s.emitRefund(tx, EventRefundSucceeded, rf.ID); err != nil {
 			return err
 		}

@@ -28,6 +28,7 @@ var EventTypes = []string{
 	billing.EventChargeFailed, billing.EventChargeCanceled, billing.EventChargeRefunded,
 	billing.EventRefundSucceeded, billing.EventRefundFailed,
 	billing.EventPaymentMethodActivated, billing.EventPaymentMethodRevoked, EventEndpointDisabled,
+	billing.EventSpendThresholdReached,
 }
 
 // maxEnabledEvents caps an endpoint's list of event types.

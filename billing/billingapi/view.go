@@ -108,6 +108,8 @@ func view(obj any) (any, error) {
 		return refundView(o), nil
 	case *billing.PaymentMethod:
 		return paymentMethodView(o), nil
+	case *billing.SpendThreshold:
+		return spendThresholdView(o), nil
 	}
 	return nil, fmt.Errorf("no API view for %T", obj)
 }

@@ -1,0 +1,247 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"gorm.io/gorm"
+)
+
+// EventSpendThresholdReached tells the merchant whose charge took a
+// subscriber's month to 80 % or 100 % of the binding cap. A wire string,
+// frozen once published.
+const EventSpendThresholdReached = "subscriber.spend_threshold_reached"
+
+// SpendThreshold is the object of a subscriber.spend_threshold_reached event.
+type SpendThreshold struct {
+	Threshold    int    // percent of the cap: 80 or 100
+	Spent        int64  // what succeeded in the month, net of refunds
+	Cap          int64  // the binding cap
+	Binding      string // which cap binds: "carrier" | "subscriber"
+	Currency     string
+	Month        string // YYYY-MM in the carrier's zone
+	Charge       string // the charge that reached it
+	MSISDNMasked string
+	CreatedAt    time.Time
+}
+
+// thresholds are the percentages of the binding cap that alert, once each
+// per subscriber, currency and month.
+var thresholds = []int{80, 100}
+
+// spentTx books a succeeded charge as spent in its month, in the
+// transaction that makes it succeed: it reaches a threshold (alert once,
+// by a unique row, whatever runs concurrently or again) and the subscriber
+// gets a receipt where the carrier says so. The texts go out after commit,
+// as jobs inserted here, so a crash loses none.
+func (s *Service) spentTx(tx *gorm.DB, ch *Charge) error {
+	if ch.SpendMonth == nil {
+		return nil
+	}
+	l := s.carrierLine(ch.Carrier, ch.Currency)
+	for _, b := range s.buckets(ch, l, Preferences{}) {
+		err := tx.Model(&spendMonth{}).Where("msisdn_index = ? AND currency = ? AND month = ? AND scope = ?", ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, b.scope).
+			Update("spent", gorm.Expr("spent + ?", ch.Amount)).Error
+		if err != nil {
+			return fmt.Errorf("book spend of %s: %w", ch.ID, err)
+		}
+	}
+	total, prefs, err := s.monthTx(tx, ch)
+	if err != nil {
+		return err
+	}
+	cap, which := binding(l, prefs, ch.Currency)
+	t := s.textsFor(ch.Carrier)
+	cur, _ := LookupCurrency(ch.Currency)
+	if cap > 0 {
+		for _, pct := range thresholds {
+			if total.Spent*100 < int64(pct)*cap {
+				continue
+			}
+			if err := s.alertTx(tx, ch, SpendThreshold{Threshold: pct, Spent: total.Spent, Cap: cap, Binding: which,
+				Currency: ch.Currency, Month: *ch.SpendMonth, Charge: ch.ID, MSISDNMasked: ch.MSISDNMasked, CreatedAt: s.now()}, t, cur); err != nil {
+				return err
+			}
+		}
+	}
+	if !l.Receipts {
+		return nil
+	}
+	merchant, err := merchantNameTx(tx, ch.MerchantID)
+	if err != nil {
+		return err
+	}
+	body := fmt.Sprintf(t.receipt, cur.Format(ch.Amount), merchant) + s.leftText(t, ch, l, cap, total, cur)
+	return s.textTx(tx, ch, "receipt:"+ch.ID, body)
+}
+
+// refundedTx gives a succeeded refund's amount back to the charge's month
+// (room and spend) and texts a receipt where the carrier says so.
+func (s *Service) refundedTx(tx *gorm.DB, ch *Charge, rf *Refund) error {
+	if ch.SpendMonth == nil {
+		return nil
+	}
+	if err := s.releaseTx(tx, ch, rf.Amount, true); err != nil {
+		return err
+	}
+	l := s.carrierLine(ch.Carrier, ch.Currency)
+	if !l.Receipts {
+		return nil
+	}
+	total, prefs, err := s.monthTx(tx, ch)
+	if err != nil {
+		return err
+	}
+	cap, _ := binding(l, prefs, ch.Currency)
+	merchant, err := merchantNameTx(tx, ch.MerchantID)
+	if err != nil {
+		return err
+	}
+	t := s.textsFor(ch.Carrier)
+	cur, _ := LookupCurrency(ch.Currency)
+	body := fmt.Sprintf(t.refund, cur.Format(rf.Amount), merchant) + s.leftText(t, ch, l, cap, total, cur)
+	return s.textTx(tx, ch, "refund:"+rf.ID, body)
+}
+
+// monthTx reads the charge's month (total bucket) and the subscriber's choices.
+func (s *Service) monthTx(tx *gorm.DB, ch *Charge) (spendMonth, Preferences, error) {
+	var total spendMonth
+	if err := tx.Where("msisdn_index = ? AND currency = ? AND month = ? AND scope = ?", ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, scopeTotal).Take(&total).Error; err != nil {
+		return total, Preferences{}, fmt.Errorf("read spend month of %s: %w", ch.ID, err)
+	}
+	prefs, err := s.preferencesTx(tx, ch.MSISDNIndex)
+	return total, prefs, err
+}
+
+// leftText is what a receipt says is left: the room under the binding cap
+// this month, or nothing when no cap binds or the charge is from an
+// earlier month (it succeeded late).
+func (s *Service) leftText(t texts, ch *Charge, l line, cap int64, total spendMonth, cur Currency) string {
+	if cap <= 0 || *ch.SpendMonth != monthOf(s.now(), l.Location) {
+		return ""
+	}
+	return fmt.Sprintf(t.left, cur.Format(max(cap-total.Reserved, 0)))
+}
+
+// alertTx records that a threshold was reached, once: the first
+// transaction to insert the row tells the merchant and texts the subscriber.
+func (s *Service) alertTx(tx *gorm.DB, ch *Charge, a SpendThreshold, t texts, cur Currency) error {
+	res := tx.Exec(`INSERT INTO spend_alerts (msisdn_index, currency, month, threshold, charge_id, spent, cap, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		ch.MSISDNIndex, a.Currency, a.Month, a.Threshold, ch.ID, a.Spent, a.Cap, a.CreatedAt)
+	if res.Error != nil {
+		return fmt.Errorf("record spend alert: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil // this month's alert at this threshold already went out
+	}
+	if err := s.emit(tx, Event{MerchantID: ch.MerchantID, Livemode: ch.Livemode, Type: EventSpendThresholdReached, ObjectID: ch.ID, Object: ptr(a)}); err != nil {
+		return err
+	}
+	body := fmt.Sprintf(t.threshold, a.Threshold, cur.Format(a.Spent), cur.Format(a.Cap))
+	if a.Threshold >= 100 {
+		body = fmt.Sprintf(t.reached, cur.Format(a.Cap))
+	}
+	return s.textTx(tx, ch, fmt.Sprintf("alert:%d:%s", a.Threshold, ch.ID), body)
+}
+
+func merchantNameTx(tx *gorm.DB, id string) (string, error) {
+	var m Merchant
+	if err := tx.Select("name").Where("id = ?", id).Take(&m).Error; err != nil {
+		return "", fmt.Errorf("merchant %s: %w", id, err)
+	}
+	return m.Name, nil
+}
+
+// SubscriberTextArgs texts a subscriber about one of their charges (a
+// receipt, a spending alert). The body is written when the change commits,
+// in the subscriber's language; the number is looked up from the charge
+// when the job runs, so it is never stored in the queue.
+type SubscriberTextArgs struct {
+	ChargeID string `json:"charge_id"`
+	// What names the text, e.g. "receipt:ch_…": one job per text.
+	What string `json:"what"`
+	Body string `json:"body"`
+}
+
+// Kind names the job; frozen once jobs of it exist.
+func (SubscriberTextArgs) Kind() string { return "subscriber_text" }
+
+func (s *Service) textTx(tx *gorm.DB, ch *Charge, what, body string) error {
+	ctx := tx.Statement.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return s.enqueue(ctx, tx, SubscriberTextArgs{ChargeID: ch.ID, What: what, Body: body}, 0)
+}
+
+type subscriberTextWorker struct {
+	river.WorkerDefaults[SubscriberTextArgs]
+	s *Service
+}
+
+// Work sends the text through the charge's carrier. A failure is retried
+// by the queue; a text is at least once, never lost.
+func (w *subscriberTextWorker) Work(ctx context.Context, job *river.Job[SubscriberTextArgs]) error {
+	s := w.s
+	var ch Charge
+	if err := s.db.WithContext(ctx).Where("id = ?", job.Args.ChargeID).Take(&ch).Error; err != nil {
+		return fmt.Errorf("text about %s: %w", job.Args.ChargeID, err)
+	}
+	c, ok := s.carriers.Get(ch.Carrier)
+	if !ok {
+		return fmt.Errorf("text about %s: carrier %s is not configured", ch.ID, ch.Carrier)
+	}
+	e164, err := s.vault.Open(ch.MSISDNEnc)
+	if err != nil {
+		return fmt.Errorf("text about %s: %w", ch.ID, err)
+	}
+	if err := s.sms(ctx, c, ch.ID, e164, job.Args.Body); err != nil {
+		s.log.Warn("subscriber text not sent; retrying", "charge", ch.ID, "what", job.Args.What, "msisdn", ch.MSISDNMasked, "error", err)
+		return err
+	}
+	return nil
+}
+
+// texts are the messages to subscribers in one language. Amounts are
+// billing's currency formatting; no text carries a run of four digits or
+// more, so none reads as a code.
+type texts struct {
+	receipt   string // amount, merchant
+	refund    string // amount, merchant
+	left      string // room left this month
+	threshold string // percent, spent, cap
+	reached   string // cap
+}
+
+var textsByLanguage = map[string]texts{
+	"en": {
+		receipt:   "tollgate: %s paid to %s on your phone bill.",
+		refund:    "tollgate: %s refunded by %s on your phone bill.",
+		left:      " Left this month: %s.",
+		threshold: "tollgate: you have used %d%% of your monthly phone-bill limit (%s of %s).",
+		reached:   "tollgate: you have reached your monthly phone-bill limit of %s; further charges are declined until next month.",
+	},
+	"ko": {
+		receipt:   "[tollgate] %[2]s %[1]s 결제가 휴대폰 요금으로 청구되었습니다.",
+		refund:    "[tollgate] %[2]s %[1]s 결제가 환불되었습니다.",
+		left:      " 이번 달 남은 한도: %s",
+		threshold: "[tollgate] 이번 달 휴대폰 결제 한도의 %d%%를 사용했습니다 (%s / %s).",
+		reached:   "[tollgate] 이번 달 휴대폰 결제 한도 %s에 도달했습니다. 다음 달까지 추가 결제가 거절됩니다.",
+	},
+}
+
+// languageOf is the language subscribers of a country read; anywhere
+// else gets English.
+var languageOf = map[string]string{"KR": "ko"}
+
+// textsFor picks the language of the carrier's country.
+func (s *Service) textsFor(carrier string) texts {
+	if c, ok := s.carriers.Get(carrier); ok {
+		if t, ok := textsByLanguage[languageOf[c.Capabilities().Country]]; ok {
+			return t
+		}
+	}
+	return textsByLanguage["en"]
+}
