@@ -40,6 +40,7 @@ type Config struct {
 	Jobs            JobsConfig         `yaml:"jobs"`
 	Webhooks        WebhooksConfig     `yaml:"webhooks"`
 	RateLimits      RateLimitsConfig   `yaml:"rate_limits"`
+	MyPage          MyPageConfig       `yaml:"my_page"`
 	Settlement      SettlementConfig   `yaml:"settlement"`
 	Carriers        []CarrierConfig    `yaml:"carriers"`
 }
@@ -183,6 +184,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("mode: must be test or live, got %q", c.Mode)
 	}
 	if err := c.RateLimits.validate(); err != nil {
+		return err
+	}
+	if err := c.MyPage.validate(); err != nil {
 		return err
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
