@@ -110,6 +110,9 @@ func (s *Service) CreateCharge(ctx context.Context, p auth.Principal, idemKey st
 		if existing.Amount != *in.Amount || existing.Currency != in.Currency || (in.PaymentMethod != "" && deref(existing.PaymentMethodID) != in.PaymentMethod) {
 			return nil, problem.Unprocessable(problem.CodeIdempotencyKeyReused, "", "This Idempotency-Key already made charge "+existing.ID+"; use a new key for a new charge.")
 		}
+		if p := riskProblem(existing); p != nil {
+			return nil, p // a risk decline answers the same, however late the retry
+		}
 		return existing, nil
 	}
 	if in.MSISDN != "" && in.PaymentMethod != "" {
@@ -168,6 +171,9 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 		if err := s.limit(ctx, rule, ch.MSISDNIndex); err != nil {
 			return nil, err
 		}
+	}
+	if dup, err := s.screen(ctx, ch); err != nil || dup != nil {
+		return dup, err // declined by a risk rule: recorded failed, no code sent
 	}
 	expires := ch.CreatedAt.Add(s.cfg.CodeTTL)
 	ch.Status = StatusRequiresConfirmation
@@ -263,6 +269,9 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 		return nil, err
 	}
 	ch.PaymentMethodID = &pm.ID
+	if dup, err := s.screen(ctx, ch); err != nil || dup != nil {
+		return dup, err // declined by a risk rule: recorded failed, the carrier never asked
+	}
 	ch.Status = StatusProcessing
 	sinkToken, sinkHash := newSinkToken()
 	ch.SinkTokenHash = &sinkHash

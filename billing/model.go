@@ -31,6 +31,7 @@ type Charge struct {
 	FailureMessage     *string
 	CarrierDeclineCode *string
 	CarrierReference   *string
+	RiskRule           *string // the risk rule that declined the charge, if one did
 	AuthorizationRef   *string `json:"-"`
 	SinkTokenHash      *string `json:"-"` // SHA-256 hex of the charge's callback credential
 	Description        string

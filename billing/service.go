@@ -37,6 +37,8 @@ type Settings struct {
 	CodeTTL        time.Duration
 	MaxAttempts    int
 	CarrierTimeout time.Duration
+	// Risk are the risk rules (risk.go); the zero value runs none.
+	Risk RiskSettings
 	// Caps are the monthly spending caps; empty means none.
 	Caps CapRules
 }
@@ -86,6 +88,9 @@ func NewService(d Deps, cfg Settings) (*Service, error) {
 	}
 	if cfg.CodeTTL <= 0 || cfg.MaxAttempts <= 0 || cfg.CarrierTimeout <= 0 {
 		return nil, fmt.Errorf("billing: code TTL, attempts and carrier timeout must be positive (got %s, %d, %s)", cfg.CodeTTL, cfg.MaxAttempts, cfg.CarrierTimeout)
+	}
+	if err := cfg.Risk.validate(); err != nil {
+		return nil, err
 	}
 	return &Service{db: d.DB, carriers: d.Carriers, vault: d.Vault, clock: d.Clock, cfg: cfg, log: d.Log, jobs: d.Jobs, events: d.Events, limits: d.Limits}, nil
 }

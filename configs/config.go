@@ -40,7 +40,7 @@ type Config struct {
 	Jobs            JobsConfig         `yaml:"jobs"`
 	Webhooks        WebhooksConfig     `yaml:"webhooks"`
 	RateLimits      RateLimitsConfig   `yaml:"rate_limits"`
-	MyPage          MyPageConfig       `yaml:"my_page"`
+	Risk            RiskConfig         `yaml:"risk"`
 	Settlement      SettlementConfig   `yaml:"settlement"`
 	Carriers        []CarrierConfig    `yaml:"carriers"`
 }
@@ -186,7 +186,7 @@ func (c Config) Validate() error {
 	if err := c.RateLimits.validate(); err != nil {
 		return err
 	}
-	if err := c.MyPage.validate(); err != nil {
+	if err := c.Risk.validate(); err != nil {
 		return err
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {

@@ -26,6 +26,7 @@ type chargeBody struct {
 	FailureMessage        *string           `json:"failure_message"`
 	CarrierDeclineCode    *string           `json:"carrier_decline_code"`
 	CarrierReference      *string           `json:"carrier_reference"`
+	RiskRule              *string           `json:"risk_rule"`
 	ConfirmationExpiresAt *string           `json:"confirmation_expires_at"`
 	Description           string            `json:"description"`
 	MerchantReference     string            `json:"merchant_reference"`
@@ -39,14 +40,16 @@ type chargeBody struct {
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // chargeView is the charge as the API shows it.
-func chargeView(ch *billing.Charge) any {
+func chargeView(ch *billing.Charge) any { return chargeBodyOf(ch) }
+
+func chargeBodyOf(ch *billing.Charge) chargeBody {
 	meta := map[string]string{}
 	_ = json.Unmarshal([]byte(ch.Metadata), &meta)
 	v := chargeBody{
 		ID: ch.ID, Object: "charge", Status: ch.Status, Amount: ch.Amount, Currency: ch.Currency, Carrier: ch.Carrier,
 		MSISDNMasked: ch.MSISDNMasked, PaymentMethod: ch.PaymentMethodID, RefundedAmount: ch.RefundedAmount,
 		FailureCode: ch.FailureCode, FailureMessage: ch.FailureMessage, CarrierDeclineCode: ch.CarrierDeclineCode,
-		CarrierReference: ch.CarrierReference, Description: ch.Description, MerchantReference: ch.MerchantReference,
+		CarrierReference: ch.CarrierReference, RiskRule: ch.RiskRule, Description: ch.Description, MerchantReference: ch.MerchantReference,
 		Category: ch.Category, Metadata: meta, Livemode: ch.Livemode, CreatedAt: ts(ch.CreatedAt), UpdatedAt: ts(ch.UpdatedAt),
 	}
 	if ch.Status == billing.StatusRequiresConfirmation && ch.CodeExpiresAt != nil {

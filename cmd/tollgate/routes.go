@@ -68,7 +68,6 @@ func (a *app) routes() http.Handler {
 	e.GET("/readyz", a.handleReady)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openapi.Document) })
-	a.myPage.Mount(e) // /my: HTML for subscribers, signed in by SMS code; not part of the JSON API
 	if a.sim != nil {
 		h := a.simHandler()
 		e.Any("/sim", h)
@@ -79,6 +78,7 @@ func (a *app) routes() http.Handler {
 	merchant := a.gate.Require(auth.RoleMerchant)
 	reader := a.gate.Require(auth.RoleMerchant, auth.RoleFinance)
 	a.billingAPI.Mount(v1, merchant, reader)
+	a.billingAPI.MountRisk(v1, a.gate.Require(auth.RoleAdmin))
 	a.inbound.Mount(v1)
 	a.outbound.Mount(v1, merchant)
 	finance := a.gate.Require(auth.RoleFinance)

@@ -96,6 +96,7 @@ const (
 	CodeRefundNotSupported      = "refund_not_supported"
 	CodeRefundWindowClosed      = "refund_window_closed"
 	CodeRateLimited             = "rate_limited"
+	CodeRiskDeclined            = "risk_declined"
 	CodeServiceUnavailable      = "service_unavailable"
 )
 
