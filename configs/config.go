@@ -41,6 +41,7 @@ type Config struct {
 	Webhooks        WebhooksConfig     `yaml:"webhooks"`
 	RateLimits      RateLimitsConfig   `yaml:"rate_limits"`
 	Risk            RiskConfig         `yaml:"risk"`
+	MyPage          MyPageConfig       `yaml:"my_page"`
 	Settlement      SettlementConfig   `yaml:"settlement"`
 	Carriers        []CarrierConfig    `yaml:"carriers"`
 }
@@ -187,6 +188,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Risk.validate(); err != nil {
+		return err
+	}
+	if err := c.MyPage.validate(); err != nil {
 		return err
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {

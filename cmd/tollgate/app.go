@@ -19,6 +19,7 @@ import (
 
 	"tollgate/billing"
 	"tollgate/billing/billingapi"
+	"tollgate/billing/mypage"
 	"tollgate/carriers"
 	_ "tollgate/carriers/camara" // registers the camara protocol
 	_ "tollgate/carriers/oneapi" // registers the oneapi protocol
@@ -48,6 +49,7 @@ type app struct {
 	limits     *ratelimit.Shared
 	billing    *billing.Service
 	billingAPI *billingapi.API
+	myPage     *mypage.Page // /my, the subscriber's own page
 	carriers   *carriers.Registry
 	sim        *sim.Simulator // test mode only
 	inbox      smsInbox       // test mode only: the simulated carriers' texts
@@ -218,6 +220,11 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 		return nil, err
 	}
 	a.billingAPI, err = billingapi.New(a.billing, st.DB, clk, billingapi.Settings{Retention: cfg.Idempotency.Retention, Wait: cfg.Idempotency.Wait}, log)
+	if err != nil {
+		return nil, err
+	}
+	a.myPage, err = mypage.New(mypage.Deps{DB: st.DB, Billing: a.billing, Vault: vault, Clock: clk, Log: log.With("component", "mypage")},
+		mypage.Settings{Livemode: cfg.Mode == "live", SessionTTL: cfg.MyPage.SessionTTL, CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts})
 	if err != nil {
 		return nil, err
 	}

@@ -68,6 +68,7 @@ func (a *app) routes() http.Handler {
 	e.GET("/readyz", a.handleReady)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openapi.Document) })
+	a.myPage.Mount(e) // /my: HTML for subscribers, signed in by SMS code; not part of the JSON API
 	if a.sim != nil {
 		h := a.simHandler()
 		e.Any("/sim", h)
