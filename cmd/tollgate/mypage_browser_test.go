@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"tollgate/internal/storetest"
+)
+
+// chromium finds Debian's headless browser. Under CI=true a missing
+// browser fails the test (.ci/run installs it); elsewhere it skips.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "/usr/bin/chromium"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no chromium to drive: CI=true needs the browser test to run (apt-get install chromium)")
+	}
+	t.Skip("no chromium on this machine (apt-get install chromium); the browser test runs in CI")
+	return ""
+}
+
+// phoneWidth is the narrowest screen /my is made for.
+const phoneWidth = 360
+
+// A subscriber, in a real headless Chromium at phone width, signs in to
+// /my with the code the simulated carrier texted, sees a charge a merchant
+// made through the API, lowers their own cap and revokes a merchant's
+// one-tap payment method; the merchant's next API charges are declined for
+// it. The page fits 360 px without sideways scrolling and the browser
+// fetches nothing but the gateway's own URLs.
+func TestMyPageInARealBrowser(t *testing.T) {
+	t.Parallel()
+	exe := chromium(t)
+	dialects := storetest.Dialects(t)
+	g := start(t, dialects[len(dialects)-1]) // PostgreSQL when the run has it
+	const number = "+821055501234"
+
+	paid := g.paid(g.key, number, 5000, "skt")
+	if paid.str("status") != "succeeded" {
+		t.Fatalf("charge through the API: %s", paid.Raw)
+	}
+	pm := g.call("POST", "/v1/payment_methods", g.other, newIdem(), map[string]any{"msisdn": number, "carrier": "skt"})
+	if pm.Status != 201 {
+		t.Fatalf("create payment method: %d %s", pm.Status, pm.Raw)
+	}
+	pmID := pm.str("id")
+	if r := g.call("POST", "/v1/payment_methods/"+pmID+"/confirm", g.other, "", map[string]string{"code": g.smsCodeFor(g.other, number)}); r.str("status") != "active" {
+		t.Fatalf("confirm payment method: %d %s", r.Status, r.Raw)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.WindowSize(phoneWidth, 780), chromedp.Flag("lang", "en-US"), chromedp.Flag("accept-lang", "en-US,en"),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	defer cancelBrowser()
+	// A busy two-core machine may take its time starting a browser and
+	// rendering; every wait below is on a condition, bounded by this.
+	ctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
+	defer cancel()
+
+	// Every request the page makes, to show it loads nothing from elsewhere.
+	var mu sync.Mutex
+	var fetched []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			fetched = append(fetched, e.Request.URL)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatalf("start the browser: %v", err)
+	}
+	// do runs a step's actions; a failure shows the page as it was.
+	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			page, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+			t.Fatalf("%s: %v\npage: %s", step, err, page)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return s
+	}
+
+	do("ask for a code",
+		chromedp.EmulateViewport(phoneWidth, 780, chromedp.EmulateMobile),
+		chromedp.Navigate(g.base+"/my"),
+		chromedp.WaitVisible(chromedp.ID("msisdn")),
+		chromedp.SendKeys(chromedp.ID("msisdn"), number),
+		chromedp.Click(chromedp.ID("send-code")),
+		chromedp.WaitVisible(chromedp.ID("code")),
+	)
+	code := ""
+	eventually(t, 30*time.Second, func() (bool, string) {
+		for _, m := range g.app.sim.Messages(number) {
+			if strings.HasPrefix(m.Reference, "si_") {
+				code = m.Code
+				return true, ""
+			}
+		}
+		return false, "no sign-in text in the simulator's inbox"
+	})
+	do("sign in",
+		chromedp.SendKeys(chromedp.ID("code"), code),
+		chromedp.Click(chromedp.ID("verify")),
+		chromedp.WaitVisible(chromedp.ID("charges")),
+		chromedp.WaitVisible(chromedp.ID("charge-"+paid.str("id"))),
+	)
+	if who := text("#who"); !strings.Contains(who, "+82 10-****-1234") || strings.Contains(who, "5550") {
+		t.Fatalf("signed in as %q, want the number masked", who)
+	}
+	charges := text("#charges")
+	for _, want := range []string{"Shop A", "500 gems", "₩5,000", "Paid"} {
+		if !strings.Contains(charges, want) {
+			t.Fatalf("charges %q lack %q", charges, want)
+		}
+	}
+
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf("document.documentElement.scrollWidth > %d", phoneWidth)))
+	if err != nil || overflow {
+		t.Fatalf("the page is wider than %d px (%v)", phoneWidth, err)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if len(shot) == 0 || !bytes.HasPrefix(shot, []byte("\x89PNG")) {
+		t.Fatalf("screenshot of %d bytes is no image", len(shot))
+	}
+	png := filepath.Join(t.TempDir(), "my-page.png")
+	if err := os.WriteFile(png, shot, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(png); err != nil || fi.Size() == 0 {
+		t.Fatalf("screenshot %s: %v", png, err)
+	}
+	if keep := os.Getenv("TOLLGATE_MY_SCREENSHOT"); keep != "" { // how docs/my-page.png is made
+		if err := os.WriteFile(keep, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	do("lower the cap",
+		chromedp.SetValue(chromedp.ID("cap-amount-KRW"), "8,000"),
+		chromedp.Click(chromedp.ID("save-cap-KRW")),
+		// Only a page with an own cap offers to restore the carrier's: the
+		// new page, not the one the click left.
+		chromedp.WaitVisible(chromedp.ID("restore-cap-KRW")),
+	)
+	if notice := text(".notice"); !strings.Contains(notice, "limit is saved") {
+		t.Fatalf("after lowering the cap: %q", notice)
+	}
+	do("revoke the one-tap payment method",
+		chromedp.WaitVisible(chromedp.ID("revoke-"+pmID)),
+		chromedp.Click(chromedp.ID("revoke-"+pmID)),
+		chromedp.WaitVisible(chromedp.ID("no-pms")),
+	)
+
+	oneTap := g.call("POST", "/v1/charges", g.other, newIdem(), map[string]any{"amount": 1000, "currency": "KRW", "payment_method": pmID})
+	if oneTap.Status != 422 || oneTap.str("code") != "payment_method_invalid" {
+		t.Fatalf("one-tap charge after the subscriber revoked it: %d %s", oneTap.Status, oneTap.Raw)
+	}
+	over := g.call("POST", "/v1/charges", g.key, newIdem(), krw(number, 4000, "skt"))
+	if over.Status != 422 || over.str("code") != "subscriber_limit_exceeded" {
+		t.Fatalf("a charge over the subscriber's own cap (₩5,000 spent of ₩8,000, ₩4,000 more): %d %s", over.Status, over.Raw)
+	}
+	under := g.call("POST", "/v1/charges", g.key, newIdem(), krw(number, 3000, "skt"))
+	if under.Status != 201 {
+		t.Fatalf("a charge within the own cap: %d %s", under.Status, under.Raw)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(fetched) == 0 {
+		t.Fatal("the browser reported no requests")
+	}
+	for _, u := range fetched {
+		if pu, err := url.Parse(u); err != nil || pu.Scheme+"://"+pu.Host != g.base {
+			t.Fatalf("the page fetched %s, outside %s", u, g.base)
+		}
+	}
+}
