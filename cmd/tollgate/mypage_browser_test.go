@@ -64,6 +64,14 @@ func TestMyPageInARealBrowser(t *testing.T) {
 		t.Fatalf("confirm payment method: %d %s", r.Status, r.Raw)
 	}
 
+	film := g.call("POST", "/v1/charges", g.other, newIdem(), map[string]any{"amount": 1000, "currency": "KRW", "payment_method": pmID, "description": "Film pass", "category": "video"})
+	if film.str("status") != "succeeded" {
+		t.Fatalf("one-tap charge: %d %s", film.Status, film.Raw)
+	}
+	if r := g.call("POST", "/v1/charges/"+paid.str("id")+"/refunds", g.key, newIdem(), map[string]any{"amount": 2000}); r.str("status") != "succeeded" {
+		t.Fatalf("refund: %d %s", r.Status, r.Raw)
+	}
+
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
 		chromedp.WindowSize(phoneWidth, 780), chromedp.Flag("lang", "en-US"), chromedp.Flag("accept-lang", "en-US,en"),
 		chromedp.UserDataDir(t.TempDir()))
@@ -133,7 +141,7 @@ func TestMyPageInARealBrowser(t *testing.T) {
 		t.Fatalf("signed in as %q, want the number masked", who)
 	}
 	charges := text("#charges")
-	for _, want := range []string{"Shop A", "500 gems", "₩5,000", "Paid"} {
+	for _, want := range []string{"Shop A", "500 gems", "₩5,000", "Partly refunded", "₩2,000 refunded", "Shop B", "Film pass", "₩1,000", "Paid"} {
 		if !strings.Contains(charges, want) {
 			t.Fatalf("charges %q lack %q", charges, want)
 		}
@@ -142,6 +150,19 @@ func TestMyPageInARealBrowser(t *testing.T) {
 	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf("document.documentElement.scrollWidth > %d", phoneWidth)))
 	if err != nil || overflow {
 		t.Fatalf("the page is wider than %d px (%v)", phoneWidth, err)
+	}
+	do("lower the cap",
+		chromedp.SetValue(chromedp.ID("cap-amount-KRW"), "8,000"),
+		chromedp.Click(chromedp.ID("save-cap-KRW")),
+		// Only a page with an own cap offers to restore the carrier's: the
+		// new page, not the one the click left.
+		chromedp.WaitVisible(chromedp.ID("restore-cap-KRW")),
+	)
+	if notice := text(".notice"); !strings.Contains(notice, "limit is saved") {
+		t.Fatalf("after lowering the cap: %q", notice)
+	}
+	if spent := text("#spent-KRW"); !strings.Contains(spent, "₩4,000 of ₩8,000") {
+		t.Fatalf("this month after lowering the cap: %q, want ₩4,000 of ₩8,000", spent)
 	}
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
@@ -163,16 +184,6 @@ func TestMyPageInARealBrowser(t *testing.T) {
 		}
 	}
 
-	do("lower the cap",
-		chromedp.SetValue(chromedp.ID("cap-amount-KRW"), "8,000"),
-		chromedp.Click(chromedp.ID("save-cap-KRW")),
-		// Only a page with an own cap offers to restore the carrier's: the
-		// new page, not the one the click left.
-		chromedp.WaitVisible(chromedp.ID("restore-cap-KRW")),
-	)
-	if notice := text(".notice"); !strings.Contains(notice, "limit is saved") {
-		t.Fatalf("after lowering the cap: %q", notice)
-	}
 	do("revoke the one-tap payment method",
 		chromedp.WaitVisible(chromedp.ID("revoke-"+pmID)),
 		chromedp.Click(chromedp.ID("revoke-"+pmID)),
@@ -183,11 +194,11 @@ func TestMyPageInARealBrowser(t *testing.T) {
 	if oneTap.Status != 422 || oneTap.str("code") != "payment_method_invalid" {
 		t.Fatalf("one-tap charge after the subscriber revoked it: %d %s", oneTap.Status, oneTap.Raw)
 	}
-	over := g.call("POST", "/v1/charges", g.key, newIdem(), krw(number, 4000, "skt"))
+	over := g.call("POST", "/v1/charges", g.key, newIdem(), krw(number, 5000, "skt"))
 	if over.Status != 422 || over.str("code") != "subscriber_limit_exceeded" {
-		t.Fatalf("a charge over the subscriber's own cap (₩5,000 spent of ₩8,000, ₩4,000 more): %d %s", over.Status, over.Raw)
+		t.Fatalf("a charge over the subscriber's own cap (₩4,000 spent of ₩8,000, ₩5,000 more): %d %s", over.Status, over.Raw)
 	}
-	under := g.call("POST", "/v1/charges", g.key, newIdem(), krw(number, 3000, "skt"))
+	under := g.call("POST", "/v1/charges", g.key, newIdem(), krw(number, 4000, "skt"))
 	if under.Status != 201 {
 		t.Fatalf("a charge within the own cap: %d %s", under.Status, under.Raw)
 	}
