@@ -283,6 +283,9 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 	}
 	var dup *Charge
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.screenTx(tx, ch); err != nil {
+			return err
+		}
 		if err := s.holdRoomTx(tx, ch); err != nil {
 			return err
 		}
@@ -294,6 +297,9 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 		}
 		return s.enqueue(ctx, tx, ChargeStatusArgs{ChargeID: ch.ID}, s.statusDelay())
 	})
+	if d, ok := declinedBy(err); ok {
+		return s.decline(ctx, ch, d)
+	}
 	if store.IsUniqueViolation(err) {
 		if dup, err = s.chargeByKey(ctx, ch.MerchantID, ch.IdempotencyKey); err != nil {
 			return nil, fmt.Errorf("load charge by key: %w", err)
@@ -320,6 +326,9 @@ func (s *Service) sealInto(ch *Charge, e164 string) error {
 // returned instead: the unique index, not luck, stops a second one.
 func (s *Service) insertCharge(ctx context.Context, ch *Charge) (*Charge, error) {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.screenTx(tx, ch); err != nil {
+			return err
+		}
 		if err := s.holdRoomTx(tx, ch); err != nil {
 			return err
 		}
@@ -333,6 +342,9 @@ func (s *Service) insertCharge(ctx context.Context, ch *Charge) (*Charge, error)
 		}
 		return s.emitCharge(tx, chargeEvent(ch.Status), ch)
 	})
+	if d, ok := declinedBy(err); ok {
+		return s.decline(ctx, ch, d)
+	}
 	if store.IsUniqueViolation(err) {
 		return s.chargeByKey(ctx, ch.MerchantID, ch.IdempotencyKey)
 	}

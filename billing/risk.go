@@ -122,6 +122,9 @@ type riskDecision struct {
 	rule, why string
 }
 
+// Error lets a decision made inside a transaction roll it back.
+func (d riskDecision) Error() string { return "declined by the risk rule " + d.rule }
+
 // screen runs the risk rules on a charge about to be recorded (its number
 // sealed, nothing written yet). When a rule declines, the charge is recorded
 // failed with its rule, and the answer is the 422 risk_declined problem;
@@ -142,7 +145,7 @@ func (s *Service) riskDecide(ctx context.Context, ch *Charge) (riskDecision, err
 		return riskDecision{}, nil
 	}
 	now := s.now()
-	cleared, err := s.clearance(ctx, ch.MSISDNIndex)
+	cleared, err := s.clearance(s.db.WithContext(ctx), ch.MSISDNIndex)
 	if err != nil {
 		return riskDecision{}, err
 	}
@@ -151,19 +154,8 @@ func (s *Service) riskDecide(ctx context.Context, ch *Charge) (riskDecision, err
 		since = cleared.ClearedAt
 	}
 	cur, _ := LookupCurrency(ch.Currency)
-	if v := r.Velocity; v.On {
-		n, sum, err := s.riskHistory(ctx, ch, later(now.Add(-v.Window), since), nil, 0)
-		if err != nil {
-			return riskDecision{}, err
-		}
-		if v.MaxCount > 0 && n+1 > int64(v.MaxCount) {
-			return riskDecision{RiskVelocity, fmt.Sprintf("this phone number already has %d charges in the last %s, from any merchant; at most %d are allowed.",
-				n, span(v.Window), v.MaxCount)}, nil
-		}
-		if most, ok := v.MaxAmount[ch.Currency]; ok && sum+ch.Amount > most {
-			return riskDecision{RiskVelocity, fmt.Sprintf("this phone number already has %s of charges in the last %s, from any merchant; with this one it would pass the %s allowed.",
-				cur.Format(sum), span(v.Window), cur.Format(most))}, nil
-		}
+	if d, err := s.velocity(s.db.WithContext(ctx), ch, since); err != nil || d.rule != "" {
+		return d, err
 	}
 	if f := r.FirstCharge; f.On && cleared == nil {
 		// A number an admin cleared is known: the clearance vouches for it.
@@ -179,7 +171,7 @@ func (s *Service) riskDecide(ctx context.Context, ch *Charge) (riskDecision, err
 		}
 	}
 	if c := r.CashOut; c.On && c.highValue(ch) {
-		n, _, err := s.riskHistory(ctx, ch, later(now.Add(-c.Within), since), c.Categories, c.MinAmount[ch.Currency])
+		n, _, err := s.riskHistory(s.db.WithContext(ctx), ch, later(now.Add(-c.Within), since), c.Categories, c.MinAmount[ch.Currency])
 		if err != nil || n == 0 {
 			return riskDecision{}, err
 		}
@@ -206,6 +198,80 @@ func (s *Service) riskDecide(ctx context.Context, ch *Charge) (riskDecision, err
 	return riskDecision{}, nil
 }
 
+// velocity is the velocity rule on db (the service's, or the transaction
+// recording ch), counting the number's history from since on at the most.
+func (s *Service) velocity(db *gorm.DB, ch *Charge, since time.Time) (riskDecision, error) {
+	v := s.cfg.Risk.Velocity
+	if !v.On {
+		return riskDecision{}, nil
+	}
+	n, sum, err := s.riskHistory(db, ch, later(s.now().Add(-v.Window), since), nil, 0)
+	if err != nil {
+		return riskDecision{}, err
+	}
+	if v.MaxCount > 0 && n+1 > int64(v.MaxCount) {
+		return riskDecision{RiskVelocity, fmt.Sprintf("this phone number already has %d charges in the last %s, from any merchant; at most %d are allowed.",
+			n, span(v.Window), v.MaxCount)}, nil
+	}
+	cur, _ := LookupCurrency(ch.Currency)
+	if most, ok := v.MaxAmount[ch.Currency]; ok && sum+ch.Amount > most {
+		return riskDecision{RiskVelocity, fmt.Sprintf("this phone number already has %s of charges in the last %s, from any merchant; with this one it would pass the %s allowed.",
+			cur.Format(sum), span(v.Window), cur.Format(most))}, nil
+	}
+	return riskDecision{}, nil
+}
+
+// riskLockClass is the first key of the PostgreSQL advisory locks the risk
+// rules take ("risk"), apart from every other lock's.
+const riskLockClass int32 = 0x7269736b
+
+// screenTx applies the velocity rule again inside the transaction that
+// records ch, first thing: screen counted outside any transaction, so a
+// burst of concurrent charges on one number could each pass on a count
+// none of the others was in yet. Here the count runs one charge of the
+// number at a time (PostgreSQL: a transaction-scoped advisory lock on the
+// blind index; SQLite: transactions are immediate, one writer at a time),
+// so it includes every charge committed before. A decline is returned as
+// a riskDecision error: the transaction rolls back and the caller records
+// it with decline.
+func (s *Service) screenTx(tx *gorm.DB, ch *Charge) error {
+	if !s.cfg.Risk.Velocity.On {
+		return nil
+	}
+	if tx.Dialector.Name() == "postgres" {
+		key, err := strconv.ParseUint(ch.MSISDNIndex[:min(8, len(ch.MSISDNIndex))], 16, 32)
+		if err != nil {
+			return fmt.Errorf("risk lock key: %w", err)
+		}
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?, ?)", riskLockClass, int32(uint32(key))).Error; err != nil {
+			return fmt.Errorf("risk lock: %w", err)
+		}
+	}
+	cleared, err := s.clearance(tx, ch.MSISDNIndex)
+	if err != nil {
+		return err
+	}
+	var since time.Time
+	if cleared != nil {
+		since = cleared.ClearedAt
+	}
+	d, err := s.velocity(tx, ch, since)
+	if err != nil {
+		return err
+	}
+	if d.rule != "" {
+		return d
+	}
+	return nil
+}
+
+// declinedBy reports whether a recording transaction failed because
+// screenTx declined the charge.
+func declinedBy(err error) (riskDecision, bool) {
+	var d riskDecision
+	return d, errors.As(err, &d)
+}
+
 // highValue reports whether ch is the kind of charge the cash-out rule watches.
 func (c CashOutRule) highValue(ch *Charge) bool {
 	least, ok := c.MinAmount[ch.Currency]
@@ -215,8 +281,8 @@ func (c CashOutRule) highValue(ch *Charge) bool {
 // riskHistory counts the number's charges in ch's currency made from on,
 // and sums their amounts; categories and least narrow it to high-value
 // charges of those categories.
-func (s *Service) riskHistory(ctx context.Context, ch *Charge, from time.Time, categories []string, least int64) (n, sum int64, err error) {
-	q := s.db.WithContext(ctx).Model(&Charge{}).
+func (s *Service) riskHistory(db *gorm.DB, ch *Charge, from time.Time, categories []string, least int64) (n, sum int64, err error) {
+	q := db.Model(&Charge{}).
 		Where("msisdn_index = ? AND currency = ? AND created_at >= ? AND status IN ?", ch.MSISDNIndex, ch.Currency, from, countedStatuses)
 	if len(categories) > 0 {
 		q = q.Where("category IN ? AND amount >= ?", categories, least)
@@ -248,7 +314,7 @@ func (s *Service) decline(ctx context.Context, ch *Charge, d riskDecision) (*Cha
 	ch.RiskRule = &d.rule
 	ch.FailureCode = ptr(carriers.FailureRiskDeclined)
 	ch.FailureMessage = ptr("Declined by the risk rule " + d.rule + ": " + d.why)
-	ch.CodeHash, ch.CodeExpiresAt = nil, nil
+	ch.CodeHash, ch.CodeExpiresAt, ch.SinkTokenHash, ch.SpendMonth = nil, nil, nil, nil
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(ch).Error; err != nil {
 			return err
@@ -324,9 +390,9 @@ func (s *Service) ClearNumber(ctx context.Context, p auth.Principal, in ClearPar
 }
 
 // clearance is the number's clearance, nil when it has none.
-func (s *Service) clearance(ctx context.Context, index string) (*RiskClearance, error) {
+func (s *Service) clearance(db *gorm.DB, index string) (*RiskClearance, error) {
 	var c RiskClearance
-	err := s.db.WithContext(ctx).Where("msisdn_index = ?", index).Take(&c).Error
+	err := db.Where("msisdn_index = ?", index).Take(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil
 	}

@@ -2,8 +2,10 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -453,4 +455,51 @@ func TestRiskSettingsAreChecked(t *testing.T) {
 	if err := r.validate(); err != nil {
 		t.Errorf("a rule that is off: %v", err)
 	}
+}
+
+// Twenty charges on one number at once, with at most five in the window:
+// exactly five are recorded waiting for their code and fifteen declined,
+// on PostgreSQL and SQLite alike. Counting outside the transaction alone
+// would let a burst through on a count none of its charges was in yet.
+func TestRiskVelocityHoldsUnderConcurrentCharges(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		r := only(RiskVelocity)
+		r.Velocity.MaxCount = 5
+		s.cfg.Risk = r
+		const n = 20
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = s.CreateCharge(context.Background(), b.merchant, newKey(), charge("+821011112222", 1000, ""))
+			}()
+		}
+		wg.Wait()
+		declined := 0
+		for _, err := range errs {
+			var p *problem.Problem
+			switch {
+			case err == nil:
+			case errors.As(err, &p) && p.Code == problem.CodeRiskDeclined:
+				declined++
+			default:
+				t.Fatalf("a concurrent charge: %v", err)
+			}
+		}
+		var waiting, failed int64
+		if err := b.store.DB.Model(&Charge{}).Where("status = ?", StatusRequiresConfirmation).Count(&waiting).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := b.store.DB.Model(&Charge{}).Where("status = ? AND risk_rule = ?", StatusFailed, RiskVelocity).Count(&failed).Error; err != nil {
+			t.Fatal(err)
+		}
+		if waiting != 5 || declined != 15 || failed != 15 {
+			t.Fatalf("%d charges waiting, %d declined (%d recorded), want 5 and 15", waiting, declined, failed)
+		}
+		if sms := len(b.carrier.Outbox()); sms != 5 {
+			t.Errorf("%d codes sent, want 5", sms)
+		}
+	})
 }
