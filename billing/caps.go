@@ -51,7 +51,7 @@ const (
 // in its category over the configured category cap. The three other caps
 // decline with carriers' failure codes (carrier_limit_exceeded,
 // subscriber_limit_exceeded, merchant_limit_exceeded).
-const CodeCategoryLimitExceeded = "category_limit_exceeded"
+const CodeCategoryLimitExceeded = problem.CodeCategoryLimitExceeded
 
 // Scopes of spend_months rows.
 const scopeTotal = "total"
@@ -217,29 +217,40 @@ func (s *Service) holdRoomTx(tx *gorm.DB, ch *Charge) error {
 	ch.SpendMonth = &month
 	for _, b := range s.buckets(ch, l, prefs) {
 		key := []any{ch.MSISDNIndex, ch.Currency, month, b.scope}
-		if err := tx.Exec(`INSERT INTO spend_months (msisdn_index, currency, month, scope, reserved, spent) VALUES (?, ?, ?, ?, 0, 0) ON CONFLICT DO NOTHING`, key...).Error; err != nil {
-			return fmt.Errorf("open spend month: %w", err)
+		if b.cap > 0 && ch.Amount > b.cap {
+			return s.overCapTx(tx, b, ch, key)
 		}
-		q := `UPDATE spend_months SET reserved = reserved + ? WHERE msisdn_index = ? AND currency = ? AND month = ? AND scope = ?`
-		args := append([]any{ch.Amount}, key...)
+		// One statement: the row is created holding the amount, or the
+		// amount is added where it fits under the cap. PostgreSQL re-checks
+		// the WHERE on the row as it is once locked; SQLite's writers queue.
+		q := `INSERT INTO spend_months (msisdn_index, currency, month, scope, reserved, spent) VALUES (?, ?, ?, ?, ?, 0)
+			ON CONFLICT (msisdn_index, currency, month, scope) DO UPDATE SET reserved = spend_months.reserved + excluded.reserved`
+		args := append(append([]any{}, key...), ch.Amount)
 		if b.cap > 0 {
-			q += ` AND reserved + ? <= ?`
-			args = append(args, ch.Amount, b.cap)
+			q += ` WHERE spend_months.reserved + excluded.reserved <= ?`
+			args = append(args, b.cap)
 		}
 		res := tx.Exec(q, args...)
 		if res.Error != nil {
 			return fmt.Errorf("reserve spend: %w", res.Error)
 		}
-		if res.RowsAffected == 1 {
-			continue
+		if res.RowsAffected != 1 {
+			return s.overCapTx(tx, b, ch, key)
 		}
-		var row spendMonth
-		if err := tx.Where("msisdn_index = ? AND currency = ? AND month = ? AND scope = ?", key...).Take(&row).Error; err != nil {
-			return fmt.Errorf("read spend month: %w", err)
-		}
-		return overCap(b, ch, month, row.Reserved)
 	}
 	return nil
+}
+
+func (s *Service) overCapTx(tx *gorm.DB, b bucket, ch *Charge, key []any) error {
+	var rows []spendMonth
+	if err := tx.Where("msisdn_index = ? AND currency = ? AND month = ? AND scope = ?", key...).Find(&rows).Error; err != nil {
+		return fmt.Errorf("read spend month: %w", err)
+	}
+	var reserved int64
+	if len(rows) == 1 {
+		reserved = rows[0].Reserved
+	}
+	return overCap(b, ch, key[2].(string), reserved)
 }
 
 func overCap(b bucket, ch *Charge, month string, reserved int64) *problem.Problem {

@@ -158,7 +158,7 @@ func (s *Service) SetBlockedCategories(ctx context.Context, index string, catego
 
 // CodeCategoryBlocked: the subscriber blocked the charge's category on /my.
 // A wire string, frozen once published.
-const CodeCategoryBlocked = "category_blocked"
+const CodeCategoryBlocked = problem.CodeCategoryBlocked
 
 // checkBlocked refuses a charge in a category the subscriber blocked.
 func checkBlocked(prefs Preferences, category string) error {

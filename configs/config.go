@@ -43,6 +43,7 @@ type Config struct {
 	Risk            RiskConfig         `yaml:"risk"`
 	MyPage          MyPageConfig       `yaml:"my_page"`
 	Settlement      SettlementConfig   `yaml:"settlement"`
+	SpendingCaps    SpendingCapsConfig `yaml:"spending_caps"`
 	Carriers        []CarrierConfig    `yaml:"carriers"`
 }
 
@@ -117,6 +118,11 @@ type CarrierConfig struct {
 	WebhookSecret string            `yaml:"webhook_secret"` // signs the carrier's callbacks
 	Options       map[string]string `yaml:"options"`        // protocol-specific settings, read by the adapter
 	ShareBps      int64             `yaml:"share_bps"`      // the carrier's share of gross, basis points
+	// MonthlyLimit is the carrier's ceiling per currency on what one line
+	// may be charged in a calendar month (minor units); none when absent.
+	MonthlyLimit map[string]int64 `yaml:"monthly_limit"`
+	TimeZone     string           `yaml:"time_zone"` // the carrier's calendar month for caps; empty: settlement.time_zone
+	Receipts     bool             `yaml:"receipts"`  // text the subscriber a receipt for every succeeded charge and refund
 }
 
 // RefundWindowConfig: kind none | days | calendar_month.
@@ -263,6 +269,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.Carriers) == 0 {
 		return fmt.Errorf("carriers: at least one carrier is required")
+	}
+	if err := c.validateCaps(); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for i, cc := range c.Carriers {

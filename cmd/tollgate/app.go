@@ -212,9 +212,13 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	if err != nil {
 		return nil, err
 	}
+	caps, err := capRules(cfg)
+	if err != nil {
+		return nil, err
+	}
 	a.billing, err = billing.NewService(billing.Deps{
 		DB: st.DB, Carriers: a.carriers, Vault: vault, Clock: clk, Log: log, Jobs: a.jobs, Events: billingapi.Views(a.outbound), Limits: a.limits,
-	}, billing.Settings{CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts, CarrierTimeout: cfg.CarrierTimeout,
+	}, billing.Settings{Caps: caps, CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts, CarrierTimeout: cfg.CarrierTimeout,
 		Risk: riskSettings(cfg.Risk)})
 	if err != nil {
 		return nil, err

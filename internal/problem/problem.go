@@ -98,6 +98,12 @@ const (
 	CodeRateLimited             = "rate_limited"
 	CodeRiskDeclined            = "risk_declined"
 	CodeServiceUnavailable      = "service_unavailable"
+	// A charge over a monthly cap (billing's subscriber protection).
+	CodeCarrierLimitExceeded    = "carrier_limit_exceeded"
+	CodeSubscriberLimitExceeded = "subscriber_limit_exceeded"
+	CodeMerchantLimitExceeded   = "merchant_limit_exceeded"
+	CodeCategoryLimitExceeded   = "category_limit_exceeded"
+	CodeCategoryBlocked         = "category_blocked"
 )
 
 // Body is the JSON object written for p.
