@@ -32,6 +32,7 @@ type Charge struct {
 	CarrierDeclineCode *string
 	CarrierReference   *string
 	RiskRule           *string // the risk rule that declined the charge, if one did
+	riskCashOut        string  // why screen found it at a cash-out moment, for screenTx; never stored
 	AuthorizationRef   *string `json:"-"`
 	SinkTokenHash      *string `json:"-"` // SHA-256 hex of the charge's callback credential
 	Description        string

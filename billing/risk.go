@@ -135,7 +135,6 @@ func (s *Service) screen(ctx context.Context, ch *Charge) (dup *Charge, err erro
 	if err != nil || d.rule == "" {
 		return nil, err
 	}
-	s.log.Info("charge declined by a risk rule", "charge", ch.ID, "merchant", ch.MerchantID, "risk_rule", d.rule, "msisdn", ch.MSISDNMasked)
 	return s.decline(ctx, ch, d)
 }
 
@@ -171,31 +170,52 @@ func (s *Service) riskDecide(ctx context.Context, ch *Charge) (riskDecision, err
 		}
 	}
 	if c := r.CashOut; c.On && c.highValue(ch) {
-		n, _, err := s.riskHistory(s.db.WithContext(ctx), ch, later(now.Add(-c.Within), since), c.Categories, c.MinAmount[ch.Currency])
-		if err != nil || n == 0 {
+		// The moment first (it is kept on ch for screenTx, which counts the
+		// succession again under the number's lock), then the succession.
+		why, err := s.cashOutMoment(ctx, ch, now)
+		if err != nil || why == "" {
 			return riskDecision{}, err
 		}
-		why := ""
-		if c.AfterReset > 0 {
-			if start := monthStart(now, s.carrierLine(ch.Carrier, ch.Currency).Location); now.Sub(start) < c.AfterReset {
-				why = fmt.Sprintf("within %s of the monthly reset", span(c.AfterReset))
-			}
-		}
-		if why == "" && c.NearCapPercent > 0 {
-			sp, err := s.MonthSpend(ctx, ch.MSISDNIndex, ch.Currency)
-			if err != nil {
-				return riskDecision{}, err
-			}
-			if sp.Cap > 0 && (sp.Spent+ch.Amount)*100 >= sp.Cap*int64(c.NearCapPercent) {
-				why = fmt.Sprintf("which brings this month's spend to %d%% or more of the subscriber's cap", c.NearCapPercent)
-			}
-		}
-		if why != "" {
-			return riskDecision{RiskCashOut, fmt.Sprintf("a second %s or larger %s charge on this phone number within %s, %s: the pattern of turning a phone-bill limit into cash.",
-				cur.Format(c.MinAmount[ch.Currency]), ch.Category, span(c.Within), why)}, nil
-		}
+		ch.riskCashOut = why
+		return s.cashOut(s.db.WithContext(ctx), ch, since)
 	}
 	return riskDecision{}, nil
+}
+
+// cashOutMoment says why now is a cash-out moment for the subscriber of ch
+// (right after the monthly reset in the carrier's zone, or near the cap
+// with this charge), "" when it is not.
+func (s *Service) cashOutMoment(ctx context.Context, ch *Charge, now time.Time) (string, error) {
+	c := s.cfg.Risk.CashOut
+	if c.AfterReset > 0 {
+		if start := monthStart(now, s.carrierLine(ch.Carrier, ch.Currency).Location); now.Sub(start) < c.AfterReset {
+			return fmt.Sprintf("within %s of the monthly reset", span(c.AfterReset)), nil
+		}
+	}
+	if c.NearCapPercent > 0 {
+		sp, err := s.MonthSpend(ctx, ch.MSISDNIndex, ch.Currency)
+		if err != nil {
+			return "", err
+		}
+		if sp.Cap > 0 && (sp.Spent+ch.Amount)*100 >= sp.Cap*int64(c.NearCapPercent) {
+			return fmt.Sprintf("which brings this month's spend to %d%% or more of the subscriber's cap", c.NearCapPercent), nil
+		}
+	}
+	return "", nil
+}
+
+// cashOut declines ch, a high-value charge at a cash-out moment
+// (ch.riskCashOut says which), when another high-value charge of the
+// watched categories came on the number within the window, counted on db.
+func (s *Service) cashOut(db *gorm.DB, ch *Charge, since time.Time) (riskDecision, error) {
+	c := s.cfg.Risk.CashOut
+	n, _, err := s.riskHistory(db, ch, later(s.now().Add(-c.Within), since), c.Categories, c.MinAmount[ch.Currency])
+	if err != nil || n == 0 {
+		return riskDecision{}, err
+	}
+	cur, _ := LookupCurrency(ch.Currency)
+	return riskDecision{RiskCashOut, fmt.Sprintf("a second %s or larger %s charge on this phone number within %s, %s: the pattern of turning a phone-bill limit into cash.",
+		cur.Format(c.MinAmount[ch.Currency]), ch.Category, span(c.Within), ch.riskCashOut)}, nil
 }
 
 // velocity is the velocity rule on db (the service's, or the transaction
@@ -225,7 +245,8 @@ func (s *Service) velocity(db *gorm.DB, ch *Charge, since time.Time) (riskDecisi
 // rules take ("risk"), apart from every other lock's.
 const riskLockClass int32 = 0x7269736b
 
-// screenTx applies the velocity rule again inside the transaction that
+// screenTx applies the velocity rule, and the cash-out succession when
+// screen found ch at a cash-out moment, again inside the transaction that
 // records ch, first thing: screen counted outside any transaction, so a
 // burst of concurrent charges on one number could each pass on a count
 // none of the others was in yet. Here the count runs one charge of the
@@ -235,7 +256,7 @@ const riskLockClass int32 = 0x7269736b
 // a riskDecision error: the transaction rolls back and the caller records
 // it with decline.
 func (s *Service) screenTx(tx *gorm.DB, ch *Charge) error {
-	if !s.cfg.Risk.Velocity.On {
+	if !s.cfg.Risk.Velocity.On && ch.riskCashOut == "" {
 		return nil
 	}
 	if tx.Dialector.Name() == "postgres" {
@@ -256,6 +277,9 @@ func (s *Service) screenTx(tx *gorm.DB, ch *Charge) error {
 		since = cleared.ClearedAt
 	}
 	d, err := s.velocity(tx, ch, since)
+	if err == nil && d.rule == "" && ch.riskCashOut != "" {
+		d, err = s.cashOut(tx, ch, since)
+	}
 	if err != nil {
 		return err
 	}
@@ -335,6 +359,7 @@ func (s *Service) decline(ctx context.Context, ch *Charge, d riskDecision) (*Cha
 	if err != nil {
 		return nil, fmt.Errorf("record risk-declined charge: %w", err)
 	}
+	s.log.Info("charge declined by a risk rule", "charge", ch.ID, "merchant", ch.MerchantID, "risk_rule", d.rule, "msisdn", ch.MSISDNMasked)
 	return nil, riskProblem(ch)
 }
 

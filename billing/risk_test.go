@@ -503,3 +503,43 @@ func TestRiskVelocityHoldsUnderConcurrentCharges(t *testing.T) {
 		}
 	})
 }
+
+// Six ₩50,000 gift cards on one number at once right after the monthly
+// reset: the first recorded goes through, the other five are the second
+// in quick succession and are declined, on both stores.
+func TestRiskCashOutHoldsUnderConcurrentCharges(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		s.cfg.Caps = riskCaps(t)
+		s.cfg.Risk = only(RiskCashOut)
+		b.clock.Set(time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC)) // 2026-12-01 01:00 in Seoul
+		const n = 6
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = s.CreateCharge(context.Background(), b.merchant, newKey(), charge("+821011112222", 50_000, "gift_card"))
+			}()
+		}
+		wg.Wait()
+		declined := 0
+		for _, err := range errs {
+			var p *problem.Problem
+			switch {
+			case err == nil:
+			case errors.As(err, &p) && p.Code == problem.CodeRiskDeclined && p.Extra["risk_rule"] == RiskCashOut:
+				declined++
+			default:
+				t.Fatalf("a concurrent charge: %v", err)
+			}
+		}
+		var waiting int64
+		if err := b.store.DB.Model(&Charge{}).Where("status = ?", StatusRequiresConfirmation).Count(&waiting).Error; err != nil {
+			t.Fatal(err)
+		}
+		if waiting != 1 || declined != n-1 {
+			t.Fatalf("%d gift cards waiting for their code and %d declined, want 1 and %d", waiting, declined, n-1)
+		}
+	})
+}
