@@ -115,7 +115,7 @@ func TestMyPageInARealBrowser(t *testing.T) {
 
 	do("ask for a code",
 		chromedp.EmulateViewport(phoneWidth, 780, chromedp.EmulateMobile),
-		chromedp.Navigate(g.base+"/my"),
+		chromedp.Navigate(g.base+"/my?lang=en"), // the switch, whatever the browser's language
 		chromedp.WaitVisible(chromedp.ID("msisdn")),
 		chromedp.SendKeys(chromedp.ID("msisdn"), number),
 		chromedp.Click(chromedp.ID("send-code")),
