@@ -135,3 +135,36 @@ func TestRiskVelocityAcrossMerchants(t *testing.T) {
 		g.charge(g.other, krw(phone, 1000, "kt"))
 	})
 }
+
+// The cash-out pattern end to end with the shipped caps (₩500,000 a month
+// on kt): a subscriber holding ₩300,000 buys a ₩50,000 voucher, then a
+// ₩50,000 gift card that would take the month to 80 % of the cap: declined
+// cash_out. The same two purchases on a number far from its cap, and a
+// small voucher, go through. (after_reset is off here: the gateway's clock
+// is the real one, and on the 1st of a month every pair would be declined.)
+func TestRiskCashOutNearTheShippedCap(t *testing.T) {
+	configure := func(c *configs.Config) {
+		shippedRisk(t)(c)
+		c.Risk.Velocity.Enabled, c.Risk.FirstCharge.Enabled, c.Risk.CashOut.AfterReset = false, false, 0
+	}
+	eachStoreWith(t, configure, func(t *testing.T, g *gw) {
+		buy := func(phone string, amount int64, category string) resp {
+			b := krw(phone, amount, "kt")
+			b["category"] = category
+			return g.call("POST", "/v1/charges", g.key, newIdem(), b)
+		}
+		const near, far = "+821077771004", "+821077771005"
+		for _, r := range []resp{buy(near, 300_000, "music"), buy(near, 50_000, "voucher"), buy(far, 50_000, "voucher"), buy(far, 50_000, "gift_card")} {
+			if r.Status != http.StatusCreated {
+				t.Fatalf("purchase: %d %s", r.Status, r.Raw)
+			}
+		}
+		r := buy(near, 50_000, "gift_card")
+		if r.Status != http.StatusUnprocessableEntity || r.str("code") != "risk_declined" || r.str("risk_rule") != "cash_out" {
+			t.Fatalf("a second ₩50,000 gift card at 80%% of the cap: %d %s", r.Status, r.Raw)
+		}
+		if small := buy(near, 10_000, "voucher"); small.Status != http.StatusCreated {
+			t.Fatalf("a small voucher: %d %s", small.Status, small.Raw)
+		}
+	})
+}
