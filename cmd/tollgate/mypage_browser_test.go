@@ -147,9 +147,18 @@ func TestMyPageInARealBrowser(t *testing.T) {
 		}
 	}
 
-	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf("document.documentElement.scrollWidth > %d", phoneWidth)))
-	if err != nil || overflow {
-		t.Fatalf("the page is wider than %d px (%v)", phoneWidth, err)
+	for _, lang := range []string{"ko", "en"} { // the page in each language fits a phone
+		do("the page in "+lang,
+			chromedp.Navigate(g.base+"/my?lang="+lang),
+			chromedp.WaitVisible(chromedp.ID("charges")),
+		)
+		overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf("document.documentElement.scrollWidth > %d", phoneWidth)))
+		if err != nil || overflow {
+			t.Fatalf("the page in %s is wider than %d px (%v)", lang, phoneWidth, err)
+		}
+	}
+	if title := text("h1"); title != "My phone payments" {
+		t.Fatalf("after switching back to English the title is %q", title)
 	}
 	do("lower the cap",
 		chromedp.SetValue(chromedp.ID("cap-amount-KRW"), "8,000"),
