@@ -101,7 +101,7 @@ func TestConcurrentOneTapChargesStopAtTheMonthlyCap(t *testing.T) {
 			t.Fatalf("thresholds seen %v, want 80 and 100", seen)
 		}
 		// The subscriber: two alerts and fifty receipts, in Korean.
-		eventually(t, 30*time.Second, func() (bool, string) {
+		eventually(t, 90*time.Second, func() (bool, string) {
 			texts := g.texts(g.key, phone)
 			var alerts, receipts int
 			for _, b := range texts {

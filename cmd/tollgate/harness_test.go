@@ -314,11 +314,14 @@ func (g *gw) smsCodeFor(key, msisdn string) string {
 	if r.Status != 200 || len(data) == 0 {
 		g.t.Fatalf("no SMS for the number: %d %s", r.Status, r.Raw)
 	}
-	code, _ := data[0].(map[string]any)["code"].(string)
-	if code == "" {
-		g.t.Fatalf("SMS without a code: %s", r.Raw)
+	// The newest text with a code: receipts and spending alerts carry none.
+	for _, d := range data {
+		if code, _ := d.(map[string]any)["code"].(string); code != "" {
+			return code
+		}
 	}
-	return code
+	g.t.Fatalf("no SMS with a code: %s", r.Raw)
+	return ""
 }
 
 // paid creates and confirms a charge, returning the confirmed answer.
