@@ -40,8 +40,8 @@ type Config struct {
 	Jobs            JobsConfig         `yaml:"jobs"`
 	Webhooks        WebhooksConfig     `yaml:"webhooks"`
 	RateLimits      RateLimitsConfig   `yaml:"rate_limits"`
-	Risk            RiskConfig         `yaml:"risk"`
 	MyPage          MyPageConfig       `yaml:"my_page"`
+	Risk            RiskConfig         `yaml:"risk"`
 	Settlement      SettlementConfig   `yaml:"settlement"`
 	SpendingCaps    SpendingCapsConfig `yaml:"spending_caps"`
 	Carriers        []CarrierConfig    `yaml:"carriers"`
@@ -118,11 +118,20 @@ type CarrierConfig struct {
 	WebhookSecret string            `yaml:"webhook_secret"` // signs the carrier's callbacks
 	Options       map[string]string `yaml:"options"`        // protocol-specific settings, read by the adapter
 	ShareBps      int64             `yaml:"share_bps"`      // the carrier's share of gross, basis points
+	Recurring     RecurringConfig   `yaml:"recurring"`      // subscriptions' charges; none when window_days is 0
 	// MonthlyLimit is the carrier's ceiling per currency on what one line
 	// may be charged in a calendar month (minor units); none when absent.
 	MonthlyLimit map[string]int64 `yaml:"monthly_limit"`
 	TimeZone     string           `yaml:"time_zone"` // the carrier's calendar month for caps; empty: settlement.time_zone
 	Receipts     bool             `yaml:"receipts"`  // text the subscriber a receipt for every succeeded charge and refund
+}
+
+// RecurringConfig is a carrier's recurring window: a subscription's period
+// may be charged from its due day until window_days later, in time_zone's
+// calendar. window_days 0 (or absent): the carrier takes no recurring charges.
+type RecurringConfig struct {
+	WindowDays int    `yaml:"window_days"`
+	TimeZone   string `yaml:"time_zone"`
 }
 
 // RefundWindowConfig: kind none | days | calendar_month.
@@ -193,10 +202,10 @@ func (c Config) Validate() error {
 	if err := c.RateLimits.validate(); err != nil {
 		return err
 	}
-	if err := c.Risk.validate(); err != nil {
+	if err := c.MyPage.validate(); err != nil {
 		return err
 	}
-	if err := c.MyPage.validate(); err != nil {
+	if err := c.Risk.validate(); err != nil {
 		return err
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
@@ -318,6 +327,14 @@ func (c Config) Validate() error {
 		}
 		if cc.WebhookSecret != "" && len(cc.WebhookSecret) < 16 {
 			return fmt.Errorf("%s.webhook_secret: must be at least 16 characters", key)
+		}
+		if cc.Recurring.WindowDays < 0 || cc.Recurring.WindowDays > 14 {
+			return fmt.Errorf("%s.recurring.window_days: must be 0 (no recurring charges) to 14", key)
+		}
+		if cc.Recurring.WindowDays > 0 {
+			if _, err := time.LoadLocation(cc.Recurring.TimeZone); err != nil || cc.Recurring.TimeZone == "" {
+				return fmt.Errorf("%s.recurring.time_zone: unknown time zone %q", key, cc.Recurring.TimeZone)
+			}
 		}
 		switch cc.RefundWindow.Kind {
 		case "", "none":
