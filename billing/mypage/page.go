@@ -176,12 +176,24 @@ func (p *Page) guard(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// forwardHeaders are what a reverse proxy adds to the requests it passes
+// on. A developer's own browser sends none of them.
+var forwardHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-Ip"}
+
 // secure reports whether cookies must be Secure: always, except for a
 // plain-HTTP request to a loopback host from a loopback peer (a developer
-// on their own machine), where a Secure cookie would never come back.
+// on their own machine), where a Secure cookie would never come back. A
+// request a proxy passed on is never that, even when the proxy on the same
+// machine rewrote Host to the loopback address it dials (nginx's default
+// proxy_pass does): the browser is at the proxy's public, TLS side.
 func secure(r *http.Request) bool {
 	if r.TLS != nil {
 		return true
+	}
+	for _, h := range forwardHeaders {
+		if _, ok := r.Header[h]; ok {
+			return true
+		}
 	}
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
@@ -201,7 +213,7 @@ func secure(r *http.Request) bool {
 
 func (p *Page) setCookie(c echo.Context, name, value string, maxAge time.Duration) {
 	ck := &http.Cookie{Name: name, Value: value, Path: pathHome, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: secure(c.Request())}
+		Secure: p.cfg.Livemode || secure(c.Request())}
 	if maxAge > 0 {
 		ck.MaxAge = int(maxAge / time.Second)
 	} else {

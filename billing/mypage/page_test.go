@@ -5,10 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"tollgate/billing"
 	"tollgate/internal/problem"
@@ -371,24 +374,49 @@ func TestSecureCookies(t *testing.T) {
 	for _, tc := range []struct {
 		host, peer string
 		tls        bool
+		header     string // a header the request carries, with any value
 		want       bool
 	}{
-		{"127.0.0.1:8080", "127.0.0.1:5555", false, false},
-		{"localhost:8080", "[::1]:5555", false, false},
-		{"[::1]:8080", "[::1]:5555", false, false},
-		{"pay.example.com", "127.0.0.1:5555", false, true}, // behind a proxy on the same machine
-		{"127.0.0.1:8080", "203.0.113.9:5555", false, true},
-		{"127.0.0.1:8080", "127.0.0.1:5555", true, true},
-		{"127.0.0.1:8080", "garbage", false, true},
+		{"127.0.0.1:8080", "127.0.0.1:5555", false, "", false},
+		{"localhost:8080", "[::1]:5555", false, "", false},
+		{"[::1]:8080", "[::1]:5555", false, "", false},
+		{"pay.example.com", "127.0.0.1:5555", false, "", true}, // behind a proxy on the same machine
+		{"127.0.0.1:8080", "203.0.113.9:5555", false, "", true},
+		{"127.0.0.1:8080", "127.0.0.1:5555", true, "", true},
+		{"127.0.0.1:8080", "garbage", false, "", true},
+		// A TLS proxy on the same machine that dials 127.0.0.1:8080 and
+		// sends that as Host (nginx's default proxy_pass): the browser is
+		// on the internet, so its cookies must be Secure.
+		{"127.0.0.1:8080", "127.0.0.1:5555", false, "X-Forwarded-Proto", true},
+		{"127.0.0.1:8080", "127.0.0.1:5555", false, "X-Forwarded-For", true},
+		{"localhost:8080", "[::1]:5555", false, "Forwarded", true},
+		{"127.0.0.1:8080", "127.0.0.1:5555", false, "X-Real-IP", true},
 	} {
 		r, _ := http.NewRequest("GET", "http://"+tc.host+"/my", nil)
 		r.Host, r.RemoteAddr = tc.host, tc.peer
 		if tc.tls {
 			r.TLS = &tlsState
 		}
-		if got := secure(r); got != tc.want {
-			t.Errorf("host %s peer %s tls %v: secure %v, want %v", tc.host, tc.peer, tc.tls, got, tc.want)
+		if tc.header != "" {
+			r.Header.Set(tc.header, "x")
 		}
+		if got := secure(r); got != tc.want {
+			t.Errorf("host %s peer %s tls %v header %q: secure %v, want %v", tc.host, tc.peer, tc.tls, tc.header, got, tc.want)
+		}
+	}
+}
+
+// A live gateway's cookies are Secure whatever the request looks like: no
+// subscriber signs in to a live page over plain HTTP on loopback.
+func TestLiveCookiesAreAlwaysSecure(t *testing.T) {
+	p := &Page{cfg: Settings{Livemode: true}}
+	e := echo.New()
+	r := httptest.NewRequest("GET", "http://127.0.0.1:8080/my", nil)
+	r.RemoteAddr = "127.0.0.1:5555"
+	w := httptest.NewRecorder()
+	p.setCookie(e.NewContext(r, w), sessionCookie, "v", time.Minute)
+	if c := w.Result().Cookies(); len(c) != 1 || !c[0].Secure {
+		t.Fatalf("live cookie over loopback HTTP: %v, want Secure", w.Header().Values("Set-Cookie"))
 	}
 }
 
