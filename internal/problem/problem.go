@@ -104,6 +104,9 @@ const (
 	CodeMerchantLimitExceeded   = "merchant_limit_exceeded"
 	CodeCategoryLimitExceeded   = "category_limit_exceeded"
 	CodeCategoryBlocked         = "category_blocked"
+	// Subscriptions (billing, issue 11).
+	CodeRecurringNotSupported    = "recurring_not_supported"
+	CodeSubscriptionStateInvalid = "subscription_state_invalid"
 )
 
 // Body is the JSON object written for p.
