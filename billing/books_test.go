@@ -245,7 +245,7 @@ func TestStatusBilled(t *testing.T) {
 	t.Parallel()
 	billed := map[Status]bool{
 		StatusRequiresConfirmation: false, StatusProcessing: false, StatusFailed: false, StatusCanceled: false,
-		StatusSucceeded: true, StatusPartiallyRefunded: true, StatusRefunded: true,
+		StatusSucceeded: true, StatusPartiallyRefunded: true, StatusRefunded: true, StatusScheduled: false,
 	}
 	if len(billed) != len(AllStatuses) {
 		t.Fatalf("the table covers %d statuses of %d", len(billed), len(AllStatuses))

@@ -29,6 +29,10 @@ type ChargeParams struct {
 	MerchantReference string            `json:"merchant_reference"`
 	Category          string            `json:"category"`
 	Metadata          map[string]string `json:"metadata"`
+	// ScheduledFor (RFC 3339, one-tap only) runs the charge then (scheduled.go).
+	ScheduledFor string `json:"scheduled_for"`
+	// period is set by the gateway's own subscription charges (renewal.go).
+	period *periodRef
 }
 
 // Limits on free-text fields, so one merchant cannot bloat the store.
@@ -121,6 +125,9 @@ func (s *Service) CreateCharge(ctx context.Context, p auth.Principal, idemKey st
 	if in.MSISDN == "" && in.PaymentMethod == "" {
 		return nil, problem.Invalid("msisdn", "msisdn is required, unless a payment_method is given.")
 	}
+	if in.ScheduledFor != "" && in.PaymentMethod == "" {
+		return nil, problem.Invalid("scheduled_for", "Only a one-tap charge (payment_method) can be scheduled.")
+	}
 	if in.PaymentMethod != "" {
 		return s.createOneTap(ctx, p, idemKey, in)
 	}
@@ -137,12 +144,16 @@ func (s *Service) newCharge(p auth.Principal, idemKey string, in ChargeParams, c
 		return nil, fmt.Errorf("encode metadata: %w", err)
 	}
 	now := s.now()
-	return &Charge{
+	ch := &Charge{
 		ID: newID(prefixCharge), MerchantID: p.MerchantID, IdempotencyKey: idemKey, Livemode: p.Livemode,
 		Amount: *in.Amount, Currency: in.Currency, Carrier: c.Name(),
 		Description: in.Description, MerchantReference: in.MerchantReference, Category: in.Category,
 		Metadata: string(mb), CreatedAt: now, UpdatedAt: now,
-	}, nil
+	}
+	if in.period != nil {
+		ch.SubscriptionID, ch.SubscriptionPeriod = &in.period.subscription, &in.period.period
+	}
+	return ch, nil
 }
 
 func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey string, in ChargeParams, cur Currency) (*Charge, error) {
@@ -265,6 +276,9 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 		return nil, err
 	}
 	ch.MSISDNEnc, ch.MSISDNIndex, ch.MSISDNMasked = pm.MSISDNEnc, pm.MSISDNIndex, pm.MSISDNMasked
+	if in.ScheduledFor != "" {
+		return s.schedule(ctx, ch, pm, in.ScheduledFor) // rules are checked when it runs
+	}
 	if err := s.limit(ctx, LimitChargesPerNumber, ch.MSISDNIndex); err != nil {
 		return nil, err
 	}
@@ -283,6 +297,9 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 	}
 	var dup *Charge
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.holdPeriodTx(tx, ch); err != nil {
+			return err
+		}
 		if err := s.screenTx(tx, ch); err != nil {
 			return err
 		}
@@ -573,14 +590,15 @@ func (s *Service) failTooMany(ctx context.Context, ch *Charge, c carriers.Carrie
 	return tooManyWrongCodes("charge", ch.ID)
 }
 
-// CancelCharge cancels a charge still waiting for its code.
+// CancelCharge cancels a charge still waiting for its code, or for its
+// scheduled time.
 func (s *Service) CancelCharge(ctx context.Context, p auth.Principal, id string) (*Charge, error) {
 	ch, err := s.GetCharge(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
-	if ch.Status != StatusRequiresConfirmation {
-		return nil, stateProblem("charge", ch.ID, ch.Status, "only a charge that requires_confirmation can be canceled")
+	if ch.Status != StatusRequiresConfirmation && ch.Status != StatusScheduled {
+		return nil, stateProblem("charge", ch.ID, ch.Status, "only a charge that requires_confirmation or is scheduled can be canceled")
 	}
 	out, err := s.move(ctx, ch, StatusCanceled, map[string]any{"code_hash": nil})
 	if errors.Is(err, errConflict) {
@@ -588,7 +606,7 @@ func (s *Service) CancelCharge(ctx context.Context, p auth.Principal, id string)
 		if rerr != nil {
 			return nil, rerr
 		}
-		return nil, stateProblem("charge", ch.ID, cur.Status, "only a charge that requires_confirmation can be canceled")
+		return nil, stateProblem("charge", ch.ID, cur.Status, "only a charge that requires_confirmation or is scheduled can be canceled")
 	}
 	if err == nil {
 		if c, ok := s.carriers.Get(ch.Carrier); ok {

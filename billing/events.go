@@ -18,6 +18,7 @@ const (
 	EventRefundFailed               = "refund.failed"
 	EventPaymentMethodActivated     = "payment_method.activated"
 	EventPaymentMethodRevoked       = "payment_method.revoked"
+	EventChargeScheduled            = "charge.scheduled"
 )
 
 // Event is one thing that happened to a merchant's object.
@@ -62,6 +63,8 @@ func chargeEvent(to Status) string {
 		return EventChargeFailed
 	case StatusCanceled:
 		return EventChargeCanceled
+	case StatusScheduled:
+		return EventChargeScheduled
 	}
 	return EventChargeRefunded
 }

@@ -8,6 +8,7 @@ const (
 	prefixCharge        = "ch_"
 	prefixRefund        = "re_"
 	prefixPaymentMethod = "pm_"
+	prefixSubscription  = "sub_"
 )
 
 func newID(prefix string) string { return prefix + auth.RandomString(24) }

@@ -71,6 +71,10 @@ func RegisterWorkers(w *river.Workers, s *Service) {
 	river.AddWorker(w, &chargeExpiryWorker{s: s})
 	river.AddWorker(w, &paymentMethodExpiryWorker{s: s})
 	river.AddWorker(w, &subscriberTextWorker{s: s})
+	river.AddWorker(w, &subscriptionRenewalWorker{s: s})
+	river.AddWorker(w, &subscriptionExpiryWorker{s: s})
+	river.AddWorker(w, &subscriptionSweepWorker{s: s})
+	river.AddWorker(w, &scheduledChargeWorker{s: s})
 }
 
 // PaymentMethodExpiryArgs fails an opt-in nobody confirmed in time.

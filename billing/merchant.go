@@ -47,7 +47,7 @@ func (s *Service) merchantName(ctx context.Context, id string) (string, error) {
 // store's limit on bound parameters.
 const ownedChunk = 500
 
-// Owned returns which of refs name a charge or payment method of merchantID
+// Owned returns which of refs name a charge, payment method or subscription of merchantID
 // in the given mode: what a merchant may see of the texts a carrier sent
 // about payments (test mode's inbox). One query per ownedChunk distinct ids.
 func (s *Service) Owned(ctx context.Context, merchantID string, livemode bool, refs []string) (map[string]bool, error) {
@@ -67,8 +67,10 @@ func (s *Service) Owned(ctx context.Context, merchantID string, livemode bool, r
 		err := s.db.WithContext(ctx).Raw(
 			`SELECT id FROM charges WHERE merchant_id = ? AND livemode = ? AND id IN ?
 			 UNION ALL
-			 SELECT id FROM payment_methods WHERE merchant_id = ? AND livemode = ? AND id IN ?`,
-			merchantID, livemode, chunk, merchantID, livemode, chunk).Scan(&found).Error
+			 SELECT id FROM payment_methods WHERE merchant_id = ? AND livemode = ? AND id IN ?
+			 UNION ALL
+			 SELECT id FROM subscriptions WHERE merchant_id = ? AND livemode = ? AND id IN ?`,
+			merchantID, livemode, chunk, merchantID, livemode, chunk, merchantID, livemode, chunk).Scan(&found).Error
 		if err != nil {
 			return nil, fmt.Errorf("look up %d references of merchant %s: %w", len(chunk), merchantID, err)
 		}

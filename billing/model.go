@@ -45,6 +45,12 @@ type Charge struct {
 	// SpendMonth is the month (YYYY-MM, carrier's zone) whose caps hold the
 	// charge's room: where a failure or refund gives it back.
 	SpendMonth *string `json:"-"`
+	// SubscriptionID and SubscriptionPeriod name the subscription period a
+	// charge the gateway made on its own pays for.
+	SubscriptionID     *string
+	SubscriptionPeriod *int
+	// ScheduledFor is when a scheduled one-tap charge runs.
+	ScheduledFor *time.Time
 }
 
 // RefundStatus is a refund's state.

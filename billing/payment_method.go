@@ -306,6 +306,9 @@ func (s *Service) revoke(ctx context.Context, pm *PaymentMethod) (*PaymentMethod
 		if res.RowsAffected == 0 {
 			return nil // revoked meanwhile by another request
 		}
+		if err := s.cancelSubscriptionsOfTx(tx, pm.ID); err != nil {
+			return err // no subscription outlives its payment method
+		}
 		return s.emit(tx, Event{MerchantID: out.MerchantID, Livemode: out.Livemode, Type: EventPaymentMethodRevoked, ObjectID: out.ID, Object: ptr(out)})
 	})
 	if err != nil {

@@ -18,6 +18,8 @@ const (
 	StatusCanceled             Status = "canceled"
 	StatusPartiallyRefunded    Status = "partially_refunded"
 	StatusRefunded             Status = "refunded"
+	// StatusScheduled: a one-tap charge waiting for its scheduled_for.
+	StatusScheduled Status = "scheduled"
 )
 
 // transitions is the whole charge state machine of API.md. Nothing moves a
@@ -28,6 +30,7 @@ var transitions = map[Status][]Status{
 	StatusProcessing:           {StatusSucceeded, StatusFailed},
 	StatusSucceeded:            {StatusPartiallyRefunded, StatusRefunded},
 	StatusPartiallyRefunded:    {StatusPartiallyRefunded, StatusRefunded},
+	StatusScheduled:            {StatusProcessing, StatusCanceled, StatusFailed},
 }
 
 // CanTransition reports whether a charge may move from one status to another.
@@ -50,7 +53,7 @@ func (s Status) Final() bool {
 }
 
 // AllStatuses lists every status, for validation and docs.
-var AllStatuses = []Status{StatusRequiresConfirmation, StatusProcessing, StatusSucceeded, StatusFailed, StatusCanceled, StatusPartiallyRefunded, StatusRefunded}
+var AllStatuses = []Status{StatusRequiresConfirmation, StatusProcessing, StatusSucceeded, StatusFailed, StatusCanceled, StatusPartiallyRefunded, StatusRefunded, StatusScheduled}
 
 // ErrTransition is returned when a move is not in the state machine.
 type ErrTransition struct{ From, To Status }

@@ -13,6 +13,9 @@ func TestStateMachineAllowsExactlyTheDocumentedMoves(t *testing.T) {
 		{StatusSucceeded, StatusRefunded}:                  true,
 		{StatusPartiallyRefunded, StatusPartiallyRefunded}: true,
 		{StatusPartiallyRefunded, StatusRefunded}:          true,
+		{StatusScheduled, StatusProcessing}:                true,
+		{StatusScheduled, StatusCanceled}:                  true,
+		{StatusScheduled, StatusFailed}:                    true,
 	}
 	for _, from := range AllStatuses {
 		for _, to := range AllStatuses {
@@ -26,7 +29,7 @@ func TestStateMachineAllowsExactlyTheDocumentedMoves(t *testing.T) {
 
 func TestFinalStatuses(t *testing.T) {
 	for _, s := range AllStatuses {
-		want := s != StatusRequiresConfirmation && s != StatusProcessing
+		want := s != StatusRequiresConfirmation && s != StatusProcessing && s != StatusScheduled
 		if s.Final() != want {
 			t.Errorf("%s.Final() = %v, want %v", s, s.Final(), want)
 		}

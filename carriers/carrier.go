@@ -50,7 +50,22 @@ type Capabilities struct {
 	// (the adapter is an Authorizer); otherwise tollgate does, by SMS.
 	CarrierConfirms bool
 	Country         string // ISO 3166-1 alpha-2 of the subscribers it serves
+	// Recurring is the carrier's rule for charges a subscription makes on
+	// its own; the zero value means the carrier allows none.
+	Recurring Recurring
 }
+
+// Recurring is a carrier's recurring window: a period's charge, always of
+// the same amount, may be made from its due day until WindowDays later
+// (KR carriers: the same day of the month, give or take five days), in
+// Location's calendar. WindowDays 0: no recurring charges.
+type Recurring struct {
+	WindowDays int
+	Location   *time.Location
+}
+
+// Allowed reports whether the carrier takes recurring charges.
+func (r Recurring) Allowed() bool { return r.WindowDays > 0 }
 
 // SupportsCurrency reports whether the carrier bills in cur.
 func (c Capabilities) SupportsCurrency(cur string) bool {

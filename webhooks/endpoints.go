@@ -28,7 +28,8 @@ var EventTypes = []string{
 	billing.EventChargeFailed, billing.EventChargeCanceled, billing.EventChargeRefunded,
 	billing.EventRefundSucceeded, billing.EventRefundFailed,
 	billing.EventPaymentMethodActivated, billing.EventPaymentMethodRevoked, EventEndpointDisabled,
-	billing.EventSpendThresholdReached,
+	billing.EventSpendThresholdReached, billing.EventChargeScheduled,
+	billing.EventSubscriptionCreated, billing.EventSubscriptionRenewed, billing.EventSubscriptionPastDue, billing.EventSubscriptionCanceled,
 }
 
 // maxEnabledEvents caps an endpoint's list of event types.

@@ -30,6 +30,7 @@ func (a *API) Mount(g *echo.Group, merchant, reader echo.MiddlewareFunc) {
 	g.POST("/payment_methods/:id/confirm", a.handleConfirmPaymentMethod, merchant, optional)
 	g.DELETE("/payment_methods/:id", a.handleRevokePaymentMethod, merchant)
 	g.GET("/carriers", a.handleListCarriers, merchant)
+	a.mountSubscriptions(g, merchant, required, optional)
 }
 
 func (a *API) handleCreateCharge(c echo.Context) error {

@@ -28,6 +28,8 @@ type chargeBody struct {
 	CarrierReference      *string           `json:"carrier_reference"`
 	RiskRule              *string           `json:"risk_rule"`
 	ConfirmationExpiresAt *string           `json:"confirmation_expires_at"`
+	Subscription          *string           `json:"subscription"`
+	ScheduledFor          *string           `json:"scheduled_for"`
 	Description           string            `json:"description"`
 	MerchantReference     string            `json:"merchant_reference"`
 	Category              string            `json:"category"`
@@ -51,6 +53,7 @@ func chargeBodyOf(ch *billing.Charge) chargeBody {
 		FailureCode: ch.FailureCode, FailureMessage: ch.FailureMessage, CarrierDeclineCode: ch.CarrierDeclineCode,
 		CarrierReference: ch.CarrierReference, RiskRule: ch.RiskRule, Description: ch.Description, MerchantReference: ch.MerchantReference,
 		Category: ch.Category, Metadata: meta, Livemode: ch.Livemode, CreatedAt: ts(ch.CreatedAt), UpdatedAt: ts(ch.UpdatedAt),
+		Subscription: ch.SubscriptionID, ScheduledFor: tsp(ch.ScheduledFor),
 	}
 	if ch.Status == billing.StatusRequiresConfirmation && ch.CodeExpiresAt != nil {
 		exp := ts(*ch.CodeExpiresAt)
@@ -111,6 +114,8 @@ func view(obj any) (any, error) {
 		return refundView(o), nil
 	case *billing.PaymentMethod:
 		return paymentMethodView(o), nil
+	case *billing.Subscription:
+		return subscriptionView(o), nil
 	case *billing.SpendThreshold:
 		return spendThresholdView(o), nil
 	}

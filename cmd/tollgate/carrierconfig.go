@@ -72,7 +72,16 @@ func capabilitiesOf(cc configs.CarrierConfig) (carriers.Capabilities, error) {
 		}
 		w.Location = loc
 	}
+	var rec carriers.Recurring
+	if cc.Recurring.WindowDays > 0 {
+		loc, err := time.LoadLocation(cc.Recurring.TimeZone)
+		if err != nil {
+			return carriers.Capabilities{}, fmt.Errorf("recurring.time_zone: %w", err)
+		}
+		rec = carriers.Recurring{WindowDays: cc.Recurring.WindowDays, Location: loc}
+	}
 	return carriers.Capabilities{
+		Recurring:           rec,
 		Currencies:          cc.Currencies,
 		MinAmount:           cc.MinAmount,
 		MaxAmount:           cc.MaxAmount,
