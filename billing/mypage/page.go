@@ -31,6 +31,7 @@ import (
 	"tollgate/billing"
 	"tollgate/internal/clock"
 	"tollgate/internal/msisdn"
+	"tollgate/internal/ratelimit"
 )
 
 //go:embed templates/*.html
@@ -64,7 +65,18 @@ type Settings struct {
 	SessionTTL  time.Duration // how long a sign-in lasts
 	CodeTTL     time.Duration // how long a texted code may be typed in
 	MaxAttempts int           // wrong codes before a sign-in is over
+	// CodesPerAddress bounds the sign-in codes one client address (an
+	// IPv6 /64) may have texted, whatever the numbers: without it one
+	// machine could text every number it likes (each at its per-number
+	// limit) and try three codes on each, so that some stranger's page
+	// opens after about 330,000 sign-ins. Zero is
+	// DefaultCodesPerAddress; a negative Count switches it off.
+	CodesPerAddress ratelimit.Quota
 }
+
+// DefaultCodesPerAddress is CodesPerAddress when it is left zero: room
+// for the people behind one carrier-grade NAT, not for a sweep of numbers.
+var DefaultCodesPerAddress = ratelimit.Quota{Count: 20, Per: 10 * time.Minute}
 
 // Deps are what the page is built from; all are required.
 type Deps struct {
@@ -85,6 +97,7 @@ type Page struct {
 	cfg     Settings
 	pages   map[string]*template.Template
 	cop     *http.CrossOriginProtection
+	perAddr *ratelimit.Local // sign-in codes per client address
 }
 
 // The page's templates, each rendered inside layout.html.
@@ -102,8 +115,16 @@ func New(d Deps, cfg Settings) (*Page, error) {
 	if cfg.SessionTTL <= 0 || cfg.CodeTTL <= 0 || cfg.MaxAttempts < 1 {
 		return nil, fmt.Errorf("mypage: session TTL, code TTL and attempts must be positive (got %s, %s, %d)", cfg.SessionTTL, cfg.CodeTTL, cfg.MaxAttempts)
 	}
+	perAddr := cfg.CodesPerAddress
+	if perAddr == (ratelimit.Quota{}) {
+		perAddr = DefaultCodesPerAddress
+	}
+	if !perAddr.Off() && perAddr.Per <= 0 {
+		return nil, fmt.Errorf("mypage: codes per address %d per %s: the period must be positive", perAddr.Count, perAddr.Per)
+	}
 	p := &Page{db: d.DB, billing: d.Billing, vault: d.Vault, clock: d.Clock, log: d.Log, cfg: cfg,
-		pages: map[string]*template.Template{}, cop: http.NewCrossOriginProtection()}
+		pages: map[string]*template.Template{}, cop: http.NewCrossOriginProtection(),
+		perAddr: ratelimit.NewLocal("my_codes_per_address", perAddr, d.Clock)}
 	for _, name := range []string{tmplSignIn, tmplCode, tmplAccount} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
 		if err != nil {
@@ -251,4 +272,22 @@ func (p *Page) csrfToken(bound string) string {
 func (p *Page) csrfOK(c echo.Context, bound string) bool {
 	got := c.FormValue("csrf")
 	return bound != "" && got != "" && hmac.Equal([]byte(got), []byte(p.csrfToken(bound)))
+}
+
+// clientAddress is the key of a request's client for per-address limits:
+// the TCP peer, never a header a client can write (X-Forwarded-For), and
+// for IPv6 its /64, which one machine is usually given whole.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if ip4 := ip.To4(); ip4 != nil {
+		return ip4.String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

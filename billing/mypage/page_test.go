@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -450,3 +451,50 @@ func TestParseAmount(t *testing.T) {
 }
 
 var tlsState = tls.ConnectionState{}
+
+// One client address may have only so many sign-in codes texted, whatever
+// the numbers (by default 20 in ten minutes, then one each 30 s): else one
+// machine could text every number and try three codes on each until some
+// stranger's page opened. X-Forwarded-For, which anyone writes, does not
+// make another address; a refusal sends nothing and keeps the code waiting.
+func TestSignInCodesAreLimitedPerAddress(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *testBundle) {
+		br := b.browser()
+		for i := range DefaultCodesPerAddress.Count {
+			br.askCode(fmt.Sprintf("+8210555501%02d", i))
+		}
+		sent := len(b.carrier.Outbox())
+		other := b.browser()
+		other.header.Set("X-Forwarded-For", "198.51.100.7")
+		p := other.post("/my/sign-in", other.form("msisdn", "+821055550199"))
+		wantIn(t, p, http.StatusTooManyRequests, "Too many codes were asked for from this network. Try again in 30 s.")
+		if p.Header.Get("Retry-After") != "30" {
+			t.Fatalf("Retry-After %q, want 30", p.Header.Get("Retry-After"))
+		}
+		if n := len(b.carrier.Outbox()); n != sent {
+			t.Fatalf("%d texts sent past the limit", n-sent)
+		}
+		wantIn(t, br.get("/my"), http.StatusOK, `id="code-form"`, "+82 10-****-0119")
+		b.clock.Advance(30 * time.Second)
+		other.askCode("+821055550199")
+		wantIn(t, other.post("/my/sign-in", other.form("msisdn", "+821055550198")), http.StatusTooManyRequests)
+	})
+}
+
+func TestClientAddress(t *testing.T) {
+	for _, tc := range []struct{ peer, want string }{
+		{"203.0.113.9:5555", "203.0.113.9"},
+		{"[::ffff:203.0.113.9]:5555", "203.0.113.9"},
+		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:ffff::1]:443", "2001:db8:1:2::/64"}, // the same machine's /64
+		{"[2001:db8:1:3::1]:443", "2001:db8:1:3::/64"},
+		{"garbage", "garbage"},
+	} {
+		r := httptest.NewRequest("GET", "/my", nil)
+		r.RemoteAddr = tc.peer
+		r.Header.Set("X-Forwarded-For", "192.0.2.1")
+		if got := clientAddress(r); got != tc.want {
+			t.Errorf("peer %s: %q, want %q", tc.peer, got, tc.want)
+		}
+	}
+}
