@@ -72,7 +72,22 @@ type Settings struct {
 	// opens after about 330,000 sign-ins. Zero is
 	// DefaultCodesPerAddress; a negative Count switches it off.
 	CodesPerAddress ratelimit.Quota
+	// TriesPerNumber bounds the codes typed in for one number, across all
+	// its sign-ins and browsers, counted in the database so every node
+	// sees them: each sign-in allows MaxAttempts tries and a number may
+	// get a code every two minutes, so without it one patient machine
+	// makes 2,160 guesses a day at a number's page. Zero is
+	// DefaultTriesPerNumber; a negative Count switches it off.
+	TriesPerNumber ratelimit.Quota
 }
+
+// DefaultTriesPerNumber is TriesPerNumber when it is left zero: a dozen
+// codes typed at once, then one every two hours; a guesser gets one page
+// in about 230 years.
+var DefaultTriesPerNumber = ratelimit.Quota{Count: 12, Per: 24 * time.Hour}
+
+// ruleTries is the shared limit of codes typed in per number's blind index.
+const ruleTries = "my_code_tries_per_number"
 
 // DefaultCodesPerAddress is CodesPerAddress when it is left zero: room
 // for the people behind one carrier-grade NAT, not for a sweep of numbers.
@@ -97,7 +112,8 @@ type Page struct {
 	cfg     Settings
 	pages   map[string]*template.Template
 	cop     *http.CrossOriginProtection
-	perAddr *ratelimit.Local // sign-in codes per client address
+	perAddr *ratelimit.Local  // sign-in codes per client address
+	tries   *ratelimit.Shared // codes typed in per number, all nodes
 }
 
 // The page's templates, each rendered inside layout.html.
@@ -122,7 +138,15 @@ func New(d Deps, cfg Settings) (*Page, error) {
 	if !perAddr.Off() && perAddr.Per <= 0 {
 		return nil, fmt.Errorf("mypage: codes per address %d per %s: the period must be positive", perAddr.Count, perAddr.Per)
 	}
-	p := &Page{db: d.DB, billing: d.Billing, vault: d.Vault, clock: d.Clock, log: d.Log, cfg: cfg,
+	tries := cfg.TriesPerNumber
+	if tries == (ratelimit.Quota{}) {
+		tries = DefaultTriesPerNumber
+	}
+	shared, err := ratelimit.NewShared(d.DB, d.Clock, map[string]ratelimit.Quota{ruleTries: tries})
+	if err != nil {
+		return nil, fmt.Errorf("mypage: tries per number: %w", err)
+	}
+	p := &Page{db: d.DB, billing: d.Billing, vault: d.Vault, clock: d.Clock, log: d.Log, cfg: cfg, tries: shared,
 		pages: map[string]*template.Template{}, cop: http.NewCrossOriginProtection(),
 		perAddr: ratelimit.NewLocal("my_codes_per_address", perAddr, d.Clock)}
 	for _, name := range []string{tmplSignIn, tmplCode, tmplAccount} {

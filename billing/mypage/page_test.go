@@ -498,3 +498,37 @@ func TestClientAddress(t *testing.T) {
 		}
 	}
 }
+
+// Codes typed in for one number are counted across its sign-ins, browsers
+// and nodes (by default a dozen, then one every two hours): else a guesser
+// asking a fresh code every two minutes gets 2,160 tries a day. Over the
+// count even the right code opens nothing; another number is not affected.
+func TestCodeTriesAreLimitedPerNumber(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *testBundle) {
+		tries := 0
+		for tries < DefaultTriesPerNumber.Count {
+			br := b.browser()
+			code := br.askCode(me)
+			wrong := "000000"
+			if code == wrong {
+				wrong = "111111"
+			}
+			for range 3 {
+				br.post("/my/sign-in/code", br.form("code", wrong))
+				if tries++; tries == DefaultTriesPerNumber.Count {
+					break
+				}
+			}
+		}
+		br := b.browser()
+		code := br.askCode(me)
+		p := br.post("/my/sign-in/code", br.form("code", code))
+		wantIn(t, p, http.StatusTooManyRequests, "Too many codes were typed in for this number. Try again in 120 min.")
+		if p.Header.Get("Retry-After") != "7200" || cookieNamed(p.Header, sessionCookie) != nil {
+			t.Fatalf("Retry-After %q, session %v: want 7200 and none", p.Header.Get("Retry-After"), cookieNamed(p.Header, sessionCookie))
+		}
+		b.browser().signIn(someoneElse)
+		b.clock.Advance(2 * time.Hour)
+		br.signIn(me)
+	})
+}

@@ -115,6 +115,16 @@ func (p *Page) verifyCode(c echo.Context) error {
 	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
 		return p.codePage(c, v, si, http.StatusBadRequest, v.T["err_code_format"])
 	}
+	// A try is counted for the number before the code is looked at, and
+	// refused ones too, so no browser and no node gets past the count.
+	var r *ratelimit.Refused
+	if err := p.tries.Take(ctx, ruleTries, si.MSISDNIndex); errors.As(err, &r) {
+		secs := r.RetrySeconds()
+		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		return p.codePage(c, v, si, http.StatusTooManyRequests, tr(v, "err_tries_limited", waitText(v.Lang, secs)))
+	} else if err != nil {
+		return p.serverError(c, v, err)
+	}
 	outcome, remaining, sess, err := p.checkCode(ctx, si, code)
 	if err != nil {
 		return p.serverError(c, v, err)
