@@ -7,7 +7,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"tollgate/configs"
 )
+
+// withReceipts turns the test carriers' receipts back on (the harness
+// turns them off).
+func withReceipts(c *configs.Config) {
+	for i := range c.Carriers {
+		c.Carriers[i].Receipts = true
+	}
+}
 
 // texts lists the bodies of the texts the simulated carrier delivered to
 // msisdn about key's merchant's payments, newest first.
@@ -48,7 +58,7 @@ func (g *gw) eventsOfType(key, typ string) []map[string]any {
 // each and a receipt per charge; a refund gives room back.
 func TestConcurrentOneTapChargesStopAtTheMonthlyCap(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, g *gw) {
+	eachStoreWith(t, withReceipts, func(t *testing.T, g *gw) {
 		const phone = "+821077770001"
 		pm := g.activePaymentMethod(g.key, phone, "skt")
 		before := len(g.simLedger("skt"))
@@ -80,6 +90,9 @@ func TestConcurrentOneTapChargesStopAtTheMonthlyCap(t *testing.T) {
 		if over.Status != 422 || over.str("code") != "carrier_limit_exceeded" || over.str("cap") != "carrier" || over.num("remaining") != 0 || over.num("limit") != 500000 {
 			t.Fatalf("one more: %d %s", over.Status, over.Raw)
 		}
+		doc := oaFetch(t, g)
+		oaConform(t, doc, "POST", "/v1/charges", over)
+		oaConform(t, doc, "GET", "/v1/events", g.call("GET", "/v1/events?limit=100&type=subscriber.spend_threshold_reached", g.key, "", nil))
 		// The merchant: one event per threshold.
 		evs := g.eventsOfType(g.key, "subscriber.spend_threshold_reached")
 		if len(evs) != 2 {

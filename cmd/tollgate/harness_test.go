@@ -128,6 +128,11 @@ func startWith(t testing.TB, o opts) *gw {
 	// Tests charge one number many times and large amounts; the risk rules
 	// themselves are tested with the shipped ones (risk_test.go).
 	cfg.Risk = cfg.Risk.Off()
+	// A receipt is one more job and text per payment, which load tests on
+	// SQLite feel; the receipts themselves are tested on (caps_test.go).
+	for i := range cfg.Carriers {
+		cfg.Carriers[i].Receipts = false
+	}
 	if o.configure != nil {
 		o.configure(&cfg)
 	}
