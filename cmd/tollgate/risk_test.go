@@ -2,14 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"tollgate/configs"
 	"tollgate/internal/auth"
+	"tollgate/internal/openapi"
 )
 
 // shippedRisk turns the risk rules back on as configs/default.yaml ships
@@ -167,4 +170,26 @@ func TestRiskCashOutNearTheShippedCap(t *testing.T) {
 			t.Fatalf("a small voucher: %d %s", small.Status, small.Raw)
 		}
 	})
+}
+
+// A risk review is a charge with two more fields: the document keeps the
+// RiskReview schema in step with Charge's, whatever a charge gains later.
+func TestOpenAPIRiskReviewFollowsCharge(t *testing.T) {
+	t.Parallel()
+	var doc oaDoc
+	if err := json.Unmarshal(openapi.Document, &doc); err != nil {
+		t.Fatal(err)
+	}
+	ch, rv := doc.schema("Charge"), doc.schema("RiskReview")
+	for k := range oaObj(ch["properties"]) {
+		if _, ok := oaObj(rv["properties"])[k]; !ok {
+			t.Errorf("RiskReview lacks the charge's %q", k)
+		}
+	}
+	required := oaStrings(rv["required"])
+	for _, k := range append(oaStrings(ch["required"]), "merchant", "risk_cleared_at") {
+		if !slices.Contains(required, k) {
+			t.Errorf("RiskReview does not require %q", k)
+		}
+	}
 }
