@@ -33,6 +33,9 @@ type ChargeParams struct {
 	ScheduledFor string `json:"scheduled_for"`
 	// period is set by the gateway's own subscription charges (renewal.go).
 	period *periodRef
+	// due is a scheduled charge whose time has come (scheduled.go): the
+	// one-tap path runs it in place of a new charge.
+	due *Charge
 }
 
 // Limits on free-text fields, so one merchant cannot bloat the store.
@@ -276,6 +279,9 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 		return nil, err
 	}
 	ch.MSISDNEnc, ch.MSISDNIndex, ch.MSISDNMasked = pm.MSISDNEnc, pm.MSISDNIndex, pm.MSISDNMasked
+	if in.due != nil {
+		ch.ID, ch.IdempotencyKey, ch.ScheduledFor = in.due.ID, in.due.IdempotencyKey, in.due.ScheduledFor
+	}
 	if in.ScheduledFor != "" {
 		return s.schedule(ctx, ch, pm, in.ScheduledFor) // rules are checked when it runs
 	}
@@ -306,7 +312,7 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 		if err := s.holdRoomTx(tx, ch); err != nil {
 			return err
 		}
-		if err := tx.Create(ch).Error; err != nil {
+		if err := s.recordTx(tx, ch); err != nil {
 			return err
 		}
 		if err := s.emitCharge(tx, EventChargeProcessing, ch); err != nil {

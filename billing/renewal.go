@@ -89,6 +89,9 @@ func (w *subscriptionRenewalWorker) Work(ctx context.Context, job *river.Job[Sub
 // its charge was being recorded; that charge is not made.
 var errPeriodMoved = errors.New("subscription period moved")
 
+// errPeriodCharged: another job recorded the period's charge first.
+var errPeriodCharged = errors.New("subscription period already has a charge")
+
 // periodRef names the subscription period a charge pays for.
 type periodRef struct {
 	subscription string
@@ -103,7 +106,11 @@ func periodKey(sub *Subscription) string {
 // holdPeriodTx runs first in the transaction that records a subscription's
 // charge: it locks the subscription's row while it is still live and in
 // the charge's period, so a cancel either commits before (no charge is
-// recorded) or waits for the charge.
+// recorded) or waits for the charge. Concurrent jobs of the period queue
+// on that lock, and the ones after the first find its charge here, before
+// they reserve any room: a loser that reached the caps' rows would wait
+// for the first charge's row while holding rows the first one's
+// bookkeeping needs (a deadlock on PostgreSQL).
 func (s *Service) holdPeriodTx(tx *gorm.DB, ch *Charge) error {
 	if ch.SubscriptionID == nil {
 		return nil
@@ -115,6 +122,15 @@ func (s *Service) holdPeriodTx(tx *gorm.DB, ch *Charge) error {
 	}
 	if res.RowsAffected == 0 {
 		return errPeriodMoved
+	}
+	var live []string
+	err := tx.Model(&Charge{}).Where("subscription_id = ? AND subscription_period = ? AND status NOT IN ?", *ch.SubscriptionID, *ch.SubscriptionPeriod, []Status{StatusFailed, StatusCanceled}).
+		Limit(1).Pluck("id", &live).Error
+	if err != nil {
+		return fmt.Errorf("charges of subscription %s: %w", *ch.SubscriptionID, err)
+	}
+	if len(live) > 0 {
+		return errPeriodCharged
 	}
 	return nil
 }
@@ -214,7 +230,7 @@ func (s *Service) chargePeriod(ctx context.Context, sub *Subscription) (ch *Char
 		// A risk decline records its charge under the key; a concurrent job
 		// may have recorded one first: either is the attempt's answer.
 		if found, ferr := s.chargeByKey(ctx, sub.MerchantID, key); ferr == nil {
-			if !errors.As(err, &refused) {
+			if !errors.As(err, &refused) && !errors.Is(err, errPeriodCharged) {
 				s.log.Warn("subscription charge recorded, its outcome not yet", "subscription", sub.ID, "charge", found.ID, "error", err)
 			}
 			return found, nil, nil

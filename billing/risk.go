@@ -340,7 +340,7 @@ func (s *Service) decline(ctx context.Context, ch *Charge, d riskDecision) (*Cha
 	ch.FailureMessage = ptr("Declined by the risk rule " + d.rule + ": " + d.why)
 	ch.CodeHash, ch.CodeExpiresAt, ch.SinkTokenHash, ch.SpendMonth = nil, nil, nil, nil
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(ch).Error; err != nil {
+		if err := s.recordTx(tx, ch); err != nil {
 			return err
 		}
 		return s.emitCharge(tx, EventChargeFailed, ch)

@@ -9,27 +9,21 @@ import (
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
-	"tollgate/carriers"
+	"tollgate/internal/auth"
 	"tollgate/internal/problem"
-	"tollgate/internal/ratelimit"
 	"tollgate/internal/store"
 )
 
 // Scheduled one-tap charges: a one-tap charge with scheduled_for waits in
 // status scheduled, holding no room under any cap, until a job runs it at
-// its time like any one-tap charge: rate limits, risk rules and caps are
-// checked then, in the transaction that moves it to processing. Until then
-// the merchant may cancel it.
+// its time through createOneTap like any one-tap charge: rate limits, risk
+// rules and caps are checked then, in the transaction that moves it to
+// processing. Until then the merchant may cancel it. Refused when it runs,
+// it fails with the code a merchant's charge would have been refused with
+// (e.g. carrier_limit_exceeded, payment_method_invalid).
 
 // maxScheduleAhead bounds scheduled_for.
 const maxScheduleAhead = 30 * 24 * time.Hour
-
-// Failure codes of a scheduled charge refused when it runs, besides the
-// caps' and risk rules' own.
-const (
-	// FailurePaymentMethodInvalid: the payment method was no longer active.
-	FailurePaymentMethodInvalid = "payment_method_invalid"
-)
 
 // ScheduledChargeArgs runs a scheduled charge at its time.
 type ScheduledChargeArgs struct {
@@ -94,8 +88,11 @@ func (w *scheduledChargeWorker) Work(ctx context.Context, job *river.Job[Schedul
 	return w.s.runScheduled(ctx, job.Args.ChargeID)
 }
 
-// runScheduled runs a scheduled charge that is due: the second half of a
-// one-tap charge, every rule checked now.
+// runScheduled runs a scheduled charge that is due through createOneTap,
+// the path of every one-tap charge: the payment method, the carrier, the
+// rate limit, the risk rules and the caps are checked now, and the charge's
+// own row leaves scheduled in the transaction that holds its room
+// (recordTx). A refusal that a merchant would get as a problem fails it.
 func (s *Service) runScheduled(ctx context.Context, id string) error {
 	var ch Charge
 	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&ch).Error; err != nil {
@@ -108,71 +105,47 @@ func (s *Service) runScheduled(ctx context.Context, id string) error {
 	if ch.ScheduledFor != nil && now.Before(*ch.ScheduledFor) {
 		return river.JobSnooze(ch.ScheduledFor.Sub(now))
 	}
-	pm, err := s.reloadPM(ctx, deref(ch.PaymentMethodID))
-	if err != nil {
-		return err
-	}
-	if pm.Status != PMActive {
-		return s.failScheduled(ctx, &ch, FailurePaymentMethodInvalid, fmt.Sprintf("Payment method %s was %s when the charge was due.", pm.ID, pm.Status), nil)
-	}
-	c, ok := s.carriers.Get(ch.Carrier)
-	if !ok {
-		return fmt.Errorf("scheduled charge %s: carrier %s is not configured", ch.ID, ch.Carrier)
-	}
-	if ok, wait := s.carriers.Available(c.Name()); !ok {
-		return river.JobSnooze(max(wait, time.Second)) // the breaker is open: wait, nothing sent
-	}
-	if err := s.limits.Take(ctx, LimitChargesPerNumber, ch.MSISDNIndex); err != nil {
-		var refused *ratelimit.Refused
-		if errors.As(err, &refused) {
-			return river.JobSnooze(max(refused.RetryAfter, time.Second))
-		}
-		return err
-	}
-	if d, err := s.riskDecide(ctx, &ch); err != nil {
-		return err
-	} else if d.rule != "" {
-		return s.failScheduled(ctx, &ch, carriers.FailureRiskDeclined, "Declined by the risk rule "+d.rule+": "+d.why, &d.rule)
-	}
-	var token string
-	if pm.TokenEnc != nil {
-		if token, err = s.vault.Open(*pm.TokenEnc); err != nil {
-			return fmt.Errorf("open token of %s: %w", pm.ID, err)
-		}
-	}
-	sinkToken, sinkHash := newSinkToken()
-	// Caps count the month the charge runs in, not the one it was made in.
-	run := ch
-	run.CreatedAt = now
-	var moved *Charge
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.screenTx(tx, &run); err != nil {
-			return err
-		}
-		if err := s.holdRoomTx(tx, &run); err != nil {
-			return err
-		}
-		var err error
-		if moved, err = s.moveTx(tx, &ch, StatusProcessing, map[string]any{"spend_month": run.SpendMonth, "sink_token_hash": sinkHash}); err != nil {
-			return err
-		}
-		return s.enqueue(ctx, tx, ChargeStatusArgs{ChargeID: ch.ID}, s.statusDelay())
+	p := auth.Principal{MerchantID: ch.MerchantID, Livemode: ch.Livemode, Role: auth.RoleMerchant}
+	amount := ch.Amount
+	_, err := s.createOneTap(ctx, p, ch.IdempotencyKey, ChargeParams{
+		Amount: &amount, Currency: ch.Currency, PaymentMethod: deref(ch.PaymentMethodID), Carrier: ch.Carrier,
+		Description: ch.Description, MerchantReference: ch.MerchantReference, Category: ch.Category, due: &ch,
 	})
-	if d, ok := declinedBy(err); ok {
-		return s.failScheduled(ctx, &ch, carriers.FailureRiskDeclined, "Declined by the risk rule "+d.rule+": "+d.why, &d.rule)
-	}
 	var refused *problem.Problem
-	if errors.As(err, &refused) {
-		return s.failScheduled(ctx, &ch, refused.Code, refused.Detail, nil)
-	}
-	if errors.Is(err, errConflict) {
-		return nil // canceled meanwhile
-	}
-	if err != nil {
+	switch {
+	case err == nil, errors.Is(err, errConflict):
+		return nil // run (the carrier's answer is recorded), or canceled meanwhile
+	case !errors.As(err, &refused):
 		return err
+	case refused.Code == problem.CodeRateLimited || refused.Code == problem.CodeCarrierUnavailable:
+		// Nothing was sent: wait, as a merchant would be told to.
+		return river.JobSnooze(time.Duration(max(refused.RetryAfter, 1)) * time.Second)
+	case refused.Code == problem.CodeRiskDeclined:
+		return nil // recorded failed with its rule by the risk screen
 	}
-	_, err = s.submit(ctx, moved, c, carriers.ChargeRequest{Token: token, SinkToken: sinkToken})
-	return err
+	return s.failScheduled(ctx, &ch, refused.Code, refused.Detail, nil)
+}
+
+// recordTx writes a one-tap charge's intent in the transaction that holds
+// its room: a new row, or, for a scheduled charge that is due, its own row
+// moved out of scheduled (a cancel that came first wins: errConflict).
+func (s *Service) recordTx(tx *gorm.DB, ch *Charge) error {
+	if ch.ScheduledFor == nil {
+		return tx.Create(ch).Error
+	}
+	if !CanTransition(StatusScheduled, ch.Status) {
+		return ErrTransition{From: StatusScheduled, To: ch.Status}
+	}
+	ch.UpdatedAt = s.now()
+	res := tx.Model(&Charge{}).Where("id = ? AND status = ?", ch.ID, StatusScheduled).
+		Select("status", "spend_month", "sink_token_hash", "risk_rule", "failure_code", "failure_message", "updated_at").Updates(ch)
+	if res.Error != nil {
+		return fmt.Errorf("run scheduled charge %s: %w", ch.ID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return errConflict
+	}
+	return tx.Where("id = ?", ch.ID).Take(ch).Error
 }
 
 // failScheduled fails a scheduled charge refused when it ran, before any
