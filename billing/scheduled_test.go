@@ -181,3 +181,26 @@ func TestAScheduledChargeRefusesABadTime(t *testing.T) {
 		}
 	})
 }
+
+func TestAScheduledChargeOnARevokedPaymentMethodFailsWhenDue(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		ctx := context.Background()
+		pm := oneTap(t, s, b, b.merchant, "+821012345678")
+		ch, err := s.CreateCharge(ctx, b.merchant, newKey(), scheduledTap(pm, 5000, b.clock.Now().Add(time.Hour)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RevokePaymentMethod(ctx, b.merchant, pm); err != nil {
+			t.Fatal(err)
+		}
+		b.clock.Advance(time.Hour)
+		got := runDue(t, s, ch.ID)
+		if got.Status != StatusFailed || deref(got.FailureCode) != problem.CodePaymentMethodInvalid || b.carrier.ChargeCalls() != 0 {
+			t.Fatalf("due on a revoked payment method: %s (%s), %d carrier calls", got.Status, deref(got.FailureCode), b.carrier.ChargeCalls())
+		}
+		want := EventChargeScheduled + "," + EventChargeFailed
+		if got := strings.Join(b.events.types(ch.ID), ","); got != want {
+			t.Fatalf("events %s, want %s", got, want)
+		}
+	})
+}
