@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -194,6 +195,10 @@ func (p *Page) Mount(e *echo.Echo) {
 	e.GET(pathStatic+"/*", echo.WrapHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if strings.HasSuffix(r.URL.Path, "/") { // files only: no listing of the folder
+			http.NotFound(w, r)
+			return
+		}
 		files.ServeHTTP(w, r)
 	})))
 }

@@ -532,3 +532,16 @@ func TestCodeTriesAreLimitedPerNumber(t *testing.T) {
 		br.signIn(me)
 	})
 }
+
+// The stylesheet is served; the folder it is in is not listed.
+func TestStaticServesFilesOnly(t *testing.T) {
+	e := echo.New()
+	(&Page{}).Mount(e)
+	for path, want := range map[string]int{"/my/static/my.css": http.StatusOK, "/my/static/": http.StatusNotFound, "/my/static/nope.css": http.StatusNotFound} {
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if w.Code != want || strings.Contains(w.Body.String(), "<a href") {
+			t.Errorf("GET %s: %d %q, want %d and no listing", path, w.Code, w.Body.String(), want)
+		}
+	}
+}
