@@ -80,7 +80,21 @@ type Settings struct {
 	// makes 2,160 guesses a day at a number's page. Zero is
 	// DefaultTriesPerNumber; a negative Count switches it off.
 	TriesPerNumber ratelimit.Quota
+	// CodesPerNumber bounds the sign-in codes /my texts to one number, on
+	// top of the per-number SMS limit that merchants' codes share: else
+	// anyone could spend a number's whole SMS quota from this page, again
+	// and again, and no merchant could text it a payment code. Zero is
+	// DefaultCodesPerNumber; a negative Count switches it off.
+	CodesPerNumber ratelimit.Quota
 }
+
+// DefaultCodesPerNumber is CodesPerNumber when it is left zero: three
+// codes at once, then one every ten minutes, which leaves most of the
+// shipped 5 per 10 minutes to merchants.
+var DefaultCodesPerNumber = ratelimit.Quota{Count: 3, Per: 30 * time.Minute}
+
+// ruleCodes is the shared limit of sign-in codes per number's blind index.
+const ruleCodes = "my_codes_per_number"
 
 // DefaultTriesPerNumber is TriesPerNumber when it is left zero: a dozen
 // codes typed at once, then one every two hours; a guesser gets one page
@@ -105,16 +119,16 @@ type Deps struct {
 
 // Page serves /my.
 type Page struct {
-	db      *gorm.DB
-	billing Billing
-	vault   *msisdn.Vault
-	clock   clock.Clock
-	log     *slog.Logger
-	cfg     Settings
-	pages   map[string]*template.Template
-	cop     *http.CrossOriginProtection
-	perAddr *ratelimit.Local  // sign-in codes per client address
-	tries   *ratelimit.Shared // codes typed in per number, all nodes
+	db        *gorm.DB
+	billing   Billing
+	vault     *msisdn.Vault
+	clock     clock.Clock
+	log       *slog.Logger
+	cfg       Settings
+	pages     map[string]*template.Template
+	cop       *http.CrossOriginProtection
+	perAddr   *ratelimit.Local  // sign-in codes per client address
+	perNumber *ratelimit.Shared // codes typed in and texted per number, all nodes
 }
 
 // The page's templates, each rendered inside layout.html.
@@ -143,11 +157,15 @@ func New(d Deps, cfg Settings) (*Page, error) {
 	if tries == (ratelimit.Quota{}) {
 		tries = DefaultTriesPerNumber
 	}
-	shared, err := ratelimit.NewShared(d.DB, d.Clock, map[string]ratelimit.Quota{ruleTries: tries})
-	if err != nil {
-		return nil, fmt.Errorf("mypage: tries per number: %w", err)
+	codes := cfg.CodesPerNumber
+	if codes == (ratelimit.Quota{}) {
+		codes = DefaultCodesPerNumber
 	}
-	p := &Page{db: d.DB, billing: d.Billing, vault: d.Vault, clock: d.Clock, log: d.Log, cfg: cfg, tries: shared,
+	shared, err := ratelimit.NewShared(d.DB, d.Clock, map[string]ratelimit.Quota{ruleTries: tries, ruleCodes: codes})
+	if err != nil {
+		return nil, fmt.Errorf("mypage: limits per number: %w", err)
+	}
+	p := &Page{db: d.DB, billing: d.Billing, vault: d.Vault, clock: d.Clock, log: d.Log, cfg: cfg, perNumber: shared,
 		pages: map[string]*template.Template{}, cop: http.NewCrossOriginProtection(),
 		perAddr: ratelimit.NewLocal("my_codes_per_address", perAddr, d.Clock)}
 	for _, name := range []string{tmplSignIn, tmplCode, tmplAccount} {

@@ -271,10 +271,7 @@ func wantCode(t *testing.T, err error, code string) {
 // code: the sixth in ten minutes is refused with Retry-After and a clear
 // message, and nothing is sent; another number is not affected.
 func TestSignInCodesAreRateLimited(t *testing.T) {
-	eachStoreWith(t, map[string]ratelimit.Quota{
-		billing.LimitSMSPerNumber:     {Count: 5, Per: 10 * time.Minute},
-		billing.LimitChargesPerNumber: {Count: 30, Per: time.Minute},
-	}, func(t *testing.T, b *testBundle) {
+	eachStoreTuned(t, shipped, func(s *Settings) { s.CodesPerNumber = ratelimit.Quota{Count: -1} }, func(t *testing.T, b *testBundle) {
 		b.charge(b.merchant, me, 1000, "a code for a charge", "")
 		br := b.browser()
 		for range 4 {
@@ -504,7 +501,7 @@ func TestClientAddress(t *testing.T) {
 // asking a fresh code every two minutes gets 2,160 tries a day. Over the
 // count even the right code opens nothing; another number is not affected.
 func TestCodeTriesAreLimitedPerNumber(t *testing.T) {
-	eachStore(t, func(t *testing.T, b *testBundle) {
+	eachStoreTuned(t, roomy, func(s *Settings) { s.CodesPerNumber = ratelimit.Quota{Count: -1} }, func(t *testing.T, b *testBundle) {
 		tries := 0
 		for tries < DefaultTriesPerNumber.Count {
 			br := b.browser()
@@ -544,4 +541,37 @@ func TestStaticServesFilesOnly(t *testing.T) {
 			t.Errorf("GET %s: %d %q, want %d and no listing", path, w.Code, w.Body.String(), want)
 		}
 	}
+}
+
+// shipped are the per-number limits of the default configuration.
+var shipped = map[string]ratelimit.Quota{
+	billing.LimitSMSPerNumber:     {Count: 5, Per: 10 * time.Minute},
+	billing.LimitChargesPerNumber: {Count: 30, Per: time.Minute},
+}
+
+// /my texts one number only so many sign-in codes (by default three, then
+// one every ten minutes), less than the SMS limit merchants' codes share:
+// whoever types a stranger's number in again and again can no longer
+// spend its whole quota and so stop every merchant's payment code to it.
+func TestSignInCodesLeaveMerchantsRoom(t *testing.T) {
+	eachStoreWith(t, shipped, func(t *testing.T, b *testBundle) {
+		for range DefaultCodesPerNumber.Count {
+			b.browser().askCode(me)
+		}
+		br := b.browser()
+		p := br.post("/my/sign-in", br.form("msisdn", me))
+		wantIn(t, p, http.StatusTooManyRequests, "Too many codes were sent to this number. Try again in 10 min.")
+		if p.Header.Get("Retry-After") != "600" {
+			t.Fatalf("Retry-After %q, want 600", p.Header.Get("Retry-After"))
+		}
+		if n := len(b.carrier.Outbox()); n != DefaultCodesPerNumber.Count {
+			t.Fatalf("%d texts, want %d", n, DefaultCodesPerNumber.Count)
+		}
+		for range 2 {
+			if ch := b.charge(b.merchant, me, 1000, "still payable", ""); ch.Status != billing.StatusRequiresConfirmation {
+				t.Fatalf("a merchant's charge after the page's codes: %s", ch.Status)
+			}
+		}
+		b.browser().askCode(someoneElse)
+	})
 }

@@ -65,15 +65,21 @@ func eachStore(t *testing.T, fn func(t *testing.T, b *testBundle)) {
 
 func eachStoreWith(t *testing.T, quotas map[string]ratelimit.Quota, fn func(t *testing.T, b *testBundle)) {
 	t.Helper()
+	eachStoreTuned(t, quotas, nil, fn)
+}
+
+// eachStoreTuned is eachStoreWith whose page's settings tune changes.
+func eachStoreTuned(t *testing.T, quotas map[string]ratelimit.Quota, tune func(*Settings), fn func(t *testing.T, b *testBundle)) {
+	t.Helper()
 	for _, d := range storetest.Dialects(t) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			fn(t, setup(t, d, quotas))
+			fn(t, setup(t, d, quotas, tune))
 		})
 	}
 }
 
-func setup(t *testing.T, d store.Dialect, quotas map[string]ratelimit.Quota) *testBundle {
+func setup(t *testing.T, d store.Dialect, quotas map[string]ratelimit.Quota, tune func(*Settings)) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.New(t, d)
@@ -100,8 +106,11 @@ func setup(t *testing.T, d store.Dialect, quotas map[string]ratelimit.Quota) *te
 		t.Fatal(err)
 	}
 	billing.RegisterWorkers(workers, svc)
-	page, err := New(Deps{DB: st.DB, Billing: svc, Vault: vault, Clock: clk, Log: log},
-		Settings{SessionTTL: testTTL, CodeTTL: testCodeTTL, MaxAttempts: 3})
+	settings := Settings{SessionTTL: testTTL, CodeTTL: testCodeTTL, MaxAttempts: 3}
+	if tune != nil {
+		tune(&settings)
+	}
+	page, err := New(Deps{DB: st.DB, Billing: svc, Vault: vault, Clock: clk, Log: log}, settings)
 	if err != nil {
 		t.Fatal(err)
 	}

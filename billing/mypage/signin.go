@@ -70,6 +70,13 @@ func (p *Page) sendCode(c echo.Context) error {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		return p.signInPage(c, v, http.StatusTooManyRequests, tr(v, "err_address_limited", waitText(v.Lang, secs)))
 	}
+	if err := p.perNumber.Take(ctx, ruleCodes, sub.Index); errors.As(err, &r) {
+		secs := r.RetrySeconds()
+		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		return p.signInPage(c, v, http.StatusTooManyRequests, tr(v, "err_rate_limited", waitText(v.Lang, secs)))
+	} else if err != nil {
+		return p.serverError(c, v, err)
+	}
 	code := newCode()
 	si, err := p.startSignIn(ctx, br, sub, code)
 	if err != nil {
@@ -118,7 +125,7 @@ func (p *Page) verifyCode(c echo.Context) error {
 	// A try is counted for the number before the code is looked at, and
 	// refused ones too, so no browser and no node gets past the count.
 	var r *ratelimit.Refused
-	if err := p.tries.Take(ctx, ruleTries, si.MSISDNIndex); errors.As(err, &r) {
+	if err := p.perNumber.Take(ctx, ruleTries, si.MSISDNIndex); errors.As(err, &r) {
 		secs := r.RetrySeconds()
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		return p.codePage(c, v, si, http.StatusTooManyRequests, tr(v, "err_tries_limited", waitText(v.Lang, secs)))
