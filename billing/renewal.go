@@ -72,8 +72,16 @@ func renewalBackoff(failed int) time.Duration {
 	return renewalRetries[min(failed, len(renewalRetries))-1]
 }
 
+// enqueueRenewal inserts the period's job, due at at. A period due already
+// (the first one, confirmed without start_at; one that is late) is
+// available at once rather than scheduled for now, which would wait for
+// the elected leader to promote it.
 func (s *Service) enqueueRenewal(ctx context.Context, tx *gorm.DB, id string, period int, at time.Time) error {
-	return jobs.InsertTx(ctx, s.jobs, tx, SubscriptionRenewalArgs{SubscriptionID: id, Period: period}, &river.InsertOpts{ScheduledAt: at})
+	opts := &river.InsertOpts{}
+	if at.After(s.now()) {
+		opts.ScheduledAt = at
+	}
+	return jobs.InsertTx(ctx, s.jobs, tx, SubscriptionRenewalArgs{SubscriptionID: id, Period: period}, opts)
 }
 
 type subscriptionRenewalWorker struct {
