@@ -188,6 +188,12 @@ func (s *Service) renew(ctx context.Context, id string, period int) error {
 	if err != nil {
 		return err
 	}
+	if refused != nil && (refused.Code == problem.CodeRateLimited || refused.Code == problem.CodeCarrierUnavailable) {
+		// Nothing was sent and the subscriber declined nothing: not a
+		// failed attempt, just later (still inside the window, checked
+		// when it runs again).
+		return river.JobSnooze(time.Duration(max(refused.RetryAfter, 1)) * time.Second)
+	}
 	return s.settlePeriod(ctx, sub, ch, refused, window, rec.Location)
 }
 

@@ -545,3 +545,19 @@ func TestCancelingASubscription(t *testing.T) {
 		}
 	})
 }
+
+func TestARenewalTheCarrierCannotTakeNowWaitsWithoutFailing(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		recurring(b)
+		sub := subscribed(t, s, b, "+821012345678")
+		b.carriers.SetDown("skt", true) // the breaker is open: nothing can be sent
+		sub = renewNow(t, s, sub.ID)
+		if sub.Status != SubActive || sub.Attempt != 0 || len(periodCharges(t, b, sub.ID)) != 0 {
+			t.Fatalf("with the carrier down: %s, attempt %d", sub.Status, sub.Attempt)
+		}
+		b.carriers.SetDown("skt", false)
+		if sub = renewNow(t, s, sub.ID); sub.Period != 1 || len(periodCharges(t, b, sub.ID)) != 1 {
+			t.Fatalf("with the carrier back: period %d", sub.Period)
+		}
+	})
+}
