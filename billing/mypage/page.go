@@ -320,21 +320,3 @@ func (p *Page) csrfOK(c echo.Context, bound string) bool {
 	got := c.FormValue("csrf")
 	return bound != "" && got != "" && hmac.Equal([]byte(got), []byte(p.csrfToken(bound)))
 }
-
-// clientAddress is the key of a request's client for per-address limits:
-// the TCP peer, never a header a client can write (X-Forwarded-For), and
-// for IPv6 its /64, which one machine is usually given whole.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return host
-	}
-	if ip4 := ip.To4(); ip4 != nil {
-		return ip4.String()
-	}
-	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
-}

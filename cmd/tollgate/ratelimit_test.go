@@ -51,15 +51,15 @@ func TestCodesToOneNumberAreLimitedAcrossMerchants(t *testing.T) {
 // request from there, a valid key included, until the wait is over. Other
 // keys' own limit is per key.
 func TestFailedAuthenticationIsLimitedPerAddress(t *testing.T) {
-	eachStoreWith(t, func(c *configs.Config) { c.RateLimits.FailedAuthPerAddress = "3/1m" }, func(t *testing.T, g *gw) {
+	eachStoreWith(t, func(c *configs.Config) { c.RateLimits.FailedAuthPerAddress = "3/1h" }, func(t *testing.T, g *gw) {
 		for i := range 3 {
 			r := g.call("GET", "/v1/charges", fmt.Sprintf("sk_test_guess%d", i), "", nil)
 			if r.Status != http.StatusUnauthorized {
 				t.Fatalf("guess %d: %d, want 401", i, r.Status)
 			}
 		}
-		wantLimited(t, g.call("GET", "/v1/charges", "sk_test_guess4", "", nil), 20)
-		wait := wantLimited(t, g.call("GET", "/v1/charges", g.key, "", nil), 20)
+		wantLimited(t, g.call("GET", "/v1/charges", "sk_test_guess4", "", nil), 1200)
+		wait := wantLimited(t, g.call("GET", "/v1/charges", g.key, "", nil), 1200)
 		g.clock.Advance(wait)
 		if r := g.call("GET", "/v1/charges", g.key, "", nil); r.Status != http.StatusOK {
 			t.Fatalf("after Retry-After a valid key: %d %s", r.Status, r.Raw)
@@ -67,14 +67,16 @@ func TestFailedAuthenticationIsLimitedPerAddress(t *testing.T) {
 	})
 }
 
+// Hour-long periods: nothing refills while the test runs, however slow the
+// machine.
 func TestRequestsAreLimitedPerKey(t *testing.T) {
-	eachStoreWith(t, func(c *configs.Config) { c.RateLimits.PerKey = "5/1s" }, func(t *testing.T, g *gw) {
+	eachStoreWith(t, func(c *configs.Config) { c.RateLimits.PerKey = "5/1h" }, func(t *testing.T, g *gw) {
 		for i := range 5 {
 			if r := g.call("GET", "/v1/charges", g.key, "", nil); r.Status != http.StatusOK {
 				t.Fatalf("request %d: %d %s", i+1, r.Status, r.Raw)
 			}
 		}
-		wantLimited(t, g.call("GET", "/v1/charges", g.key, "", nil), 1)
+		wantLimited(t, g.call("GET", "/v1/charges", g.key, "", nil), 720)
 		if r := g.call("GET", "/v1/charges", g.other, "", nil); r.Status != http.StatusOK {
 			t.Fatalf("another key: %d %s", r.Status, r.Raw)
 		}

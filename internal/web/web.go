@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -92,7 +93,7 @@ type Gate struct {
 func (g Gate) Require(roles ...auth.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			addr := c.RealIP()
+			addr := ClientAddress(c.Request())
 			if err := g.FailedAuth.Check(addr); err != nil {
 				return ratelimit.Problem(err, "requests without a valid API key from this address")
 			}
@@ -137,4 +138,22 @@ func unauthorized() error {
 func Principal(c echo.Context) auth.Principal {
 	p, _ := c.Get(principalKey).(auth.Principal)
 	return p
+}
+
+// ClientAddress is the key of a request's client for per-address limits:
+// the TCP peer, never a header a client can write (X-Forwarded-For), and
+// for IPv6 its /64, which one machine is usually given whole.
+func ClientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if ip4 := ip.To4(); ip4 != nil {
+		return ip4.String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
