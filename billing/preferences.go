@@ -138,7 +138,7 @@ func (s *Service) SetBlockedCategories(ctx context.Context, index string, catego
 		clean = append(clean, c)
 	}
 	if len(clean) > maxBlockedCategories {
-		return problem.Unprocessable(problem.CodeInvalidParameter, "categories", fmt.Sprintf("At most %d categories can be blocked.", maxBlockedCategories))
+		return problem.Invalid("categories", fmt.Sprintf("At most %d categories can be blocked.", maxBlockedCategories))
 	}
 	sort.Strings(clean)
 	b, err := json.Marshal(clean)

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"reflect"
 	"testing"
@@ -79,6 +80,14 @@ func TestSetOwnCapRefusesAmountsOutsideTheCarriersCeiling(t *testing.T) {
 		wantProblem(t, s.SetOwnCap(ctx, idx, "krw", i64(1000)), http.StatusUnprocessableEntity, problem.CodeUnsupportedCurrency)
 		if err := s.SetOwnCap(ctx, idx, "KRW", i64(500000)); err != nil {
 			t.Fatalf("a cap equal to the carrier's: %v", err)
+		}
+		many := make([]string, 0, maxBlockedCategories+1)
+		for i := range maxBlockedCategories + 1 {
+			many = append(many, fmt.Sprintf("c%d", i))
+		}
+		wantProblem(t, s.SetBlockedCategories(ctx, idx, many), http.StatusBadRequest, problem.CodeInvalidParameter)
+		if err := s.SetBlockedCategories(ctx, idx, many[:maxBlockedCategories]); err != nil {
+			t.Fatalf("%d categories: %v", maxBlockedCategories, err)
 		}
 	})
 }
