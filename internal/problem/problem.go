@@ -107,6 +107,10 @@ const (
 	// Subscriptions (billing, issue 11).
 	CodeRecurringNotSupported    = "recurring_not_supported"
 	CodeSubscriptionStateInvalid = "subscription_state_invalid"
+	// Refund requests (billing, issue 11).
+	CodeRefundRequestStateInvalid = "refund_request_state_invalid"
+	CodeRefundRequestOpen         = "refund_request_open"
+	CodeRefundFailed              = "refund_failed"
 )
 
 // Body is the JSON object written for p.
