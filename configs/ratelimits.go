@@ -19,6 +19,12 @@ type RateLimitsConfig struct {
 	ChargesPerNumber        Rate `yaml:"charges_per_number"`        // charge attempts on one phone, whatever the merchant
 	RedeliveriesPerMerchant Rate `yaml:"redeliveries_per_merchant"` // manual webhook redeliveries
 	EndpointsPerMerchant    Rate `yaml:"endpoints_per_merchant"`    // webhook endpoints created
+	// /my, the subscriber's page: sign-in codes it texts one number (on top
+	// of sms_per_number), codes one client address may ask for, and codes
+	// typed in for one number across its sign-ins.
+	SignInCodesPerNumber  Rate `yaml:"sign_in_codes_per_number"`
+	SignInCodesPerAddress Rate `yaml:"sign_in_codes_per_address"`
+	SignInTriesPerNumber  Rate `yaml:"sign_in_tries_per_number"`
 }
 
 // Rate is a limit as written in the configuration: "5/10m" or "off".
@@ -46,7 +52,8 @@ func (c RateLimitsConfig) validate() error {
 	for name, r := range map[string]Rate{
 		"per_key": c.PerKey, "failed_auth_per_address": c.FailedAuthPerAddress, "sms_per_number": c.SMSPerNumber,
 		"charges_per_number": c.ChargesPerNumber, "redeliveries_per_merchant": c.RedeliveriesPerMerchant,
-		"endpoints_per_merchant": c.EndpointsPerMerchant,
+		"endpoints_per_merchant": c.EndpointsPerMerchant, "sign_in_codes_per_number": c.SignInCodesPerNumber,
+		"sign_in_codes_per_address": c.SignInCodesPerAddress, "sign_in_tries_per_number": c.SignInTriesPerNumber,
 	} {
 		if _, _, err := r.Parse(); err != nil {
 			return fmt.Errorf("rate_limits.%s: %w", name, err)

@@ -227,8 +227,12 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	if err != nil {
 		return nil, err
 	}
-	a.myPage, err = mypage.New(mypage.Deps{DB: st.DB, Billing: a.billing, Vault: vault, Clock: clk, Log: log.With("component", "mypage")},
-		mypage.Settings{Livemode: cfg.Mode == "live", SessionTTL: cfg.MyPage.SessionTTL, CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts})
+	pageSettings, err := withPageLimits(mypage.Settings{Livemode: cfg.Mode == "live", SessionTTL: cfg.MyPage.SessionTTL,
+		CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts}, cfg.RateLimits)
+	if err != nil {
+		return nil, err
+	}
+	a.myPage, err = mypage.New(mypage.Deps{DB: st.DB, Billing: a.billing, Vault: vault, Clock: clk, Log: log.With("component", "mypage")}, pageSettings)
 	if err != nil {
 		return nil, err
 	}

@@ -124,7 +124,8 @@ func startWith(t testing.TB, o opts) *gw {
 	// Tests send one number many codes and charges in a burst; the limits
 	// themselves are tested with the shipped ones (ratelimit_test.go).
 	cfg.RateLimits = configs.RateLimitsConfig{PerKey: "off", FailedAuthPerAddress: "off", SMSPerNumber: "off",
-		ChargesPerNumber: "off", RedeliveriesPerMerchant: "off", EndpointsPerMerchant: "off"}
+		ChargesPerNumber: "off", RedeliveriesPerMerchant: "off", EndpointsPerMerchant: "off",
+		SignInCodesPerNumber: "off", SignInCodesPerAddress: "off", SignInTriesPerNumber: "off"}
 	// Tests charge one number many times and large amounts; the risk rules
 	// themselves are tested with the shipped ones (risk_test.go).
 	cfg.Risk = cfg.Risk.Off()

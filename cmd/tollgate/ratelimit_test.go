@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"tollgate/billing/mypage"
 	"tollgate/configs"
+	"tollgate/internal/ratelimit"
 )
 
 // wantLimited fails unless r is a 429 rate_limited problem with a
@@ -115,4 +118,23 @@ func TestEndpointsAndRedeliveriesAreLimitedPerMerchant(t *testing.T) {
 		}
 		wantLimited(t, g.call("POST", "/v1/events/"+id+"/redeliver", g.key, "", map[string]any{}), 1800)
 	})
+}
+
+// The /my sign-in limits come from the configuration: "off" reaches the
+// page as off (a negative count), not as zero, which the page reads as its
+// default.
+func TestPageLimitsFollowTheConfiguration(t *testing.T) {
+	s, err := withPageLimits(mypage.Settings{}, configs.RateLimitsConfig{SignInCodesPerNumber: "off", SignInCodesPerAddress: "7/1m", SignInTriesPerNumber: "2/1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.CodesPerNumber.Off() || s.CodesPerNumber.Count == 0 {
+		t.Errorf("off became %+v, want a negative count", s.CodesPerNumber)
+	}
+	if s.CodesPerAddress != (ratelimit.Quota{Count: 7, Per: time.Minute}) || s.TriesPerNumber != (ratelimit.Quota{Count: 2, Per: time.Hour}) {
+		t.Errorf("got %+v and %+v", s.CodesPerAddress, s.TriesPerNumber)
+	}
+	if _, err := withPageLimits(mypage.Settings{}, configs.RateLimitsConfig{SignInCodesPerNumber: "3 a day"}); err == nil || !strings.Contains(err.Error(), "rate_limits.sign_in_codes_per_number") {
+		t.Errorf("a bad value: %v, want an error naming the key", err)
+	}
 }

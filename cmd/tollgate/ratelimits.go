@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"tollgate/billing"
+	"tollgate/billing/mypage"
 	"tollgate/configs"
 	"tollgate/internal/auth"
 	"tollgate/internal/clock"
@@ -55,4 +56,30 @@ func keyGate(keys auth.Keys, clk clock.Clock, cfg configs.RateLimitsConfig) (web
 		PerKey:     ratelimit.NewLocal("per_key", perKey, clk),
 		FailedAuth: ratelimit.NewLocal("failed_auth_per_address", failed, clk),
 	}, nil
+}
+
+// pageQuota is a /my limit for mypage.Settings, where a zero quota means
+// the package's default and a negative count means off.
+func pageQuota(name string, r configs.Rate) (ratelimit.Quota, error) {
+	q, err := quota(r)
+	if err != nil {
+		return q, fmt.Errorf("rate_limits.%s: %w", name, err)
+	}
+	if q.Off() {
+		return ratelimit.Quota{Count: -1}, nil
+	}
+	return q, nil
+}
+
+// withPageLimits sets /my's sign-in limits from the configuration.
+func withPageLimits(s mypage.Settings, cfg configs.RateLimitsConfig) (mypage.Settings, error) {
+	var err error
+	if s.CodesPerNumber, err = pageQuota("sign_in_codes_per_number", cfg.SignInCodesPerNumber); err != nil {
+		return s, err
+	}
+	if s.CodesPerAddress, err = pageQuota("sign_in_codes_per_address", cfg.SignInCodesPerAddress); err != nil {
+		return s, err
+	}
+	s.TriesPerNumber, err = pageQuota("sign_in_tries_per_number", cfg.SignInTriesPerNumber)
+	return s, err
 }
