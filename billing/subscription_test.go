@@ -561,3 +561,53 @@ func TestARenewalTheCarrierCannotTakeNowWaitsWithoutFailing(t *testing.T) {
 		}
 	})
 }
+
+func TestASubscriptionWithStartAtChargesFirstThen(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		ctx := context.Background()
+		recurring(b)
+		pm := oneTap(t, s, b, b.merchant, "+821012345678")
+		start := b.clock.Now().Add(72 * time.Hour).Truncate(time.Second)
+		in := monthly(pm)
+		in.StartAt = start.Format(time.RFC3339)
+		sub, err := s.CreateSubscription(ctx, b.merchant, newKey(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sub, err = s.ConfirmSubscription(ctx, b.merchant, sub.ID, lastCode(t, b)); err != nil {
+			t.Fatal(err)
+		}
+		if !sub.NextChargeAt.Equal(start) || !sub.CurrentPeriodStart.Equal(start) {
+			t.Fatalf("first period at %s, want start_at %s", sub.NextChargeAt, start)
+		}
+		if sub = renewNow(t, s, sub.ID); len(periodCharges(t, b, sub.ID)) != 0 {
+			t.Fatal("charged before start_at")
+		}
+		b.clock.Set(start)
+		if sub = renewNow(t, s, sub.ID); len(periodCharges(t, b, sub.ID)) != 1 || sub.Period != 1 {
+			t.Fatalf("at start_at: period %d", sub.Period)
+		}
+	})
+}
+
+func TestASubscriptionsIdempotencyKeyNamesItForever(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		ctx := context.Background()
+		recurring(b)
+		pm := oneTap(t, s, b, b.merchant, "+821012345678")
+		key := newKey()
+		first, err := s.CreateSubscription(ctx, b.merchant, key, monthly(pm))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := len(b.carrier.Outbox())
+		again, err := s.CreateSubscription(ctx, b.merchant, key, monthly(pm))
+		if err != nil || again.ID != first.ID || len(b.carrier.Outbox()) != sent {
+			t.Fatalf("the same request again: %v, %v, %d texts more", again, err, len(b.carrier.Outbox())-sent)
+		}
+		other := monthly(pm)
+		other.Interval = IntervalWeek
+		_, err = s.CreateSubscription(ctx, b.merchant, key, other)
+		wantProblem(t, err, http.StatusUnprocessableEntity, problem.CodeIdempotencyKeyReused)
+	})
+}
