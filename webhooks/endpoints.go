@@ -30,6 +30,7 @@ var EventTypes = []string{
 	billing.EventPaymentMethodActivated, billing.EventPaymentMethodRevoked, EventEndpointDisabled,
 	billing.EventSpendThresholdReached, billing.EventChargeScheduled,
 	billing.EventSubscriptionCreated, billing.EventSubscriptionRenewed, billing.EventSubscriptionPastDue, billing.EventSubscriptionCanceled,
+	billing.EventRefundRequestCreated, billing.EventRefundRequestApproved, billing.EventRefundRequestDeclined,
 }
 
 // maxEnabledEvents caps an endpoint's list of event types.

@@ -118,6 +118,8 @@ func view(obj any) (any, error) {
 		return subscriptionView(o), nil
 	case *billing.SpendThreshold:
 		return spendThresholdView(o), nil
+	case *billing.RefundRequest:
+		return refundRequestView(o), nil
 	}
 	return nil, fmt.Errorf("no API view for %T", obj)
 }

@@ -80,6 +80,7 @@ func (a *app) routes() http.Handler {
 	reader := a.gate.Require(auth.RoleMerchant, auth.RoleFinance)
 	a.billingAPI.Mount(v1, merchant, reader)
 	a.billingAPI.MountRisk(v1, a.gate.Require(auth.RoleAdmin))
+	a.billingAPI.MountRefundRequests(v1, merchant, a.gate.Require(auth.RoleMerchant, auth.RoleAdmin))
 	a.inbound.Mount(v1)
 	a.outbound.Mount(v1, merchant)
 	finance := a.gate.Require(auth.RoleFinance)
