@@ -214,6 +214,9 @@ func (w *chargeStatusWorker) work(ctx context.Context, job *river.Job[ChargeStat
 			return river.JobSnooze(pollBackoff(s.now().Sub(ch.UpdatedAt)))
 		}
 	}
+	if (err == nil && res.Outcome != carriers.OutcomePending) || errors.Is(err, carriers.ErrNotFound) {
+		s.carrierAnswered(ctx, ch.Carrier, ch.UpdatedAt) // back after trouble? its other waiting queries run now
+	}
 	switch {
 	case err == nil && res.Outcome != carriers.OutcomePending:
 		return s.ApplyChargeResult(ctx, ch.ID, res, nil)
@@ -260,6 +263,9 @@ func (w *refundStatusWorker) work(ctx context.Context, job *river.Job[RefundStat
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.CarrierTimeout)
 	res, err := c.Status(cctx, carriers.Reference{Kind: "refund", ClientReference: rf.ID, CarrierReference: deref(rf.CarrierReference), ChargeReference: deref(ch.CarrierReference), MSISDN: e164})
 	cancel()
+	if (err == nil && res.Outcome != carriers.OutcomePending) || errors.Is(err, carriers.ErrNotFound) {
+		s.carrierAnswered(ctx, ch.Carrier, rf.CreatedAt)
+	}
 	switch {
 	case err == nil && res.Outcome != carriers.OutcomePending:
 		return s.ApplyRefundResult(ctx, rf.ID, res, nil)

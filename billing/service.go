@@ -54,6 +54,7 @@ type Service struct {
 	jobs     *jobs.Client
 	events   EventSink
 	limits   Limiter
+	catchUp  catchUpThrottle // when this node last caught each carrier up (catchup.go)
 }
 
 // Deps are what the service is built from; all are required.

@@ -180,6 +180,16 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	breaker.OnStateChange = func(carrier string, to carriers.Health) {
 		breakerState.WithLabelValues(carrier).Set(map[carriers.Health]float64{carriers.Available: 0, carriers.Degraded: 1, carriers.Unavailable: 2}[to])
 		log.Warn("carrier circuit breaker", "carrier", carrier, "state", to)
+		if to == carriers.Available && a.billing != nil {
+			// Closed after its probes passed: the carrier answers again, so
+			// the status queries an outage backed off (up to 10 minutes) run
+			// now. Not here: the breaker's lock is held.
+			go func() {
+				if _, err := a.billing.CatchUp(context.WithoutCancel(ctx), carrier); err != nil {
+					log.Error("catching up a recovered carrier", "carrier", carrier, "error", err)
+				}
+			}()
+		}
 	}
 	a.carriers, err = carriers.NewRegistry(cs.connections, carriers.RegistryOptions{SimURL: simURL, PublicURL: publicURL, HTTPClient: carriers.NewHTTPClient(cs.http), Breaker: breaker, Now: clk.Now})
 	if err != nil {
