@@ -479,7 +479,7 @@ type SubscriberRefundRequest struct {
 	Currency      string
 	Status        RefundRequestStatus
 	Reason        string
-	DeclineReason *string
+	DeclineReason string // "" until declined
 	CreatedAt     time.Time
 }
 
@@ -488,7 +488,7 @@ type SubscriberRefundRequest struct {
 func (s *Service) SubscriberRefundRequests(ctx context.Context, livemode bool, index string, limit int) ([]SubscriberRefundRequest, error) {
 	var out []SubscriberRefundRequest
 	err := s.db.WithContext(ctx).Table("refund_requests r").
-		Select("r.id, r.charge_id, m.name AS merchant_name, r.amount, r.currency, r.status, r.reason, r.decline_reason, r.created_at").
+		Select("r.id, r.charge_id, m.name AS merchant_name, r.amount, r.currency, r.status, r.reason, COALESCE(r.decline_reason, '') AS decline_reason, r.created_at").
 		Joins("JOIN merchants m ON m.id = r.merchant_id").
 		Where("r.msisdn_index = ? AND r.livemode = ?", index, livemode).
 		Order("r.seq DESC").Limit(limit).Scan(&out).Error

@@ -76,6 +76,9 @@ func (p *Page) accountPage(c echo.Context, v *view, sess *session) error {
 	for _, n := range names {
 		a.Categories = append(a.Categories, categoryView{Name: n, Blocked: seen[n]})
 	}
+	if err := p.loadRequests(ctx, sess, a); err != nil {
+		return p.serverError(c, v, err)
+	}
 	v.Account = a
 	return p.render(c, tmplAccount, v)
 }

@@ -54,6 +54,11 @@ type Billing interface {
 	SetOwnCap(ctx context.Context, index, currency string, amount *int64) error
 	SetBlockedCategories(ctx context.Context, index string, categories []string) error
 	MonthSpend(ctx context.Context, index, currency string) (billing.Spend, error)
+	// Subscriptions and refund requests (requests.go).
+	SubscriberSubscriptions(ctx context.Context, livemode bool, index string) ([]billing.SubscriberSubscription, error)
+	CancelSubscriptionForSubscriber(ctx context.Context, index, id string) (*billing.Subscription, error)
+	SubscriberRefundRequests(ctx context.Context, livemode bool, index string, limit int) ([]billing.SubscriberRefundRequest, error)
+	RequestRefundForSubscriber(ctx context.Context, livemode bool, index, chargeID, reason string) (*billing.RefundRequest, error)
 }
 
 var _ Billing = (*billing.Service)(nil)
@@ -182,15 +187,17 @@ func (p *Page) now() time.Time { return p.clock.Now().UTC() }
 
 // Paths of the page. Wire strings: links and forms name them.
 const (
-	pathHome     = "/my"
-	pathSignIn   = "/my/sign-in"
-	pathCode     = "/my/sign-in/code"
-	pathRestart  = "/my/sign-in/restart"
-	pathSignOut  = "/my/sign-out"
-	pathCap      = "/my/cap"
-	pathCategory = "/my/categories"
-	pathRevoke   = "/my/payment-methods/:id/revoke"
-	pathStatic   = "/my/static"
+	pathHome      = "/my"
+	pathSignIn    = "/my/sign-in"
+	pathCode      = "/my/sign-in/code"
+	pathRestart   = "/my/sign-in/restart"
+	pathSignOut   = "/my/sign-out"
+	pathCap       = "/my/cap"
+	pathCategory  = "/my/categories"
+	pathRevoke    = "/my/payment-methods/:id/revoke"
+	pathCancel    = "/my/subscriptions/:id/cancel"
+	pathAskRefund = "/my/charges/:id/refund-request"
+	pathStatic    = "/my/static"
 )
 
 // Mount adds the page's routes to e.
@@ -205,6 +212,8 @@ func (p *Page) Mount(e *echo.Echo) {
 	e.POST(pathCap, p.setCap, p.guard)
 	e.POST(pathCategory, p.setCategories, p.guard)
 	e.POST(pathRevoke, p.revoke, p.guard)
+	e.POST(pathCancel, p.cancelSubscription, p.guard)
+	e.POST(pathAskRefund, p.askRefund, p.guard)
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		panic(err) // the embedded folder is part of the binary

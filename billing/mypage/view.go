@@ -48,6 +48,10 @@ type accountView struct {
 	Next       string // the cursor of the next page, when more follow
 	PMs        []billing.SubscriberPaymentMethod
 	Categories []categoryView
+	// Subscriptions and refund requests (requests.go).
+	Subs     []billing.SubscriberSubscription
+	Requests []billing.SubscriberRefundRequest
+	Rows     []chargeRow // Charges with their refund request, as shown
 }
 
 type spendView struct {
@@ -71,6 +75,10 @@ const (
 	doneCapRestore = "cap_restored"
 	doneCategories = "categories"
 	doneRevoked    = "revoked"
+	// requests.go
+	doneSubCanceled     = "subscription_canceled"
+	doneRefundRequested = "refund_requested"
+	doneRefundApproved  = "refund_approved"
 )
 
 func (p *Page) newView(c echo.Context, country string) *view {
@@ -175,6 +183,15 @@ var funcs = template.FuncMap{
 		return t.In(loc).Format("2006-01-02")
 	},
 	"tr": trf,
+	// requests.go's words: a subscription's status and interval, a refund request's status.
+	"subStatus": func(t map[string]string, st billing.SubscriptionStatus) string { return t["sub_"+string(st)] },
+	"rrStatus":  func(t map[string]string, st billing.RefundRequestStatus) string { return t["rr_status_"+string(st)] },
+	"every": func(t map[string]string, interval, amount string) string {
+		if interval == billing.IntervalWeek {
+			return fmt.Sprintf(t["every_week"], amount)
+		}
+		return fmt.Sprintf(t["every_month"], amount)
+	},
 	"status": func(t map[string]string, st billing.Status) string {
 		if s, ok := t["status_"+string(st)]; ok {
 			return s
