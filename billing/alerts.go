@@ -43,7 +43,7 @@ func (s *Service) spentTx(tx *gorm.DB, ch *Charge) error {
 	l := s.carrierLine(ch.Carrier, ch.Currency)
 	for _, b := range s.buckets(ch, l, Preferences{}) {
 		err := tx.Model(&spendMonth{}).Where("msisdn_index = ? AND currency = ? AND month = ? AND scope = ?", ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, b.scope).
-			Update("spent", gorm.Expr("spent + ?", ch.Amount)).Error
+			Update("spent", gorm.Expr("spent + ?", ch.Billed())).Error
 		if err != nil {
 			return fmt.Errorf("book spend of %s: %w", ch.ID, err)
 		}
@@ -73,7 +73,7 @@ func (s *Service) spentTx(tx *gorm.DB, ch *Charge) error {
 	if err != nil {
 		return err
 	}
-	body := fmt.Sprintf(t.receipt, cur.Format(ch.Amount), merchant) + s.leftText(t, ch, l, cap, total, cur)
+	body := fmt.Sprintf(t.receipt, cur.Format(ch.Billed()), merchant) + s.leftText(t, ch, l, cap, total, cur)
 	return s.textTx(tx, ch, "receipt:"+ch.ID, body)
 }
 

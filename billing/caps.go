@@ -198,6 +198,7 @@ func (s *Service) buckets(ch *Charge, l line, prefs Preferences) []bucket {
 }
 
 // holdRoomTx is every subscriber rule a charge passes in the transaction
+// (caps count the billed amount, what reaches the phone bill)
 // that records its intent, before it is inserted: a blocked category is
 // refused, and the charge's amount is reserved in each of its month's
 // buckets with one conditional UPDATE each, so concurrent charges can
@@ -217,7 +218,7 @@ func (s *Service) holdRoomTx(tx *gorm.DB, ch *Charge) error {
 	ch.SpendMonth = &month
 	for _, b := range s.buckets(ch, l, prefs) {
 		key := []any{ch.MSISDNIndex, ch.Currency, month, b.scope}
-		if b.cap > 0 && ch.Amount > b.cap {
+		if b.cap > 0 && ch.Billed() > b.cap {
 			return s.overCapTx(tx, b, ch, key)
 		}
 		// One statement: the row is created holding the amount, or the
@@ -225,7 +226,7 @@ func (s *Service) holdRoomTx(tx *gorm.DB, ch *Charge) error {
 		// the WHERE on the row as it is once locked; SQLite's writers queue.
 		q := `INSERT INTO spend_months (msisdn_index, currency, month, scope, reserved, spent) VALUES (?, ?, ?, ?, ?, 0)
 			ON CONFLICT (msisdn_index, currency, month, scope) DO UPDATE SET reserved = spend_months.reserved + excluded.reserved`
-		args := append(append([]any{}, key...), ch.Amount)
+		args := append(append([]any{}, key...), ch.Billed())
 		if b.cap > 0 {
 			q += ` WHERE spend_months.reserved + excluded.reserved <= ?`
 			args = append(args, b.cap)
@@ -268,7 +269,7 @@ func overCap(b bucket, ch *Charge, month string, reserved int64) *problem.Proble
 		capName = capCategory
 	}
 	return problem.Unprocessable(b.code, "amount", fmt.Sprintf("This charge of %s would pass %s (%s for %s; %s left); nothing was charged.",
-		cur.Format(ch.Amount), b.what, cur.Format(b.cap), month, cur.Format(left))).
+		cur.Format(ch.Billed()), b.what, cur.Format(b.cap), month, cur.Format(left))).
 		With("cap", capName).With("limit", b.cap).With("remaining", left).With("month", month)
 }
 

@@ -214,7 +214,7 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 		err = s.authorizeCharge(ctx, ch, c, e164, merchant, sinkToken)
 	} else {
 		body := fmt.Sprintf("%s is your code to pay %s to %s on your phone bill. It expires in %d minutes. Never share it.",
-			code, cur.Format(ch.Amount), merchant, int(s.cfg.CodeTTL.Minutes()))
+			code, cur.Format(ch.Billed()), merchant, int(s.cfg.CodeTTL.Minutes()))
 		err = s.sms(ctx, c, ch.ID, e164, body)
 	}
 	if err != nil {
@@ -237,7 +237,7 @@ func (s *Service) authorizeCharge(ctx context.Context, ch *Charge, c carriers.Ca
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CarrierTimeout)
 	defer cancel()
-	authz, err := a.Authorize(actx, carriers.AuthorizeRequest{Reference: ch.ID, MSISDN: e164, Amount: ch.Amount, Currency: ch.Currency, Description: ch.Description, Merchant: merchant, SinkToken: sinkToken})
+	authz, err := a.Authorize(actx, carriers.AuthorizeRequest{Reference: ch.ID, MSISDN: e164, Amount: ch.Billed(), Currency: ch.Currency, Description: ch.Description, Merchant: merchant, SinkToken: sinkToken})
 	if err != nil {
 		return err
 	}
@@ -309,6 +309,9 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 		if err := s.screenTx(tx, ch); err != nil {
 			return err
 		}
+		if err := s.applyCashbackTx(tx, ch); err != nil {
+			return err
+		}
 		if err := s.holdRoomTx(tx, ch); err != nil {
 			return err
 		}
@@ -320,6 +323,9 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 		}
 		return s.enqueue(ctx, tx, ChargeStatusArgs{ChargeID: ch.ID}, s.statusDelay())
 	})
+	if err != nil {
+		ch.CashbackApplied = 0 // rolled back with the rest
+	}
 	if d, ok := declinedBy(err); ok {
 		return s.decline(ctx, ch, d)
 	}
@@ -352,6 +358,9 @@ func (s *Service) insertCharge(ctx context.Context, ch *Charge) (*Charge, error)
 		if err := s.screenTx(tx, ch); err != nil {
 			return err
 		}
+		if err := s.applyCashbackTx(tx, ch); err != nil {
+			return err
+		}
 		if err := s.holdRoomTx(tx, ch); err != nil {
 			return err
 		}
@@ -365,6 +374,9 @@ func (s *Service) insertCharge(ctx context.Context, ch *Charge) (*Charge, error)
 		}
 		return s.emitCharge(tx, chargeEvent(ch.Status), ch)
 	})
+	if err != nil {
+		ch.CashbackApplied = 0 // rolled back with the rest
+	}
 	if d, ok := declinedBy(err); ok {
 		return s.decline(ctx, ch, d)
 	}
@@ -654,7 +666,10 @@ func (s *Service) moveTx(tx *gorm.DB, ch *Charge, to Status, fields map[string]a
 		return nil, fmt.Errorf("reload charge %s: %w", ch.ID, err)
 	}
 	if to == StatusFailed || to == StatusCanceled {
-		if err := s.releaseTx(tx, &out, out.Amount, false); err != nil {
+		if err := s.releaseTx(tx, &out, out.Billed(), false); err != nil {
+			return nil, err
+		}
+		if err := s.giveBackCashbackTx(tx, &out); err != nil {
 			return nil, err
 		}
 	}

@@ -43,7 +43,7 @@ func (b *Books) CountSucceededCharges(ctx context.Context, carrier string, from,
 // or refunded since), row by row, so any number fits in bounded memory.
 func (b *Books) SucceededCharges(ctx context.Context, carrier string, from, to time.Time, fn func(FeedRow) error) error {
 	return b.feed(ctx, "charges succeeded", fn,
-		`SELECT id, amount, currency, status FROM charges WHERE carrier = ? AND succeeded_at >= ? AND succeeded_at < ? AND status IN ?`,
+		`SELECT id, amount - cashback_applied, currency, status FROM charges WHERE carrier = ? AND succeeded_at >= ? AND succeeded_at < ? AND status IN ?`,
 		carrier, from, to, billedStatuses)
 }
 
@@ -51,7 +51,7 @@ func (b *Books) SucceededCharges(ctx context.Context, carrier string, from, to t
 // processing that were created before before.
 func (b *Books) ProcessingCharges(ctx context.Context, carrier string, before time.Time, fn func(FeedRow) error) error {
 	return b.feed(ctx, "processing charges", fn,
-		`SELECT id, amount, currency, status FROM charges WHERE carrier = ? AND status = ? AND created_at < ?`,
+		`SELECT id, amount - cashback_applied, currency, status FROM charges WHERE carrier = ? AND status = ? AND created_at < ?`,
 		carrier, StatusProcessing, before)
 }
 

@@ -75,6 +75,7 @@ func RegisterWorkers(w *river.Workers, s *Service) {
 	river.AddWorker(w, &subscriptionExpiryWorker{s: s})
 	river.AddWorker(w, &subscriptionSweepWorker{s: s})
 	river.AddWorker(w, &scheduledChargeWorker{s: s})
+	river.AddWorker(w, &cashbackExpiryWorker{s: s})
 }
 
 // PaymentMethodExpiryArgs fails an opt-in nobody confirmed in time.
@@ -205,7 +206,7 @@ func (w *chargeStatusWorker) work(ctx context.Context, job *river.Job[ChargeStat
 		// never reached the carrier (a crash, a lost request): confirm again.
 		s.log.Warn("confirming a charge the carrier still holds reserved", "charge", ch.ID, "carrier", ch.Carrier)
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.CarrierTimeout)
-		res, err = c.Charge(cctx, carriers.ChargeRequest{Reference: ch.ID, MSISDN: e164, Amount: ch.Amount, Currency: ch.Currency,
+		res, err = c.Charge(cctx, carriers.ChargeRequest{Reference: ch.ID, MSISDN: e164, Amount: ch.Billed(), Currency: ch.Currency,
 			Description: ch.Description, AuthorizationID: *ch.AuthorizationRef})
 		cancel()
 		if err != nil {

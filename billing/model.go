@@ -51,6 +51,11 @@ type Charge struct {
 	SubscriptionPeriod *int
 	// ScheduledFor is when a scheduled one-tap charge runs.
 	ScheduledFor *time.Time
+	// CashbackApplied is the subscriber's cashback spent on the charge: the
+	// carrier bills Amount - CashbackApplied (Billed). CashbackEarned is
+	// what the charge earned once it succeeded (cashback.go).
+	CashbackApplied int64
+	CashbackEarned  int64
 }
 
 // RefundStatus is a refund's state.
@@ -122,6 +127,7 @@ type LedgerEntry struct {
 	Account    string
 	Amount     int64
 	Currency   string
+	Kind       string // "" for a charge's or refund's own posting; cashback postings name theirs
 	CreatedAt  time.Time
 }
 

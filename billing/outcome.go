@@ -25,7 +25,7 @@ func (s *Service) submit(ctx context.Context, ch *Charge, c carriers.Carrier, re
 		return nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.CarrierTimeout)
-	req.Reference, req.MSISDN, req.Amount, req.Currency = ch.ID, e164, ch.Amount, ch.Currency
+	req.Reference, req.MSISDN, req.Amount, req.Currency = ch.ID, e164, ch.Billed(), ch.Currency
 	req.Description, req.Merchant = ch.Description, merchant
 	res, cerr := c.Charge(cctx, req)
 	cancel()
@@ -96,6 +96,9 @@ func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers
 			return ignoreConflict(err)
 		}
 		if err := postCharge(tx, out, at); err != nil {
+			return err
+		}
+		if err := s.earnCashbackTx(tx, out, at); err != nil {
 			return err
 		}
 		return s.spentTx(tx, out)

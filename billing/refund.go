@@ -51,7 +51,7 @@ func (s *Service) CreateRefund(ctx context.Context, p auth.Principal, chargeID, 
 	if !ok {
 		return nil, fmt.Errorf("charge %s: carrier %s vanished from config", ch.ID, ch.Carrier)
 	}
-	remaining := ch.Amount - ch.RefundReserved
+	remaining := ch.Billed() - ch.RefundReserved // cashback is never paid out: at most the billed amount
 	amount := remaining
 	if in.Amount != nil {
 		amount = *in.Amount
@@ -60,9 +60,9 @@ func (s *Service) CreateRefund(ctx context.Context, p auth.Principal, chargeID, 
 		return nil, exceeds(ch.ID, remaining, ch.Currency)
 	}
 	caps := c.Capabilities()
-	if amount != ch.Amount && !caps.PartialRefunds {
+	if amount != ch.Billed() && !caps.PartialRefunds {
 		return nil, problem.Unprocessable(problem.CodeRefundNotSupported, "amount", fmt.Sprintf(
-			"Carrier %s refunds only whole charges. Refund the full %d %s (omit amount), or credit the subscriber another way.", c.Name(), ch.Amount, ch.Currency))
+			"Carrier %s refunds only whole charges. Refund the full %d %s (omit amount), or credit the subscriber another way.", c.Name(), ch.Billed(), ch.Currency))
 	}
 	if ch.SucceededAt != nil {
 		if closes, ok := caps.RefundWindow.Closes(*ch.SucceededAt); ok && !s.now().Before(closes) {
@@ -78,7 +78,7 @@ func (s *Service) CreateRefund(ctx context.Context, p auth.Principal, chargeID, 
 		Amount: amount, Currency: ch.Currency, Status: RefundPending, Reason: in.Reason, CreatedAt: now, UpdatedAt: now}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Charge{}).
-			Where("id = ? AND status IN ? AND refund_reserved + ? <= amount", ch.ID, []Status{StatusSucceeded, StatusPartiallyRefunded}, amount).
+			Where("id = ? AND status IN ? AND refund_reserved + ? <= amount - cashback_applied", ch.ID, []Status{StatusSucceeded, StatusPartiallyRefunded}, amount).
 			Updates(map[string]any{"refund_reserved": gorm.Expr("refund_reserved + ?", amount), "updated_at": now})
 		if res.Error != nil {
 			return fmt.Errorf("reserve refund on %s: %w", ch.ID, res.Error)
@@ -102,7 +102,7 @@ func (s *Service) CreateRefund(ctx context.Context, p auth.Principal, chargeID, 
 		if rerr != nil {
 			return nil, rerr
 		}
-		return nil, exceeds(ch.ID, cur.Amount-cur.RefundReserved, ch.Currency)
+		return nil, exceeds(ch.ID, cur.Billed()-cur.RefundReserved, ch.Currency)
 	case err != nil:
 		return nil, fmt.Errorf("create refund: %w", err)
 	}
@@ -211,7 +211,7 @@ func (s *Service) applyRefundResultTx(tx *gorm.DB, refundID string, res carriers
 			Where("id = ? AND status IN ?", rf.ChargeID, []Status{StatusSucceeded, StatusPartiallyRefunded}).
 			Updates(map[string]any{
 				"refunded_amount": gorm.Expr("refunded_amount + ?", rf.Amount),
-				"status":          gorm.Expr("CASE WHEN refunded_amount + ? >= amount THEN ? ELSE ? END", rf.Amount, StatusRefunded, StatusPartiallyRefunded),
+				"status":          gorm.Expr("CASE WHEN refunded_amount + ? >= amount - cashback_applied THEN ? ELSE ? END", rf.Amount, StatusRefunded, StatusPartiallyRefunded),
 				"updated_at":      now,
 			})
 		if r.Error != nil {
@@ -225,6 +225,9 @@ func (s *Service) applyRefundResultTx(tx *gorm.DB, refundID string, res carriers
 			return err
 		}
 		if err := postRefund(tx, &ch, &rf, now); err != nil {
+			return err
+		}
+		if err := s.refundCashbackTx(tx, &ch, &rf, now); err != nil {
 			return err
 		}
 		if err := s.refundedTx(tx, &ch, &rf); err != nil {

@@ -138,7 +138,7 @@ func (s *Service) recordTx(tx *gorm.DB, ch *Charge) error {
 	}
 	ch.UpdatedAt = s.now()
 	res := tx.Model(&Charge{}).Where("id = ? AND status = ?", ch.ID, StatusScheduled).
-		Select("status", "spend_month", "sink_token_hash", "risk_rule", "failure_code", "failure_message", "updated_at").Updates(ch)
+		Select("status", "spend_month", "sink_token_hash", "risk_rule", "failure_code", "failure_message", "cashback_applied", "updated_at").Updates(ch)
 	if res.Error != nil {
 		return fmt.Errorf("run scheduled charge %s: %w", ch.ID, res.Error)
 	}

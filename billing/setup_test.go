@@ -189,7 +189,7 @@ func assertBalanced(t *testing.T, b *testBundle) {
 	var wrong int64
 	err := b.store.DB.Raw(`SELECT COUNT(*) FROM charges c WHERE
 		(SELECT COALESCE(SUM(amount),0) FROM ledger_entries l WHERE l.charge_id = c.id AND l.account = 'carrier_receivable')
-		<> CASE WHEN c.status IN ('succeeded','partially_refunded','refunded') THEN c.amount - c.refunded_amount ELSE 0 END`).Scan(&wrong).Error
+		<> CASE WHEN c.status IN ('succeeded','partially_refunded','refunded') THEN c.amount - c.cashback_applied - c.refunded_amount ELSE 0 END`).Scan(&wrong).Error
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -364,7 +364,7 @@ func (g *gw) assertLedgerBalances() {
 	var wrong int64
 	err := db.Raw(`SELECT COUNT(*) FROM charges c WHERE
 		(SELECT COALESCE(SUM(amount),0) FROM ledger_entries l WHERE l.charge_id = c.id AND l.account = 'carrier_receivable')
-		<> CASE WHEN c.status IN ('succeeded','partially_refunded','refunded') THEN c.amount - c.refunded_amount ELSE 0 END`).Scan(&wrong).Error
+		<> CASE WHEN c.status IN ('succeeded','partially_refunded','refunded') THEN c.amount - c.cashback_applied - c.refunded_amount ELSE 0 END`).Scan(&wrong).Error
 	if err != nil {
 		g.t.Fatal(err)
 	}
