@@ -42,7 +42,8 @@ const phoneWidth = 360
 // /my with the code the simulated carrier texted, sees a charge a merchant
 // made through the API, lowers their own cap and revokes a merchant's
 // one-tap payment method; the merchant's next API charges are declined for
-// it. The page fits 360 px without sideways scrolling and the browser
+// it. Before the revoke, they cancel a subscription on /my and ask the first
+// merchant for a refund, which the merchants see through the API. The page fits 360 px without sideways scrolling and the browser
 // fetches nothing but the gateway's own URLs.
 func TestMyPageInARealBrowser(t *testing.T) {
 	t.Parallel()
@@ -191,6 +192,50 @@ func TestMyPageInARealBrowser(t *testing.T) {
 		if err := os.WriteFile(keep, shot, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	// A subscription on that payment method, confirmed with its own code
+	// and starting in ten days; the subscriber cancels it on /my, and asks
+	// the first merchant for a refund of what is left of the first charge.
+	sub := g.call("POST", "/v1/subscriptions", g.other, newIdem(), map[string]any{"payment_method": pmID, "amount": 3000, "currency": "KRW",
+		"interval": "month", "description": "Film club", "start_at": g.clock.Now().UTC().Add(10 * 24 * time.Hour).Format(time.RFC3339)})
+	if sub.Status != 201 {
+		t.Fatalf("create subscription: %d %s", sub.Status, sub.Raw)
+	}
+	subID := sub.str("id")
+	if r := g.call("POST", "/v1/subscriptions/"+subID+"/confirm", g.other, "", map[string]string{"code": g.smsCodeFor(g.other, number)}); r.str("status") != "active" {
+		t.Fatalf("confirm subscription: %d %s", r.Status, r.Raw)
+	}
+	do("cancel the subscription",
+		chromedp.Navigate(g.base+"/my"),
+		chromedp.WaitVisible(chromedp.ID("cancel-"+subID)),
+	)
+	if subs := text("#subscriptions"); !strings.Contains(subs, "Film club") || !strings.Contains(subs, "₩3,000 every month") || !strings.Contains(subs, "next charge") {
+		t.Fatalf("subscriptions on /my: %q", subs)
+	}
+	do("cancel the subscription",
+		chromedp.Click(chromedp.ID("cancel-"+subID)),
+		chromedp.WaitVisible(chromedp.ID("no-subs")),
+	)
+	if r := g.call("GET", "/v1/subscriptions/"+subID, g.other, "", nil); r.str("status") != "canceled" || r.str("cancellation_reason") != "requested_by_subscriber" {
+		t.Fatalf("the merchant's view after the subscriber canceled: %s", r.Raw)
+	}
+	chargeID := paid.str("id")
+	do("ask for a refund",
+		chromedp.WaitVisible(chromedp.CSS("#ask-"+chargeID+" summary")),
+		chromedp.Click(chromedp.CSS("#ask-"+chargeID+" summary")),
+		chromedp.WaitVisible(chromedp.ID("reason-"+chargeID)),
+		chromedp.SendKeys(chromedp.ID("reason-"+chargeID), "The gems never arrived"),
+		chromedp.Click(chromedp.ID("send-refund-"+chargeID)),
+		chromedp.WaitVisible(chromedp.ID("rr-state-"+chargeID)),
+	)
+	if state := text("#rr-state-" + chargeID); !strings.Contains(state, "Refund requested") {
+		t.Fatalf("the request's state beside the charge: %q", state)
+	}
+	rrs := g.call("GET", "/v1/refund_requests?status=pending", g.key, "", nil)
+	if data, _ := rrs.Body["data"].([]any); len(data) != 1 || data[0].(map[string]any)["charge"] != chargeID ||
+		data[0].(map[string]any)["reason"] != "The gems never arrived" || data[0].(map[string]any)["amount"] != float64(3000) {
+		t.Fatalf("the merchant's refund requests: %s", rrs.Raw)
 	}
 
 	do("revoke the one-tap payment method",
