@@ -87,16 +87,16 @@ func (g *Guarded) Unwrap() Carrier            { return g.inner }
 
 func (g *Guarded) Charge(ctx context.Context, r ChargeRequest) (Result, error) {
 	ctx, uncertain := withUncertainty(ctx)
-	return g.b.run(func() (Result, error) { return settle(g.inner.Charge(ctx, r))(uncertain.Load()) })
+	return redacted(g.b.run(func() (Result, error) { return settle(g.inner.Charge(ctx, r))(uncertain.Load()) }))
 }
 
 func (g *Guarded) Refund(ctx context.Context, r RefundRequest) (Result, error) {
 	ctx, uncertain := withUncertainty(ctx)
-	return g.b.run(func() (Result, error) { return settle(g.inner.Refund(ctx, r))(uncertain.Load()) })
+	return redacted(g.b.run(func() (Result, error) { return settle(g.inner.Refund(ctx, r))(uncertain.Load()) }))
 }
 
 func (g *Guarded) Status(ctx context.Context, ref Reference) (Result, error) {
-	return g.b.run(func() (Result, error) { return g.inner.Status(ctx, ref) })
+	return redacted(g.b.run(func() (Result, error) { return g.inner.Status(ctx, ref) }))
 }
 
 // settle: when an earlier try of the same operation may have reached the
@@ -122,7 +122,7 @@ func settle(res Result, err error) func(uncertain bool) (Result, error) {
 // call runs fn, which has no Result of its own, through the breaker.
 func (g *Guarded) call(fn func() error) error {
 	_, err := g.b.run(func() (Result, error) { return Result{}, fn() })
-	return err
+	return redactError(err)
 }
 
 type guardedSMS struct {

@@ -152,6 +152,7 @@ func neverLeft(err error, gotConn bool) bool {
 // ALREADY_EXISTS: ..."); now is when it came, for a Retry-After given as a
 // date.
 func AnswerError(a *Answer, write bool, detail string, now time.Time) error {
+	detail = RedactNumbers(detail) // the carrier's free text may echo the subscriber's number
 	switch {
 	case a.Status == http.StatusTooManyRequests:
 		return fmt.Errorf("%w: %s", ErrRateLimited, detail)

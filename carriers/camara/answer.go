@@ -56,7 +56,7 @@ func decline(a *carriers.Answer, table map[string]string) (carriers.Result, bool
 		Outcome:     carriers.OutcomeDeclined,
 		FailureCode: failure,
 		DeclineCode: e.Code,
-		Message:     e.Message,
+		Message:     carriers.RedactNumbers(e.Message), // free text; DeclineResult bypasses the decorator's redaction
 	}, true
 }
 
