@@ -237,18 +237,22 @@ func (r resp) num(k string) int64  { f, _ := r.Body[k].(float64); return int64(f
 func (g *gw) call(method, path, key, idem string, body any) resp {
 	g.t.Helper()
 	var rd io.Reader
+	var payload []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		payload = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		payload = b
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			g.t.Fatal(err)
 		}
-		rd = bytes.NewReader(j)
+		payload = j
+	}
+	if body != nil {
+		rd = bytes.NewReader(payload)
 	}
 	target := g.base + path
 	if rest, ok := strings.CutPrefix(path, "/sim/"); ok {
@@ -273,6 +277,7 @@ func (g *gw) call(method, path, key, idem string, body any) resp {
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	g.checkContract(method, path, req.Header, payload, res, raw) // every exchange against /openapi.json
 	r := resp{Status: res.StatusCode, Header: res.Header, Raw: raw}
 	_ = json.Unmarshal(raw, &r.Body)
 	return r
