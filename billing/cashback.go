@@ -48,9 +48,9 @@ const (
 const (
 	// CodeCashbackProgramExists: the merchant already runs an active
 	// program in that currency (409).
-	CodeCashbackProgramExists = "cashback_program_exists"
+	CodeCashbackProgramExists = problem.CodeCashbackProgramExists
 	// CodeCashbackProgramStateInvalid: the program has already ended (409).
-	CodeCashbackProgramStateInvalid = "cashback_program_state_invalid"
+	CodeCashbackProgramStateInvalid = problem.CodeCashbackProgramStateInvalid
 )
 
 // Ledger posting kinds of cashback (ledger_entries.kind).
@@ -490,6 +490,11 @@ func (s *Service) CashbackBalances(ctx context.Context, index string) ([]Cashbac
 		return out[i].Currency < out[j].Currency
 	})
 	return out, nil
+}
+
+// CashbackTotals is Books.CashbackTotals.
+func (s *Service) CashbackTotals(ctx context.Context, carrier string, from, to time.Time) ([]CashbackTotal, error) {
+	return s.books().CashbackTotals(ctx, carrier, from, to)
 }
 
 // CashbackTotal is one merchant's and currency's cashback postings on one

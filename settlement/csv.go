@@ -40,12 +40,13 @@ func discrepancyRecord(v DiscrepancyView) []string {
 }
 
 var statementHeader = []string{"settlement", "merchant", "currency", "charges_count", "refunds_count", "gross", "refunds",
-	"carrier_fees", "gateway_fees", "net", "carrier_share_bps", "gateway_fee_bps"}
+	"carrier_fees", "gateway_fees", "net", "carrier_share_bps", "gateway_fee_bps", "cashback_funded", "cashback_applied", "cashback_expired"}
 
 func statementRecord(v StatementView) []string {
 	i := strconv.FormatInt
 	return []string{v.Settlement, v.Merchant, v.Currency, i(v.ChargesCount, 10), i(v.RefundsCount, 10), i(v.Gross, 10), i(v.Refunds, 10),
-		i(v.CarrierFees, 10), i(v.GatewayFees, 10), i(v.Net, 10), i(v.CarrierShareBps, 10), i(v.GatewayFeeBps, 10)}
+		i(v.CarrierFees, 10), i(v.GatewayFees, 10), i(v.Net, 10), i(v.CarrierShareBps, 10), i(v.GatewayFeeBps, 10),
+		i(v.CashbackFunded, 10), i(v.CashbackApplied, 10), i(v.CashbackExpired, 10)}
 }
 
 func str(s *string) string {

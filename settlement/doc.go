@@ -63,7 +63,16 @@
 //	refunds      = refunds posted on D
 //	carrier_fees = fee(gross, the carrier's share_bps)
 //	gateway_fees = fee(gross, gateway_fee_bps, or the merchant's override)
+//	cashback_funded  = cashback the charges earned, less what refunds took back
+//	cashback_applied = cashback spent on the charges, less what refunds restored
+//	cashback_expired = cashback earned on the carrier's charges that ran out
 //	net          = gross - refunds - carrier_fees - gateway_fees
+//	               - cashback_funded + cashback_applied + cashback_expired
+//
+// Gross is what the carrier billed (a charge's billed amount: its amount
+// less the cashback applied to it). The merchant funds cashback when it is
+// earned (held as cashback_liability) and is paid it back when it is spent
+// on its charges or expires: net is the change of merchant_payable less fees.
 //
 // The one rounding rule: fee(x, bps) = floor((x*bps + 5000) / 10000), the
 // fee on the statement line's gross, rounded half up to the minor unit,

@@ -118,6 +118,9 @@ type Statement struct {
 	CarrierFees     int64
 	GatewayFees     int64
 	Net             int64
+	CashbackFunded  int64
+	CashbackApplied int64
+	CashbackExpired int64
 	CarrierShareBps int64
 	GatewayFeeBps   int64
 }

@@ -35,6 +35,7 @@ type Billing interface {
 	FindCharges(ctx context.Context, carrier string, by billing.LookupBy, values []string) ([]billing.Record, error)
 	FindRefunds(ctx context.Context, carrier string, by billing.LookupBy, values []string) ([]billing.Record, error)
 	LedgerTotals(ctx context.Context, carrier string, from, to time.Time) ([]billing.LedgerTotal, error)
+	CashbackTotals(ctx context.Context, carrier string, from, to time.Time) ([]billing.CashbackTotal, error)
 }
 
 var _ Billing = (*billing.Service)(nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/bits"
+	"sort"
 )
 
 // fee is the one rounding rule of settlement: bps basis points of x,
@@ -28,22 +29,48 @@ func (s *Service) statements(ctx context.Context, runID, carrier string, d day) 
 	if err != nil {
 		return nil, fmt.Errorf("statements from the ledger: %w", err)
 	}
+	cbs, err := s.billing.CashbackTotals(ctx, carrier, d.From, d.To)
+	if err != nil {
+		return nil, fmt.Errorf("statements from the ledger: %w", err)
+	}
 	share := s.cfg.CarrierShareBps[carrier]
 	out := make([]Statement, 0, len(rows))
-	for _, r := range rows {
+	at := map[[2]string]int{}
+	line := func(merchant, currency string) *Statement {
+		k := [2]string{merchant, currency}
+		if i, ok := at[k]; ok {
+			return &out[i]
+		}
 		gw := s.cfg.GatewayFeeBps
-		if o, ok := s.cfg.MerchantFeeBps[r.MerchantID]; ok {
+		if o, ok := s.cfg.MerchantFeeBps[merchant]; ok {
 			gw = o
 		}
-		st := Statement{
-			RunID: runID, MerchantID: r.MerchantID, Currency: r.Currency,
-			ChargesCount: r.Charges, RefundsCount: r.Refunds,
-			Gross: r.Charged, Refunds: r.Refunded,
-			CarrierFees: fee(r.Charged, share), GatewayFees: fee(r.Charged, gw),
-			CarrierShareBps: share, GatewayFeeBps: gw,
-		}
-		st.Net = st.Gross - st.Refunds - st.CarrierFees - st.GatewayFees
-		out = append(out, st)
+		at[k] = len(out)
+		out = append(out, Statement{RunID: runID, MerchantID: merchant, Currency: currency, CarrierShareBps: share, GatewayFeeBps: gw})
+		return &out[len(out)-1]
 	}
+	for _, r := range rows {
+		st := line(r.MerchantID, r.Currency)
+		st.ChargesCount, st.RefundsCount = r.Charges, r.Refunds
+		st.Gross, st.Refunds = r.Charged, r.Refunded
+		st.CarrierFees, st.GatewayFees = fee(r.Charged, share), fee(r.Charged, st.GatewayFeeBps)
+	}
+	for _, c := range cbs {
+		st := line(c.MerchantID, c.Currency)
+		st.CashbackFunded, st.CashbackApplied, st.CashbackExpired = c.Funded, c.Applied, c.Expired
+	}
+	for i := range out {
+		st := &out[i]
+		// What merchant_payable says: the carrier's billed amounts, plus the
+		// cashback the liability pays for them, less what the merchant funded,
+		// plus what expired back to it; then the fees.
+		st.Net = st.Gross - st.Refunds - st.CarrierFees - st.GatewayFees - st.CashbackFunded + st.CashbackApplied + st.CashbackExpired
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].MerchantID != out[j].MerchantID {
+			return out[i].MerchantID < out[j].MerchantID
+		}
+		return out[i].Currency < out[j].Currency
+	})
 	return out, nil
 }

@@ -104,6 +104,9 @@ type StatementView struct {
 	CarrierFees     int64  `json:"carrier_fees"`
 	GatewayFees     int64  `json:"gateway_fees"`
 	Net             int64  `json:"net"`
+	CashbackFunded  int64  `json:"cashback_funded"`
+	CashbackApplied int64  `json:"cashback_applied"`
+	CashbackExpired int64  `json:"cashback_expired"`
 	CarrierShareBps int64  `json:"carrier_share_bps"`
 	GatewayFeeBps   int64  `json:"gateway_fee_bps"`
 }
@@ -114,6 +117,7 @@ func (st *Statement) View() StatementView {
 		Object: "settlement_statement", Settlement: st.RunID, Merchant: st.MerchantID, Currency: st.Currency,
 		ChargesCount: st.ChargesCount, RefundsCount: st.RefundsCount, Gross: st.Gross, Refunds: st.Refunds,
 		CarrierFees: st.CarrierFees, GatewayFees: st.GatewayFees, Net: st.Net,
+		CashbackFunded: st.CashbackFunded, CashbackApplied: st.CashbackApplied, CashbackExpired: st.CashbackExpired,
 		CarrierShareBps: st.CarrierShareBps, GatewayFeeBps: st.GatewayFeeBps,
 	}
 }

@@ -31,6 +31,7 @@ func (a *API) Mount(g *echo.Group, merchant, reader echo.MiddlewareFunc) {
 	g.DELETE("/payment_methods/:id", a.handleRevokePaymentMethod, merchant)
 	g.GET("/carriers", a.handleListCarriers, merchant)
 	a.mountSubscriptions(g, merchant, required, optional)
+	a.mountCashback(g, merchant, optional)
 }
 
 func (a *API) handleCreateCharge(c echo.Context) error {

@@ -22,6 +22,9 @@ type chargeBody struct {
 	MSISDNMasked          string            `json:"msisdn_masked"`
 	PaymentMethod         *string           `json:"payment_method"`
 	RefundedAmount        int64             `json:"refunded_amount"`
+	CashbackApplied       int64             `json:"cashback_applied"`
+	BilledAmount          int64             `json:"billed_amount"`
+	CashbackEarned        int64             `json:"cashback_earned"`
 	FailureCode           *string           `json:"failure_code"`
 	FailureMessage        *string           `json:"failure_message"`
 	CarrierDeclineCode    *string           `json:"carrier_decline_code"`
@@ -50,6 +53,7 @@ func chargeBodyOf(ch *billing.Charge) chargeBody {
 	v := chargeBody{
 		ID: ch.ID, Object: "charge", Status: ch.Status, Amount: ch.Amount, Currency: ch.Currency, Carrier: ch.Carrier,
 		MSISDNMasked: ch.MSISDNMasked, PaymentMethod: ch.PaymentMethodID, RefundedAmount: ch.RefundedAmount,
+		CashbackApplied: ch.CashbackApplied, BilledAmount: ch.Billed(), CashbackEarned: ch.CashbackEarned,
 		FailureCode: ch.FailureCode, FailureMessage: ch.FailureMessage, CarrierDeclineCode: ch.CarrierDeclineCode,
 		CarrierReference: ch.CarrierReference, RiskRule: ch.RiskRule, Description: ch.Description, MerchantReference: ch.MerchantReference,
 		Category: ch.Category, Metadata: meta, Livemode: ch.Livemode, CreatedAt: ts(ch.CreatedAt), UpdatedAt: ts(ch.UpdatedAt),

@@ -111,6 +111,9 @@ const (
 	CodeRefundRequestStateInvalid = "refund_request_state_invalid"
 	CodeRefundRequestOpen         = "refund_request_open"
 	CodeRefundFailed              = "refund_failed"
+	// Cashback programs (billing, issue 11).
+	CodeCashbackProgramExists       = "cashback_program_exists"
+	CodeCashbackProgramStateInvalid = "cashback_program_state_invalid"
 )
 
 // Body is the JSON object written for p.
