@@ -135,7 +135,7 @@ func (s *Service) RequestRefundForSubscriber(ctx context.Context, livemode bool,
 	if ch.Status != StatusSucceeded && ch.Status != StatusPartiallyRefunded {
 		return nil, stateProblem("charge", ch.ID, ch.Status, "only a succeeded charge can be refunded")
 	}
-	left := ch.Amount - ch.RefundReserved
+	left := ch.Billed() - ch.RefundReserved // what reached the phone bill: cashback is never refunded as money
 	if left <= 0 {
 		return nil, exceeds(ch.ID, left, ch.Currency)
 	}
