@@ -37,6 +37,8 @@ func TestSubcommandHelp(t *testing.T) {
 		{[]string{"settle", "--help"}, "TOLLGATE_SIM_URL"},
 		{[]string{"sim", "--help"}, "-listen"},
 		{[]string{"--help"}, "tollgate settle"},
+		{[]string{"--help"}, "tollgate version"},
+		{[]string{"version", "--help"}, "VCS revision"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), c.args, &stdout, &stderr, getenv)

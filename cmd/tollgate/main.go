@@ -24,6 +24,7 @@ Usage:
   tollgate keys create --role finance|admin | --merchant ID
   tollgate settle   --carrier C --date YYYY-MM-DD [--report FILE] [--rerun]
   tollgate sim      [--listen ADDR]
+  tollgate version
 
 Every subcommand takes --help. Settings: embedded defaults, then --config / TOLLGATE_CONFIG, then TOLLGATE_* variables, then flags.
 `
@@ -101,6 +102,12 @@ func dispatch(ctx context.Context, cmd string, rest []string, stdout, stderr io.
 		return cmdSim(ctx, rest, stdout, stderr, getenv)
 	case "settle":
 		return cmdSettle(ctx, rest, stdout, stderr, getenv)
+	case "version":
+		if len(rest) > 0 && wantsHelp(rest[:1]) {
+			fmt.Fprintln(stdout, synopsis[cmd])
+			return nil
+		}
+		return cmdVersion(ctx, rest, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -116,6 +123,7 @@ var synopsis = map[string]string{
 	"keys create":      "usage: tollgate keys create --role finance|admin | --merchant ID",
 	"settle":           "usage: tollgate settle --carrier C --date YYYY-MM-DD [--report FILE] [--rerun]",
 	"sim":              "usage: tollgate sim [--listen ADDR] [--config FILE]",
+	"version":          "usage: tollgate version (prints the module version, VCS revision and Go toolchain the binary was built from)",
 }
 
 // setUsage makes a flag set's -h print the subcommand's usage line and flags.
