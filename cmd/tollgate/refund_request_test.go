@@ -51,6 +51,12 @@ func TestRefundRequestsOverTheAPI(t *testing.T) {
 		if r := g.call("POST", "/v1/refund_requests/"+rr1+"/approve", g.other, "", nil); r.Status != http.StatusNotFound {
 			t.Fatalf("other merchant's approve: %d %s", r.Status, r.Raw)
 		}
+		if r := g.call("POST", "/v1/refund_requests/"+rr1+"/decline", g.other, "", map[string]any{"reason": "no"}); r.Status != http.StatusNotFound {
+			t.Fatalf("other merchant's decline: %d %s", r.Status, r.Raw)
+		}
+		if r := g.call("GET", "/v1/refund_requests?starting_after="+rr1, g.other, "", nil); r.Status != http.StatusBadRequest {
+			t.Fatalf("cursor on another merchant's request: %d %s", r.Status, r.Raw)
+		}
 		if r := g.call("GET", "/v1/refund_requests", g.other, "", nil); len(r.Body["data"].([]any)) != 0 {
 			t.Fatalf("other merchant's list: %s", r.Raw)
 		}
