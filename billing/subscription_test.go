@@ -611,3 +611,32 @@ func TestASubscriptionsIdempotencyKeyNamesItForever(t *testing.T) {
 		wantProblem(t, err, http.StatusUnprocessableEntity, problem.CodeIdempotencyKeyReused)
 	})
 }
+
+func TestARenewalMeetsTheSubscribersCapsLikeAnyCharge(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		ctx := context.Background()
+		s.cfg.Caps = krCaps(t)
+		recurring(b)
+		const number = "+821012345678"
+		sub := subscribed(t, s, b, number)
+		if err := s.SetOwnCap(ctx, s.vault.Index(number), "KRW", i64(5000)); err != nil {
+			t.Fatal(err)
+		}
+		calls := b.carrier.ChargeCalls()
+		sub = renewNow(t, s, sub.ID)
+		wantStatus(t, sub, SubPastDue, "")
+		if len(periodCharges(t, b, sub.ID)) != 0 || b.carrier.ChargeCalls() != calls {
+			t.Fatal("a renewal over the subscriber's own cap reached the carrier")
+		}
+		// The subscriber restores the cap: the retry goes through.
+		if err := s.SetOwnCap(ctx, s.vault.Index(number), "KRW", nil); err != nil {
+			t.Fatal(err)
+		}
+		b.clock.Set(*sub.NextChargeAt)
+		sub = renewNow(t, s, sub.ID)
+		wantStatus(t, sub, SubActive, "")
+		if spend, _ := s.MonthSpend(ctx, s.vault.Index(number), "KRW"); spend.Spent != 9900 {
+			t.Fatalf("the renewal counts %d in the month, want 9900", spend.Spent)
+		}
+	})
+}
