@@ -457,11 +457,11 @@ type CashbackBalance struct {
 	NextExpiry   time.Time // when the soonest-expiring part runs out
 }
 
-// CashbackBalances is what the subscriber (blind index) can still spend,
-// per merchant and currency: lots not expired, by merchant name.
-func (s *Service) CashbackBalances(ctx context.Context, index string) ([]CashbackBalance, error) {
+// SubscriberCashback is what the subscriber (blind index) can still spend,
+// per merchant and currency in one mode: lots not expired, by merchant name.
+func (s *Service) SubscriberCashback(ctx context.Context, livemode bool, index string) ([]CashbackBalance, error) {
 	var lots []cashbackLot
-	if err := s.db.WithContext(ctx).Where("msisdn_index = ? AND remaining > 0 AND expires_at > ?", index, s.now()).Order("expires_at, seq").Find(&lots).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("msisdn_index = ? AND livemode = ? AND remaining > 0 AND expires_at > ?", index, livemode, s.now()).Order("expires_at, seq").Find(&lots).Error; err != nil {
 		return nil, fmt.Errorf("cashback balances: %w", err)
 	}
 	out := []CashbackBalance{}

@@ -113,7 +113,7 @@ func TestCashbackProgramInputs(t *testing.T) {
 // cashbackOf is what the subscriber can spend at the bundle's merchant.
 func cashbackOf(t *testing.T, s *Service, number string) int64 {
 	t.Helper()
-	bs, err := s.CashbackBalances(context.Background(), s.vault.Index(number))
+	bs, err := s.SubscriberCashback(context.Background(), false, s.vault.Index(number))
 	if err != nil {
 		t.Fatal(err)
 	}

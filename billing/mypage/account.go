@@ -79,6 +79,9 @@ func (p *Page) accountPage(c echo.Context, v *view, sess *session) error {
 	if err := p.loadRequests(ctx, sess, a); err != nil {
 		return p.serverError(c, v, err)
 	}
+	if a.Cashback, err = p.billing.SubscriberCashback(ctx, p.cfg.Livemode, sess.MSISDNIndex); err != nil {
+		return p.serverError(c, v, err)
+	}
 	v.Account = a
 	return p.render(c, tmplAccount, v)
 }

@@ -59,6 +59,8 @@ type Billing interface {
 	CancelSubscriptionForSubscriber(ctx context.Context, index, id string) (*billing.Subscription, error)
 	SubscriberRefundRequests(ctx context.Context, livemode bool, index string, limit int) ([]billing.SubscriberRefundRequest, error)
 	RequestRefundForSubscriber(ctx context.Context, livemode bool, index, chargeID, reason string) (*billing.RefundRequest, error)
+	// Cashback (cashback.go).
+	SubscriberCashback(ctx context.Context, livemode bool, index string) ([]billing.CashbackBalance, error)
 }
 
 var _ Billing = (*billing.Service)(nil)

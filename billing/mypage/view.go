@@ -52,6 +52,8 @@ type accountView struct {
 	Subs     []billing.SubscriberSubscription
 	Requests []billing.SubscriberRefundRequest
 	Rows     []chargeRow // Charges with their refund request, as shown
+	// Cashback balances per merchant (cashback.go).
+	Cashback []billing.CashbackBalance
 }
 
 type spendView struct {
