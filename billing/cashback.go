@@ -311,30 +311,37 @@ func (s *Service) giveBackCashbackTx(tx *gorm.DB, ch *Charge) error {
 	return nil
 }
 
-// earnCashbackTx gives the subscriber of a charge that just succeeded what
-// the merchant's active program says, in the transaction that posts it.
-func (s *Service) earnCashbackTx(tx *gorm.DB, ch *Charge, at time.Time) error {
+// cashbackToEarnTx is what a charge about to succeed earns under the
+// merchant's active program (0 and nil: nothing), so that the charge moves
+// to succeeded with it and its event says so.
+func (s *Service) cashbackToEarnTx(tx *gorm.DB, ch *Charge) (int64, *CashbackProgram, error) {
 	var progs []CashbackProgram
 	if err := tx.Where("merchant_id = ? AND livemode = ? AND currency = ? AND status = ?", ch.MerchantID, ch.Livemode, ch.Currency, CashbackProgramActive).Limit(1).Find(&progs).Error; err != nil {
-		return fmt.Errorf("cashback program of %s: %w", ch.ID, err)
+		return 0, nil, fmt.Errorf("cashback program of %s: %w", ch.ID, err)
 	}
 	if len(progs) == 0 || ch.Billed() < progs[0].MinAmount {
-		return nil
+		return 0, nil, nil
 	}
-	prog := progs[0]
-	earned := CashbackFor(ch.Billed(), prog.RateBps, prog.MaxPerCharge)
+	earned := CashbackFor(ch.Billed(), progs[0].RateBps, progs[0].MaxPerCharge)
 	if earned <= 0 {
+		return 0, nil, nil
+	}
+	return earned, &progs[0], nil
+}
+
+// earnCashbackTx gives the subscriber of a charge that just succeeded what
+// it earned (ch.CashbackEarned, from cashbackToEarnTx), in the transaction
+// that posts it.
+func (s *Service) earnCashbackTx(tx *gorm.DB, ch *Charge, prog *CashbackProgram, at time.Time) error {
+	if prog == nil || ch.CashbackEarned <= 0 {
 		return nil
 	}
+	earned := ch.CashbackEarned
 	lot := &cashbackLot{ChargeID: ch.ID, ProgramID: prog.ID, MerchantID: ch.MerchantID, Livemode: ch.Livemode, Currency: ch.Currency,
 		MSISDNIndex: ch.MSISDNIndex, Earned: earned, Remaining: earned, ExpiresAt: at.AddDate(0, 0, prog.ExpiresAfterDays), CreatedAt: at}
 	if err := tx.Create(lot).Error; err != nil {
 		return fmt.Errorf("record cashback of %s: %w", ch.ID, err)
 	}
-	if err := tx.Model(&Charge{}).Where("id = ?", ch.ID).Update("cashback_earned", earned).Error; err != nil {
-		return fmt.Errorf("note cashback of %s: %w", ch.ID, err)
-	}
-	ch.CashbackEarned = earned
 	return postKind(tx, ch.MerchantID, ch.ID, nil, earned, ch.Currency, at, AccountMerchantPayable, AccountCashbackLiability, KindCashbackEarned)
 }
 

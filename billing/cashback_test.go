@@ -188,6 +188,9 @@ func TestCashbackEarnedAppliedRefundedExpired(t *testing.T) {
 		if got := cashbackOf(t, s, me); got != 200 {
 			t.Fatalf("balance %d after earning, want 200", got)
 		}
+		if got := succeededEvent(t, b, first.ID); got.CashbackEarned != 200 {
+			t.Fatalf("charge.succeeded says cashback_earned %d, want 200", got.CashbackEarned)
+		}
 		assertCashbackBooks(t, b)
 
 		// Applied: the next charge is billed ₩4,800; the carrier is asked for that.
@@ -394,6 +397,22 @@ func TestConcurrentChargesDoNotSpendOneBalanceTwice(t *testing.T) {
 		}
 		assertCashbackBooks(t, b)
 	})
+}
+
+// succeededEvent is the charge as its charge.succeeded event carried it.
+func succeededEvent(t *testing.T, b *testBundle, id string) *Charge {
+	t.Helper()
+	b.events.mu.Lock()
+	defer b.events.mu.Unlock()
+	for _, e := range b.events.events {
+		if e.ObjectID == id && e.Type == EventChargeSucceeded {
+			if ch, ok := e.Object.(*Charge); ok {
+				return ch
+			}
+		}
+	}
+	t.Fatalf("no charge.succeeded event for %s", id)
+	return nil
 }
 
 func mustActive(t *testing.T, s *Service, b *testBundle) string {

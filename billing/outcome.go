@@ -91,6 +91,13 @@ func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers
 			at = res.BilledAt.UTC()
 		}
 		fields["succeeded_at"] = at
+		earned, prog, err := s.cashbackToEarnTx(tx, &ch)
+		if err != nil {
+			return err
+		}
+		if earned > 0 {
+			fields["cashback_earned"] = earned
+		}
 		out, err := s.moveTx(tx, &ch, StatusSucceeded, fields)
 		if err != nil {
 			return ignoreConflict(err)
@@ -98,7 +105,7 @@ func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers
 		if err := postCharge(tx, out, at); err != nil {
 			return err
 		}
-		if err := s.earnCashbackTx(tx, out, at); err != nil {
+		if err := s.earnCashbackTx(tx, out, prog, at); err != nil {
 			return err
 		}
 		return s.spentTx(tx, out)
