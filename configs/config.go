@@ -45,6 +45,9 @@ type Config struct {
 	Settlement      SettlementConfig   `yaml:"settlement"`
 	SpendingCaps    SpendingCapsConfig `yaml:"spending_caps"`
 	Carriers        []CarrierConfig    `yaml:"carriers"`
+	APIKeyCacheTTL  time.Duration      `yaml:"api_key_cache_ttl"` // how long a node trusts a resolved key; 0 = every request reads it
+	PprofListen     string             `yaml:"pprof_listen"`      // a loopback host:port serving /debug/pprof/; empty = off
+	DatabasePool    int                `yaml:"database_pool"`     // open connections per node; 0 = the store's default (PostgreSQL 32, SQLite 8)
 }
 
 // JobsConfig tunes the durable job queue.
@@ -210,6 +213,18 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("listen: %q is not host:port", c.Listen)
+	}
+	if c.APIKeyCacheTTL < 0 || c.APIKeyCacheTTL > time.Minute {
+		return fmt.Errorf("api_key_cache_ttl: must be between 0 and 1m (a revoked key works on other nodes this long), got %s", c.APIKeyCacheTTL)
+	}
+	if c.DatabasePool < 0 || c.DatabasePool > 500 {
+		return fmt.Errorf("database_pool: must be between 0 (the default) and 500, got %d", c.DatabasePool)
+	}
+	if c.PprofListen != "" {
+		host, _, err := net.SplitHostPort(c.PprofListen)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return fmt.Errorf("pprof_listen: %q must be a loopback host:port (e.g. 127.0.0.1:6060): profiles show internals", c.PprofListen)
+		}
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return fmt.Errorf("database_url: must start with sqlite: or postgres://")

@@ -126,6 +126,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		_ = ln.Close()
 		return fmt.Errorf("job queue: %w", err)
 	}
+	stopPprof, err := servePprof(cfg.PprofListen, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopPprof()
 	srv := newServer(a.handler, serverTimeouts)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -145,6 +151,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	// Jobs being worked finish; the rest wait in the database for the next start.
 	if err := a.jobs.Stop(sctx); err != nil {
 		log.Warn("job queue did not stop cleanly", "error", err)
+	}
+	if a.listener != nil {
+		a.listener.Close()
 	}
 	log.Info("stopped")
 	return nil

@@ -1,0 +1,43 @@
+package configs
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSpeedSettingsNameTheirKey(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		key  string // empty: accepted
+	}{
+		{func(c *Config) { c.APIKeyCacheTTL = -time.Second }, "api_key_cache_ttl"},
+		{func(c *Config) { c.APIKeyCacheTTL = 2 * time.Minute }, "api_key_cache_ttl"},
+		{func(c *Config) { c.PprofListen = "0.0.0.0:6060" }, "pprof_listen"},
+		{func(c *Config) { c.PprofListen = ":6060" }, "pprof_listen"},
+		{func(c *Config) { c.PprofListen = "10.0.0.1:6060" }, "pprof_listen"},
+		{func(c *Config) { c.PprofListen = "127.0.0.1" }, "pprof_listen"},
+		{func(c *Config) { c.DatabasePool = -1 }, "database_pool"},
+		{func(c *Config) { c.DatabasePool = 501 }, "database_pool"},
+		{func(c *Config) { c.DatabasePool = 16 }, ""},
+		{func(c *Config) { c.APIKeyCacheTTL = 0 }, ""},
+		{func(c *Config) { c.APIKeyCacheTTL = time.Minute }, ""},
+		{func(c *Config) { c.PprofListen = "127.0.0.1:6060" }, ""},
+		{func(c *Config) { c.PprofListen = "[::1]:0" }, ""},
+		{func(c *Config) { c.PprofListen = "localhost:6060" }, ""},
+	} {
+		c := defaults(t)
+		tc.edit(&c)
+		err := c.Validate()
+		if tc.key == "" && err != nil {
+			t.Errorf("refused: %v", err)
+		}
+		if tc.key != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.key+":")) {
+			t.Errorf("got %v, want an error naming %s", err, tc.key)
+		}
+	}
+	c := defaults(t)
+	if c.APIKeyCacheTTL != 5*time.Second || c.PprofListen != "" {
+		t.Fatalf("shipped: api_key_cache_ttl %s, pprof_listen %q; want 5s and off", c.APIKeyCacheTTL, c.PprofListen)
+	}
+}
