@@ -13,7 +13,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -55,11 +54,11 @@ type app struct {
 	sim        *sim.Simulator // test mode only
 	inbox      smsInbox       // test mode only: the simulated carriers' texts
 	jobs       *jobs.Client
-	listener   *pgxpool.Pool // PostgreSQL: river's LISTEN connection (closed after the queue stops)
 	inbound    *webhooks.Inbound
 	outbound   *webhooks.Outbound
 	settle     *settlement.Service
 	metrics    *prometheus.Registry
+	obs        *observer // business metrics counted where they happen (metrics.go)
 	handler    http.Handler
 }
 
@@ -83,12 +82,6 @@ func openStore(ctx context.Context, cfg configs.Config, log *slog.Logger) (*stor
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("database_url: %w", err)
-	}
-	if cfg.DatabasePool > 0 {
-		// Idle ones kept too: under load a pool that closes and reopens
-		// connections pays a PostgreSQL backend start each time.
-		st.SQL.SetMaxOpenConns(cfg.DatabasePool)
-		st.SQL.SetMaxIdleConns(cfg.DatabasePool)
 	}
 	if _, err := migrate(ctx, st, log); err != nil {
 		_ = st.Close()
@@ -155,13 +148,14 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 		return nil, fmt.Errorf("secret_key: %w", err)
 	}
 	a := &app{cfg: cfg, log: log, store: st, clock: clk, vault: vault}
-	a.keys = auth.Keys{DB: st.DB, Now: clk.Now, Cache: auth.NewKeyCache(cfg.APIKeyCacheTTL)}
+	a.keys = auth.Keys{DB: st.DB, Now: clk.Now}
 
 	a.metrics = prometheus.NewRegistry()
 	breakerState := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tollgate_carrier_breaker_state", Help: "Each carrier's circuit breaker: 0 available (closed), 1 degraded (half-open), 2 unavailable (open).",
 	}, []string{"carrier"})
-	a.metrics.MustRegister(breakerState)
+	a.metrics.MustRegister(breakerState, dbCollector{db: st.DB, now: clk.Now, log: log, carriers: func() []string { return a.carriers.Names() }})
+	a.obs = newObserver(a.metrics)
 
 	publicURL := cfg.PublicURL
 	if publicURL == "" {
@@ -187,6 +181,7 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	breaker := cs.breaker
 	breaker.OnStateChange = func(carrier string, to carriers.Health) {
 		breakerState.WithLabelValues(carrier).Set(map[carriers.Health]float64{carriers.Available: 0, carriers.Degraded: 1, carriers.Unavailable: 2}[to])
+		a.obs.breakerMoved(carrier, string(to))
 		log.Warn("carrier circuit breaker", "carrier", carrier, "state", to)
 		if to == carriers.Available && a.billing != nil {
 			// Closed after its probes passed: the carrier answers again, so
@@ -199,13 +194,14 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 			}()
 		}
 	}
-	a.carriers, err = carriers.NewRegistry(cs.connections, carriers.RegistryOptions{SimURL: simURL, PublicURL: publicURL, HTTPClient: carriers.NewHTTPClient(cs.http), Breaker: breaker, Now: clk.Now})
+	a.carriers, err = carriers.NewRegistry(cs.connections, carriers.RegistryOptions{SimURL: simURL, PublicURL: publicURL, HTTPClient: a.obs.instrumentCarrierClient(carriers.NewHTTPClient(cs.http), carrierBases(cs.connections, simURL)), Breaker: breaker, Now: clk.Now})
 	if err != nil {
 		return nil, fmt.Errorf("carriers: %w", err)
 	}
 	for _, n := range a.carriers.Names() {
 		breakerState.WithLabelValues(n).Set(0)
 	}
+	a.obs.startBreakers(a.carriers.Names())
 	// The queue comes first: billing and the outbox insert jobs through it.
 	// Their workers need them in turn, so the worker bundle is filled after
 	// they exist and before the queue starts working.
@@ -213,12 +209,6 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	jo := jobs.Options{Workers: workers, Logger: log.With("component", "jobs"), MaxWorkers: cfg.Jobs.MaxWorkers, PollEvery: cfg.Jobs.PollInterval}
 	if tg, ok := clk.(rivertype.TimeGenerator); ok {
 		jo.Time = tg
-	}
-	if st.Dialect == store.Postgres {
-		if a.listener, err = jobs.OpenListener(cfg.DatabaseURL); err != nil {
-			return nil, err
-		}
-		jo.Listener = a.listener
 	}
 	if a.jobs, err = jobs.New(st, jo); err != nil {
 		return nil, err

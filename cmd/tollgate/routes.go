@@ -57,12 +57,19 @@ func (a *app) routes() http.Handler {
 			status := c.Response().Status
 			requests.WithLabelValues(c.Path(), c.Request().Method, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
 			// The route pattern, never the raw URL: query strings may hold
-			// a phone number (GET /sim/sms?msisdn=…).
-			a.log.Info("request", "method", c.Request().Method, "route", c.Path(), "status", status,
-				"took_ms", time.Since(start).Milliseconds(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			// a phone number (GET /sim/sms?msisdn=…). The merchant (and the
+			// key's id, never the key) when the request was authenticated.
+			attrs := []any{"method", c.Request().Method, "route", c.Path(), "status", status,
+				"took_ms", time.Since(start).Milliseconds(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID)}
+			if p := web.Principal(c); p.KeyID != "" {
+				attrs = append(attrs, "merchant_id", p.MerchantID, "key_id", p.KeyID, "role", string(p.Role))
+			}
+			a.log.Info("request", attrs...)
 			return nil
 		}
 	})
+
+	e.Use(a.obs.declineMiddleware) // cap, risk and rate-limit declines (metrics.go)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", a.handleReady)
