@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -54,6 +55,7 @@ type app struct {
 	sim        *sim.Simulator // test mode only
 	inbox      smsInbox       // test mode only: the simulated carriers' texts
 	jobs       *jobs.Client
+	listener   *pgxpool.Pool // PostgreSQL: river's LISTEN connection (closed after the queue stops)
 	inbound    *webhooks.Inbound
 	outbound   *webhooks.Outbound
 	settle     *settlement.Service
@@ -82,6 +84,12 @@ func openStore(ctx context.Context, cfg configs.Config, log *slog.Logger) (*stor
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("database_url: %w", err)
+	}
+	if cfg.DatabasePool > 0 {
+		// Idle ones kept too: under load a pool that closes and reopens
+		// connections pays a PostgreSQL backend start each time.
+		st.SQL.SetMaxOpenConns(cfg.DatabasePool)
+		st.SQL.SetMaxIdleConns(cfg.DatabasePool)
 	}
 	if _, err := migrate(ctx, st, log); err != nil {
 		_ = st.Close()
@@ -148,7 +156,7 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 		return nil, fmt.Errorf("secret_key: %w", err)
 	}
 	a := &app{cfg: cfg, log: log, store: st, clock: clk, vault: vault}
-	a.keys = auth.Keys{DB: st.DB, Now: clk.Now}
+	a.keys = auth.Keys{DB: st.DB, Now: clk.Now, Cache: auth.NewKeyCache(cfg.APIKeyCacheTTL)}
 
 	a.metrics = prometheus.NewRegistry()
 	breakerState := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -209,6 +217,12 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	jo := jobs.Options{Workers: workers, Logger: log.With("component", "jobs"), MaxWorkers: cfg.Jobs.MaxWorkers, PollEvery: cfg.Jobs.PollInterval}
 	if tg, ok := clk.(rivertype.TimeGenerator); ok {
 		jo.Time = tg
+	}
+	if st.Dialect == store.Postgres {
+		if a.listener, err = jobs.OpenListener(cfg.DatabaseURL); err != nil {
+			return nil, err
+		}
+		jo.Listener = a.listener
 	}
 	if a.jobs, err = jobs.New(st, jo); err != nil {
 		return nil, err
