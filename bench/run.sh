@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# bench/run.sh: tollgate's charge throughput against PostgreSQL's own, on
+# this machine, in one go. Everything listens on and talks to 127.0.0.1.
+#
+#   bench/run.sh                      # PostgreSQL, 1 gateway, 20 s per step
+#   GATEWAYS=2 bench/run.sh           # 2 gateways on one database, round-robin
+#   STORE=sqlite bench/run.sh         # the embedded default (one gateway)
+#   WEBHOOKS=1 bench/run.sh           # also: charge answer -> webhook arrival
+#
+# Steps: build tollgate and bench/load; make the databases afresh; start
+# `tollgate sim` (zero latency) and the gateways (bench/gateway.yaml); a
+# merchant from `tollgate merchants create`; then
+#   1. closed loop, CONCURRENCY (32) charges in flight: the peak;
+#   2. open loop at half the peak, latency from each scheduled start;
+#   3. (WEBHOOKS=1) open loop at the peak with a webhook endpoint;
+#   4. pgbench running bench/charge_writes.sql (the same durable writes) with
+#      CONCURRENCY clients on a database migrated the same way;
+# and prints the ratio gateway / pgbench.
+#
+# Settings (environment): PGURL (postgres://postgres@127.0.0.1:5432, trust
+# auth), DB_PREFIX (tgbench: databases DB_PREFIX_gw and DB_PREFIX_pg are
+# dropped and made again), GATEWAYS (1), DURATION (20s), CONCURRENCY (32),
+# PAYMENT_METHODS (200), STORE (postgres|sqlite), WEBHOOKS (0),
+# TOLLGATE_BIN (a tollgate binary to measure instead of building this tree),
+# PPROF (1: gateway i serves pprof on 127.0.0.1:1706i), PORT_BASE (18080).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
+DB_PREFIX=${DB_PREFIX:-tgbench}
+GATEWAYS=${GATEWAYS:-1}
+DURATION=${DURATION:-20s}
+CONCURRENCY=${CONCURRENCY:-32}
+PAYMENT_METHODS=${PAYMENT_METHODS:-200}
+STORE=${STORE:-postgres}
+WEBHOOKS=${WEBHOOKS:-0}
+PPROF=${PPROF:-0}
+PORT_BASE=${PORT_BASE:-18080}
+SIM_PORT=$((PORT_BASE + 10))
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tollgate-bench.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+echo "== build"
+bin=${TOLLGATE_BIN:-}
+if [ -z "$bin" ]; then
+	go build -o "$work/tollgate" ./cmd/tollgate
+	bin=$work/tollgate
+fi
+go build -o "$work/load" ./bench/load
+
+secret=$(head -c 32 /dev/urandom | base64)
+export TOLLGATE_SECRET_KEY=$secret TOLLGATE_CONFIG=bench/gateway.yaml
+export TOLLGATE_SIM_URL=http://127.0.0.1:$SIM_PORT/sim
+
+fresh_db() { # name
+	psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
+}
+
+if [ "$STORE" = sqlite ]; then
+	GATEWAYS=1
+	db=sqlite:$work/bench.db
+else
+	fresh_db "${DB_PREFIX}_gw"
+	db=$PGURL/${DB_PREFIX}_gw?sslmode=disable
+fi
+export TOLLGATE_DATABASE_URL=$db
+"$bin" migrate >/dev/null 2>"$work/migrate.log"
+
+wait_up() { # url
+	for _ in $(seq 100); do
+		if curl -sf -o /dev/null "$1"; then return 0; fi
+		sleep 0.1
+	done
+	echo "not up: $1" >&2
+	return 1
+}
+
+echo "== simulator and $GATEWAYS gateway(s) on $STORE"
+"$bin" sim --listen "127.0.0.1:$SIM_PORT" >"$work/sim.log" 2>&1 &
+pids+=($!)
+targets=()
+for i in $(seq 1 "$GATEWAYS"); do
+	port=$((PORT_BASE + i))
+	cp bench/gateway.yaml "$work/gw$i.yaml"
+	if [ "$PPROF" = 1 ]; then echo "pprof_listen: 127.0.0.1:$((17060 + i))" >>"$work/gw$i.yaml"; fi
+	TOLLGATE_CONFIG=$work/gw$i.yaml "$bin" serve --listen "127.0.0.1:$port" >"$work/gw$i.out" 2>"$work/gw$i.log" &
+	pids+=($!)
+	gwpids+=($!)
+	targets+=("http://127.0.0.1:$port")
+done
+for t in "${targets[@]}"; do wait_up "$t/healthz"; done
+key=$("$bin" merchants create --name Bench | sed -E 's/.*"api_key":"([^"]+)".*/\1/')
+list=$(IFS=,; echo "${targets[*]}")
+
+gwpids=()
+cpu_ticks() { # user+system clock ticks of the gateways so far
+	local t=0
+	for p in "${gwpids[@]}"; do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	echo "$t"
+}
+load() { # label, extra flags...
+	local label=$1
+	shift
+	"$work/load" -targets "$list" -key "$key" -duration "$DURATION" -payment-methods "$PAYMENT_METHODS" -label "$label" "$@" | tee "$work/$label.out"
+}
+figure() { # file, json field
+	tail -n 1 "$1" | sed -E "s/.*\"$2\":([0-9.]+).*/\1/"
+}
+
+echo "== 1. closed loop, $CONCURRENCY in flight"
+before=$(cpu_ticks)
+load peak -concurrency "$CONCURRENCY"
+ticks=$(($(cpu_ticks) - before))
+peak=$(figure "$work/peak.out" charges_per_s)
+charges=$(($(figure "$work/peak.out" charges) + $(figure "$work/peak.out" warmup_charges)))
+# CPU per charge depends far less than charges/s on what else the machine runs.
+awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v c="$charges" 'BEGIN { printf "gateway CPU: %.2f ms per charge (%.1f s over %d charges, warm-up included)\n", 1000 * t / hz / c, t / hz, c }' | tee -a "$work/peak.out"
+half=$(awk -v p="$peak" 'BEGIN { printf "%d", p / 2 }')
+echo "== 2. open loop at half the peak: $half/s"
+load half -rate "$half" -concurrency "$CONCURRENCY"
+if [ "$WEBHOOKS" = 1 ]; then
+	rate=$(awk -v p="$peak" 'BEGIN { printf "%d", p }')
+	echo "== 3. webhooks: open loop at the peak, $rate/s"
+	load webhooks -rate "$rate" -concurrency "$CONCURRENCY" -webhooks
+fi
+if [ -n "${PPROF_SECONDS:-}" ] && [ "$PPROF" = 1 ]; then
+	echo "== profiles ($PPROF_SECONDS s of closed loop) in $work"
+	load profiled -concurrency "$CONCURRENCY" -duration "$((PPROF_SECONDS + 4))s" >/dev/null &
+	lp=$!
+	curl -s -o "$work/cpu.pprof" "http://127.0.0.1:17061/debug/pprof/profile?seconds=$PPROF_SECONDS"
+	curl -s -o "$work/mutex.pprof" "http://127.0.0.1:17061/debug/pprof/mutex"
+	curl -s -o "$work/block.pprof" "http://127.0.0.1:17061/debug/pprof/block"
+	wait "$lp"
+fi
+cleanup
+pids=()
+
+echo "== 4. pgbench: the same durable writes, $CONCURRENCY clients"
+fresh_db "${DB_PREFIX}_pg"
+TOLLGATE_DATABASE_URL=$PGURL/${DB_PREFIX}_pg?sslmode=disable "$bin" migrate >/dev/null 2>>"$work/migrate.log"
+psql "$PGURL/${DB_PREFIX}_pg" -qc "INSERT INTO merchants (id, name, livemode, created_at) VALUES ('mer_bench', 'Bench', false, now())"
+secs=${DURATION%s}
+pgbench -n -c "$CONCURRENCY" -j 2 -T "$secs" -f bench/charge_writes.sql "$PGURL/${DB_PREFIX}_pg" 2>&1 | tee "$work/pgbench.out" | grep -E "tps|latency|failed"
+tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$work/pgbench.out" | head -n 1)
+
+echo "== result ($STORE, $GATEWAYS gateway(s); logs and outputs in $work)"
+awk -v g="$peak" -v p="$tps" 'BEGIN { printf "gateway %.0f charges/s / pgbench %.0f tps = %.2f\n", g, p, g / p }'
