@@ -107,6 +107,9 @@ func New(st *store.Store, o Options) (*Client, error) {
 	if o.Time != nil {
 		cfg.Test.Time = o.Time
 	}
+	if o.Logger != nil {
+		cfg.Logger = slog.New(routineAtDebug(o.Logger.Handler())) // job counts every 5 s: DEBUG, not INFO
+	}
 	if !o.InsertsOnly {
 		cfg.Workers = o.Workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.MaxWorkers}}
