@@ -85,6 +85,7 @@ echo "== simulator and $GATEWAYS gateway(s) on $STORE"
 "$bin" sim --listen "127.0.0.1:$SIM_PORT" >"$work/sim.log" 2>&1 &
 pids+=($!)
 targets=()
+gwpids=()
 for i in $(seq 1 "$GATEWAYS"); do
 	port=$((PORT_BASE + i))
 	cp bench/gateway.yaml "$work/gw$i.yaml"
@@ -98,7 +99,6 @@ for t in "${targets[@]}"; do wait_up "$t/healthz"; done
 key=$("$bin" merchants create --name Bench | sed -E 's/.*"api_key":"([^"]+)".*/\1/')
 list=$(IFS=,; echo "${targets[*]}")
 
-gwpids=()
 cpu_ticks() { # user+system clock ticks of the gateways so far
 	local t=0
 	for p in "${gwpids[@]}"; do
