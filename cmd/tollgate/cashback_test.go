@@ -55,18 +55,18 @@ func TestCashbackOverHTTP(t *testing.T) {
 		day := g.settleDay()
 
 		// Earned: 2 % of ₩10,000.
-		first := g.paid(g.key, me, 10000, "skt")
+		first := g.cashbackPaid(me, 10000)
 		if first.str("status") != "succeeded" || first.num("cashback_earned") != 200 || first.num("billed_amount") != 10000 {
 			t.Fatalf("first charge: %s", first.Raw)
 		}
 		g.assertLedgerBalances()
 
 		// Applied: the next charge is billed ₩4,800, and the carrier was asked for that.
-		ch := g.charge(g.key, krw(me, 5000, "skt"))
+		ch := g.cashbackCharge(me, 5000)
 		if ch.num("cashback_applied") != 200 || ch.num("billed_amount") != 4800 {
 			t.Fatalf("second charge: %s", ch.Raw)
 		}
-		second := g.call("POST", "/v1/charges/"+ch.str("id")+"/confirm", g.key, "", map[string]string{"code": g.smsCode(me)})
+		second := g.cashbackConfirm(ch.str("id"), me)
 		if second.str("status") != "succeeded" || second.num("billed_amount") != 4800 || second.num("cashback_earned") != 96 {
 			t.Fatalf("second charge confirmed: %s", second.Raw)
 		}
@@ -116,7 +116,7 @@ func TestCashbackOverHTTP(t *testing.T) {
 
 		// Expired: 90 days on, the balance no longer applies.
 		g.clock.Advance(90 * 24 * time.Hour)
-		late := g.charge(g.key, krw(me, 3000, "skt"))
+		late := g.cashbackCharge(me, 3000)
 		if late.num("cashback_applied") != 0 || late.num("billed_amount") != 3000 {
 			t.Fatalf("a charge after expiry: %s", late.Raw)
 		}
@@ -132,9 +132,48 @@ func TestCashbackOverHTTP(t *testing.T) {
 		if r := g.call("POST", "/v1/cashback_programs/"+prog.str("id")+"/end", g.key, "", nil); r.Status != http.StatusConflict || r.str("code") != "cashback_program_state_invalid" {
 			t.Errorf("end twice: %d %s", r.Status, r.Raw)
 		}
-		after := g.paid(g.key, me, 10000, "skt")
+		after := g.cashbackPaid(me, 10000)
 		if after.str("status") != "succeeded" || after.num("cashback_earned") != 0 {
 			t.Fatalf("a charge after the program ended: %s", after.Raw)
 		}
 	})
+}
+
+// cashbackCharge creates a code charge on skt, again while the carrier's
+// breaker is open (a loaded machine times the carrier out now and then).
+func (g *gw) cashbackCharge(msisdn string, amount int64) resp {
+	g.t.Helper()
+	var r resp
+	idem := newIdem()
+	eventually(g.t, time.Minute, func() (bool, string) {
+		r = g.call("POST", "/v1/charges", g.key, idem, krw(msisdn, amount, "skt"))
+		return r.Status != http.StatusServiceUnavailable, string(r.Raw)
+	})
+	if r.Status != http.StatusCreated {
+		g.t.Fatalf("create charge: %d %s", r.Status, r.Raw)
+	}
+	return r
+}
+
+// cashbackConfirm confirms a code charge, again while the carrier's breaker
+// is open, and waits for a charge whose outcome came late to succeed.
+func (g *gw) cashbackConfirm(id, msisdn string) resp {
+	g.t.Helper()
+	var r resp
+	eventually(g.t, time.Minute, func() (bool, string) {
+		r = g.call("POST", "/v1/charges/"+id+"/confirm", g.key, "", map[string]string{"code": g.smsCode(msisdn)})
+		return r.Status != http.StatusServiceUnavailable, string(r.Raw)
+	})
+	if r.str("status") == "processing" { // the carrier's answer came late: its status job settles it
+		eventually(g.t, 90*time.Second, func() (bool, string) {
+			r = g.call("GET", "/v1/charges/"+id, g.key, "", nil)
+			return r.str("status") != "processing", string(r.Raw)
+		})
+	}
+	return r
+}
+
+func (g *gw) cashbackPaid(msisdn string, amount int64) resp {
+	g.t.Helper()
+	return g.cashbackConfirm(g.cashbackCharge(msisdn, amount).str("id"), msisdn)
 }
