@@ -64,11 +64,15 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		// WAL lets readers run beside the writer; immediate transactions take
 		// the write lock up front, so two writers queue on busy_timeout
 		// instead of failing with SQLITE_BUSY when a read lock upgrades.
+		// The wait is long (30 s) because SQLite's busy handler is not fair:
+		// under a burst of writers on a loaded machine one of them can lose
+		// the lock again and again, and a refusal there is a 500 to a
+		// merchant for what is only a queue.
 		sep := "?"
 		if strings.Contains(path, "?") {
 			sep = "&"
 		}
-		dsn := path + sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		dsn := path + sep + "_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 		db, err = gorm.Open(sqlite.Open(dsn), cfg)
 	default:
 		return nil, errors.New("database_url: must start with sqlite: or postgres://")
