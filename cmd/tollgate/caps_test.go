@@ -113,8 +113,12 @@ func TestConcurrentOneTapChargesStopAtTheMonthlyCap(t *testing.T) {
 		if !seen[80] || !seen[100] {
 			t.Fatalf("thresholds seen %v, want 80 and 100", seen)
 		}
-		// The subscriber: two alerts and fifty receipts, in Korean.
-		eventually(t, 90*time.Second, func() (bool, string) {
+		// The subscriber: two alerts and fifty receipts, in Korean. Texts are
+		// jobs: one whose send timed out on a loaded machine is retried on
+		// river's backoff, which the test clock brings due; a retried send
+		// may arrive twice (texts are at least once, the decision to send
+		// is once: the events above).
+		eventually(t, 120*time.Second, func() (bool, string) {
 			texts := g.texts(g.key, phone)
 			var alerts, receipts int
 			for _, b := range texts {
@@ -125,7 +129,11 @@ func TestConcurrentOneTapChargesStopAtTheMonthlyCap(t *testing.T) {
 					receipts++
 				}
 			}
-			return alerts == 2 && receipts == 50, fmt.Sprintf("%d alerts and %d receipts of %d texts", alerts, receipts, len(texts))
+			if alerts >= 2 && receipts >= 50 {
+				return true, ""
+			}
+			g.clock.Advance(30 * time.Second)
+			return false, fmt.Sprintf("%d alerts and %d receipts of %d texts", alerts, receipts, len(texts))
 		})
 		// A refund gives its room back, and the room is used again.
 		rf := g.call("POST", "/v1/charges/"+ids[0]+"/refunds", g.key, newIdem(), map[string]any{})
