@@ -115,10 +115,12 @@ func TestConcurrentOneTapChargesStopAtTheMonthlyCap(t *testing.T) {
 		}
 		// The subscriber: two alerts and fifty receipts, in Korean. Texts are
 		// jobs: one whose send timed out on a loaded machine is retried on
-		// river's backoff, which the test clock brings due; a retried send
-		// may arrive twice (texts are at least once, the decision to send
-		// is once: the events above).
-		eventually(t, 120*time.Second, func() (bool, string) {
+		// river's backoff, which the test clock brings due a little faster
+		// than real time (not much faster: a send failing again and again
+		// would spend all its attempts in a few seconds of real time); a
+		// retried send may arrive twice (texts are at least once, the
+		// decision to send is once: the events above).
+		eventually(t, 150*time.Second, func() (bool, string) {
 			texts := g.texts(g.key, phone)
 			var alerts, receipts int
 			for _, b := range texts {
@@ -132,7 +134,7 @@ func TestConcurrentOneTapChargesStopAtTheMonthlyCap(t *testing.T) {
 			if alerts >= 2 && receipts >= 50 {
 				return true, ""
 			}
-			g.clock.Advance(30 * time.Second)
+			g.clock.Advance(100 * time.Millisecond)
 			return false, fmt.Sprintf("%d alerts and %d receipts of %d texts", alerts, receipts, len(texts))
 		})
 		// A refund gives its room back, and the room is used again.
