@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"regexp"
 	"time"
 
 	"tollgate/carriers"
@@ -19,8 +21,6 @@ var chargeDeclines = map[string]string{
 	codeUnauthorizedAmount:     carriers.FailureCarrierLimitExceeded,
 	codeUserThreshold:          carriers.FailureCarrierLimitExceeded,
 	codeAmountThreshold:        carriers.FailureCarrierLimitExceeded,
-	codeSimInsufficientBalance: carriers.FailureInsufficientBalance,
-	codeSimSubscriberBlocked:   carriers.FailureSubscriberBlocked,
 }
 
 // refundDeclines is chargeDeclines for refunds.
@@ -48,7 +48,7 @@ func decline(a *carriers.Answer, table map[string]string) (carriers.Result, bool
 		return carriers.Result{}, false
 	}
 	e := errorBody(a)
-	failure, ok := table[e.Code]
+	failure, ok := declineFailure(table, e.Code, e.Message)
 	if !ok {
 		return carriers.Result{}, false
 	}
@@ -59,6 +59,22 @@ func decline(a *carriers.Answer, table map[string]string) (carriers.Result, bool
 		Message:     carriers.RedactNumbers(e.Message), // free text; DeclineResult bypasses the decorator's redaction
 	}, true
 }
+
+// declineFailure is the failure code for a decline with code and message,
+// and false when code is not a decline in table. CAMARA has no code for a
+// balance too low: an operator answers CARRIER_BILLING.PAYMENT_DENIED and
+// says why in the message, which is read for the words operators use.
+func declineFailure(table map[string]string, code, message string) (string, bool) {
+	failure, ok := table[code]
+	if ok && code == codePaymentDenied && insufficientBalance.MatchString(message) {
+		failure = carriers.FailureInsufficientBalance
+	}
+	return failure, ok
+}
+
+// insufficientBalance matches a denial's message that says the balance or
+// credit was too low.
+var insufficientBalance = regexp.MustCompile(`(?i)insufficient (balance|funds|credit)|not enough (balance|credit)`)
 
 // answerError turns an answer that is neither a success nor a decline into
 // the error vocabulary (carriers.AnswerError), with the CAMARA error's code
@@ -72,6 +88,12 @@ func answerError(a *carriers.Answer, write bool, now time.Time) error {
 	}
 	if e.Message != "" {
 		detail += ": " + e.Message
+	}
+	if a.Status == http.StatusUnauthorized || (a.Status == http.StatusForbidden && e.Code == codePermissionDenied) {
+		// The operator refused our access token, or its scopes: nothing
+		// was done, and every call will meet the same until the
+		// connection's credentials are mended, so the breaker counts it.
+		return fmt.Errorf("%w: operator refused our access: %s", carriers.ErrUnavailable, carriers.RedactNumbers(detail))
 	}
 	return carriers.AnswerError(a, write, detail, now)
 }

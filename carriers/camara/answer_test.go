@@ -48,8 +48,8 @@ func TestAnswersMapToTheErrorVocabulary(t *testing.T) {
 		{"502", 502, nil, "<html>bad gateway</html>", carriers.ErrOutcomeUnknown, carriers.ErrUnavailable},
 		{"504", 504, nil, "", carriers.ErrOutcomeUnknown, carriers.ErrUnavailable},
 		{"503", 503, map[string]string{"Retry-After": "7"}, "", carriers.ErrUnavailable, carriers.ErrUnavailable},
-		{"401", 401, nil, camaraErr(401, "UNAUTHENTICATED"), carriers.ErrInvalidRequest, carriers.ErrInvalidRequest},
-		{"403 permission", 403, nil, camaraErr(403, "PERMISSION_DENIED"), carriers.ErrInvalidRequest, carriers.ErrInvalidRequest},
+		{"401", 401, nil, camaraErr(401, "UNAUTHENTICATED"), carriers.ErrUnavailable, carriers.ErrUnavailable}, // our access refused: the connection's fault
+		{"403 permission", 403, nil, camaraErr(403, "PERMISSION_DENIED"), carriers.ErrUnavailable, carriers.ErrUnavailable},
 		{"400", 400, nil, camaraErr(400, "INVALID_ARGUMENT"), carriers.ErrInvalidRequest, carriers.ErrInvalidRequest},
 		{"422 missing identifier", 422, nil, camaraErr(422, "MISSING_IDENTIFIER"), carriers.ErrInvalidRequest, carriers.ErrInvalidRequest},
 		{"409", 409, nil, camaraErr(409, "ALREADY_EXISTS"), carriers.ErrOutcomeUnknown, carriers.ErrInvalidRequest},

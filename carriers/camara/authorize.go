@@ -47,7 +47,7 @@ func (c *Client) authorize(ctx context.Context, r carriers.AuthorizeRequest) (ca
 	if r.Recurring {
 		return carriers.Authorization{}, fmt.Errorf("%w: CAMARA prepares one payment of one amount; it has no recurring opt-in", carriers.ErrUnsupported)
 	}
-	at, err := newAmountTransaction(r.Reference, r.MSISDN, r.Amount, r.Currency, r.Description, r.Merchant)
+	at, err := c.newAmountTransaction(r.Reference, r.MSISDN, r.Amount, r.Currency, r.Description, r.Merchant)
 	if err != nil {
 		return carriers.Authorization{}, err
 	}
@@ -55,7 +55,7 @@ func (c *Client) authorize(ctx context.Context, r carriers.AuthorizeRequest) (ca
 	// AuthorizeRequest names no callback URL: the carrier's own one serves.
 	body.Sink, body.SinkCredential = c.sink("", r.SinkToken)
 
-	a, err := c.send(carriers.WithResend(ctx), http.MethodPost, preparePath, nil, body, correlatorFor(r.Reference))
+	a, err := c.sendAs(carriers.WithResend(ctx), r.MSISDN, http.MethodPost, preparePath, nil, body, correlatorFor(r.Reference))
 	if err != nil {
 		return carriers.Authorization{}, err
 	}

@@ -29,6 +29,9 @@ func (c *Client) Charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 	} else {
 		res, err = c.charge(ctx, r)
 	}
+	if d, ok := asDecline(err); ok {
+		return d, nil // the subscriber refused, or did not answer, the operator's authentication
+	}
 	if err != nil {
 		return carriers.Result{}, fmt.Errorf("camara %s: charge %s: %w", c.name, r.Reference, err)
 	}
@@ -36,7 +39,7 @@ func (c *Client) Charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 }
 
 func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers.Result, error) {
-	at, err := newAmountTransaction(r.Reference, r.MSISDN, r.Amount, r.Currency, r.Description, r.Merchant)
+	at, err := c.newAmountTransaction(r.Reference, r.MSISDN, r.Amount, r.Currency, r.Description, r.Merchant)
 	if err != nil {
 		return carriers.Result{}, err
 	}
@@ -44,7 +47,7 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 	body.Sink, body.SinkCredential = c.sink(r.CallbackURL, r.SinkToken)
 
 	// clientCorrelator makes a resent createPayment safe.
-	a, err := c.send(carriers.WithResend(ctx), http.MethodPost, paymentsPath, nil, body, correlatorFor(r.Reference))
+	a, err := c.sendAs(carriers.WithResend(ctx), r.MSISDN, http.MethodPost, paymentsPath, nil, body, correlatorFor(r.Reference))
 	if err != nil {
 		return carriers.Result{}, err
 	}
@@ -69,7 +72,9 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 
 // newAmountTransaction is the amountTransaction of createPayment and
 // preparePayment: the gateway's id as clientCorrelator and referenceCode.
-func newAmountTransaction(ref, msisdn string, minor int64, currency, description, merchant string) (amountTransaction, error) {
+// With a 3-legged token the subscriber is the token's, and the spec wants
+// no phoneNumber beside it.
+func (c *Client) newAmountTransaction(ref, msisdn string, minor int64, currency, description, merchant string) (amountTransaction, error) {
 	if ref == "" || minor <= 0 {
 		return amountTransaction{}, fmt.Errorf("%w: a payment needs a reference and a positive amount", carriers.ErrInvalidRequest)
 	}
@@ -87,6 +92,12 @@ func newAmountTransaction(ref, msisdn string, minor int64, currency, description
 		PaymentAmount: paymentAmount{
 			ChargingInformation: chargingInformation{Amount: json.Number(amount), Currency: currency, Description: description},
 		},
+	}
+	if c.threeLegged() {
+		if msisdn == "" {
+			return amountTransaction{}, fmt.Errorf("%w: a payment needs the subscriber's number for the operator's authentication", carriers.ErrInvalidRequest)
+		}
+		at.PhoneNumber = ""
 	}
 	if merchant != "" {
 		// merchantIdentifier is how CAMARA lets an aggregator name the real merchant.

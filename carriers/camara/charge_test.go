@@ -19,8 +19,8 @@ func TestChargeOutcomes(t *testing.T) {
 		wantDecline string
 	}{
 		{"5678", carriers.OutcomeSucceeded, "", ""},
-		{"0002", carriers.OutcomeDeclined, carriers.FailureInsufficientBalance, "TOLLGATE_SIM.INSUFFICIENT_BALANCE"},
-		{"0003", carriers.OutcomeDeclined, carriers.FailureSubscriberBlocked, "TOLLGATE_SIM.SUBSCRIBER_BLOCKED"},
+		{"0002", carriers.OutcomeDeclined, carriers.FailureInsufficientBalance, "CARRIER_BILLING.PAYMENT_DENIED"},
+		{"0003", carriers.OutcomeDeclined, carriers.FailureSubscriberBlocked, "SERVICE_NOT_APPLICABLE"},
 		{"0004", carriers.OutcomeDeclined, carriers.FailureCarrierLimitExceeded, "CARRIER_BILLING.USER_AMOUNT_THRESHOLD_OVERPASSED"},
 		{"0005", carriers.OutcomePending, "", ""},
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"tollgate/carriers"
+	"tollgate/carriers/camara/tokens"
 )
 
 const protocol = "camara"
@@ -48,6 +49,9 @@ type Client struct {
 	// The carrier's webhook secret is not used: each payment gets its own
 	// sink token (see sink).
 	callbackURL string
+	// tokens are the carrier's access tokens (auth.go); nil when it asks
+	// for none.
+	tokens *tokens.Cache
 
 	carriers.ReportFiles // settlement files (report.go)
 }
@@ -67,9 +71,13 @@ func New(s carriers.Settings) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("camara %s: %w", s.Name, err)
 	}
+	toks, err := newTokens(s, base)
+	if err != nil {
+		return nil, fmt.Errorf("camara %s: %w", s.Name, err)
+	}
 	return &Client{
 		ReportFiles: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc, now: s.Clock(),
-		callbackURL: s.CallbackURL,
+		callbackURL: s.CallbackURL, tokens: toks,
 	}, nil
 }
 

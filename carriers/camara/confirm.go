@@ -23,7 +23,11 @@ func (c *Client) confirm(ctx context.Context, r carriers.ChargeRequest) (carrier
 	if r.MSISDN == "" {
 		return carriers.Result{}, fmt.Errorf("%w: confirmPayment names the subscriber; the charge has no MSISDN", carriers.ErrInvalidRequest)
 	}
-	a, err := c.send(carriers.WithResend(ctx), http.MethodPost, paymentPath(paymentID)+confirmSuffix, nil, phoneNumberBody{PhoneNumber: r.MSISDN}, correlatorFor(r.Reference))
+	body := phoneNumberBody{PhoneNumber: r.MSISDN}
+	if c.threeLegged() {
+		body.PhoneNumber = "" // the token names the subscriber
+	}
+	a, err := c.sendAs(carriers.WithResend(ctx), r.MSISDN, http.MethodPost, paymentPath(paymentID)+confirmSuffix, nil, body, correlatorFor(r.Reference))
 	if err != nil {
 		return carriers.Result{}, err
 	}

@@ -160,9 +160,8 @@ func TestTwoStepOutcomes(t *testing.T) {
 		failure string
 		decline string
 	}{
-		{"0002", carriers.OutcomeDeclined, carriers.FailureInsufficientBalance, "TOLLGATE_SIM.INSUFFICIENT_BALANCE"},
-		{"0003", carriers.OutcomeDeclined, carriers.FailureSubscriberBlocked, "TOLLGATE_SIM.SUBSCRIBER_BLOCKED"},
-		{"0004", carriers.OutcomeDeclined, carriers.FailureCarrierLimitExceeded, "CARRIER_BILLING.USER_AMOUNT_THRESHOLD_OVERPASSED"},
+		{"0002", carriers.OutcomeDeclined, carriers.FailureInsufficientBalance, "CARRIER_BILLING.PAYMENT_DENIED"},
+		{"0003", carriers.OutcomeDeclined, carriers.FailureSubscriberBlocked, "SERVICE_NOT_APPLICABLE"},
 		{"0005", carriers.OutcomePending, "", ""},
 	}
 	for _, tt := range tests {
@@ -511,7 +510,7 @@ func TestRequestsAreMarkedResendable(t *testing.T) {
 
 func TestPrepareDeclineCarriesTheResult(t *testing.T) {
 	rc := &recorder{answers: map[string]stubAnswer{
-		"POST /prepare": {403, `{"status":403,"code":"TOLLGATE_SIM.INSUFFICIENT_BALANCE","message":"Payment denied"}`},
+		"POST /prepare": {403, `{"status":403,"code":"CARRIER_BILLING.PAYMENT_DENIED","message":"Payment denied by business: insufficient balance."}`},
 	}}
 	c := stubClient(t, rc, "", nil)
 	_, err := c.Authorize(context.Background(), authorize("ch_1", "+821012340002", 5000))

@@ -89,7 +89,7 @@ func eventResult(ev cloudEvent) (carriers.Result, error) {
 		declined(paymentDenied)
 		// denialReason is free text in the spec; an operator that puts one
 		// of the decline codes there gets it normalised like an answer.
-		if failure, ok := chargeDeclines[ev.Data.DenialReason]; ok {
+		if failure, ok := declineFailure(chargeDeclines, ev.Data.DenialReason, ev.Data.Description); ok {
 			res.FailureCode, res.DeclineCode = failure, ev.Data.DenialReason
 		} else if ev.Data.DenialReason != "" {
 			res.Message = ev.Data.DenialReason

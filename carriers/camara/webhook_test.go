@@ -100,7 +100,8 @@ func TestWebhookEventTypes(t *testing.T) {
 		{"payment-completed", `{"paymentId":"p","status":"succeeded","description":"d"}`, carriers.OutcomeSucceeded, "", ""},
 		{"payment-completed", `{"paymentId":"p","status":"failed","description":"d"}`, carriers.OutcomeDeclined, carriers.FailureCarrierDeclined, "denied"},
 		{"payment-denied", `{"paymentId":"p","status":"failed","description":"d","denialReason":"User is blocked"}`, carriers.OutcomeDeclined, carriers.FailureCarrierDeclined, "denied"},
-		{"payment-denied", `{"paymentId":"p","status":"failed","description":"d","denialReason":"TOLLGATE_SIM.INSUFFICIENT_BALANCE"}`, carriers.OutcomeDeclined, carriers.FailureInsufficientBalance, "TOLLGATE_SIM.INSUFFICIENT_BALANCE"},
+		{"payment-denied", `{"paymentId":"p","status":"failed","description":"Payment denied by business: insufficient balance.","denialReason":"CARRIER_BILLING.PAYMENT_DENIED"}`, carriers.OutcomeDeclined, carriers.FailureInsufficientBalance, "CARRIER_BILLING.PAYMENT_DENIED"},
+		{"payment-denied", `{"paymentId":"p","status":"failed","description":"Payment denied by business.","denialReason":"CARRIER_BILLING.PAYMENT_DENIED"}`, carriers.OutcomeDeclined, carriers.FailureCarrierDeclined, "CARRIER_BILLING.PAYMENT_DENIED"},
 		{"payment-cancelled", `{"paymentId":"p","status":"succeeded","description":"d"}`, carriers.OutcomeDeclined, carriers.FailureCarrierDeclined, "cancelled"},
 		{"payment-reserved", `{"paymentId":"p","status":"succeeded","description":"d"}`, carriers.OutcomePending, "", ""},
 	}

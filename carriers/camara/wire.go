@@ -58,11 +58,6 @@ const (
 	codeRefundUserThreshold         = "CARRIER_BILLING_REFUND.USER_AMOUNT_THRESHOLD_OVERPASSED"
 	codeRefundAmountThreshold       = "CARRIER_BILLING_REFUND.AMOUNT_THRESHOLD_OVERPASSED" // the conformance tests' spelling
 	codeRefundInvalidPaymentStatus  = "CARRIER_BILLING_REFUND.INVALID_PAYMENT_STATUS"
-
-	// CAMARA has no code for these two; the simulated operators answer them
-	// as vendor extensions under their own prefix (see carriers/sim).
-	codeSimInsufficientBalance = "TOLLGATE_SIM.INSUFFICIENT_BALANCE"
-	codeSimSubscriberBlocked   = "TOLLGATE_SIM.SUBSCRIBER_BLOCKED"
 )
 
 // errorInfo is CAMARA's error body.
@@ -182,9 +177,10 @@ type validatePayment struct {
 }
 
 // phoneNumberBody is confirmPayment's and cancelPayment's body. With a
-// 2-legged token the subscriber is named here.
+// 2-legged token the subscriber is named here; with a 3-legged one it is
+// empty ({}), the token naming the subscriber.
 type phoneNumberBody struct {
-	PhoneNumber string `json:"phoneNumber"`
+	PhoneNumber string `json:"phoneNumber,omitempty"`
 }
 
 // Notifications: CloudEvents 1.0 (the spec's createPaymentNotification and

@@ -17,20 +17,29 @@ const camaraRoot = "/sim/{carrier}/camara"
 const maxBody = 1 << 20
 
 func (s *Simulator) routesCAMARA(mux *http.ServeMux) {
+	// Each operation asks for the scope its spec names (oauth.go).
+	const (
+		create, read, write = "carrier-billing:payments:create", "carrier-billing:payments:read", "carrier-billing:payments:write"
+		refundCreate        = "carrier-billing-refund:refunds:create"
+		refundRead          = "carrier-billing-refund:refunds:read"
+	)
 	p := camaraRoot + camaraPayments
-	mux.HandleFunc("POST "+p, s.protocol(kindCreatePayment, s.createPayment))
-	mux.HandleFunc("GET "+p, s.protocol(kindListPayments, s.listPayments))
-	mux.HandleFunc("GET "+p+"/{paymentId}", s.protocol(kindRetrievePayment, s.retrievePayment))
-	mux.HandleFunc("POST "+p+"/prepare", s.protocol(kindPreparePayment, s.preparePayment))
-	mux.HandleFunc("POST "+p+"/{paymentId}/validate", s.protocol(kindValidatePayment, s.validatePayment))
-	mux.HandleFunc("POST "+p+"/{paymentId}/confirm", s.protocol(kindConfirmPayment, s.confirmPayment))
-	mux.HandleFunc("POST "+p+"/{paymentId}/cancel", s.protocol(kindCancelPayment, s.cancelPayment))
+	mux.HandleFunc("POST "+p, s.protocol(kindCreatePayment, s.authorized(create, s.createPayment)))
+	mux.HandleFunc("GET "+p, s.protocol(kindListPayments, s.authorized(read, s.listPayments)))
+	mux.HandleFunc("GET "+p+"/{paymentId}", s.protocol(kindRetrievePayment, s.authorized(read, s.retrievePayment)))
+	mux.HandleFunc("POST "+p+"/prepare", s.protocol(kindPreparePayment, s.authorized(create, s.preparePayment)))
+	mux.HandleFunc("POST "+p+"/{paymentId}/validate", s.protocol(kindValidatePayment, s.authorized(write, s.validatePayment)))
+	mux.HandleFunc("POST "+p+"/{paymentId}/confirm", s.protocol(kindConfirmPayment, s.authorized(write, s.confirmPayment)))
+	mux.HandleFunc("POST "+p+"/{paymentId}/cancel", s.protocol(kindCancelPayment, s.authorized(write, s.cancelPayment)))
 
 	rf := camaraRoot + camaraRefunds
-	mux.HandleFunc("POST "+rf, s.protocol(kindCreateRefund, s.createRefund))
-	mux.HandleFunc("GET "+rf, s.protocol(kindListRefunds, s.listRefunds))
-	mux.HandleFunc("GET "+rf+"/remaining-amount", s.protocol(kindRemaining, s.remainingAmount))
-	mux.HandleFunc("GET "+rf+"/{refundId}", s.protocol(kindRetrieveRefund, s.retrieveRefund))
+	mux.HandleFunc("POST "+rf, s.protocol(kindCreateRefund, s.authorized(refundCreate, s.createRefund)))
+	mux.HandleFunc("GET "+rf, s.protocol(kindListRefunds, s.authorized(refundRead, s.listRefunds)))
+	mux.HandleFunc("GET "+rf+"/remaining-amount", s.protocol(kindRemaining, s.authorized(refundRead, s.remainingAmount)))
+	mux.HandleFunc("GET "+rf+"/{refundId}", s.protocol(kindRetrieveRefund, s.authorized(refundRead, s.retrieveRefund)))
+
+	// The operator's authorization server, beside its APIs.
+	s.routesOAuth(mux)
 
 	// Operators that speak CAMARA expose GSMA OneAPI for SMS, beside it.
 	mux.HandleFunc("POST "+camaraRoot+oneAPISMSRequests, s.protocol(kindSendSMS, s.sendSMS))

@@ -189,6 +189,7 @@ func (s *Simulator) paymentEvent(c *carrierState, p *payment) (cloudEvent, bool)
 		ev.Data.Description = "Payment denied"
 		if p.step2 != nil && p.step2.denial != nil {
 			ev.Data.DenialReason = p.step2.denial.Code
+			ev.Data.Description = p.step2.denial.Message // why, in words, where the code does not say
 		}
 	case paymentCancelled:
 		ev.Type = eventPaymentCancelled

@@ -11,7 +11,7 @@ import (
 // before on this carrier gets the payment it created, billed once; the same
 // clientCorrelator on a different request is refused as the spec says.
 func (s *Simulator) createPayment(c *carrierState, r *http.Request, body []byte) reply {
-	in, e := s.readPaymentRequest(c, body)
+	in, e := s.readPaymentRequest(c, r, body)
 	if e != nil {
 		return errorReply(*e)
 	}
@@ -29,6 +29,10 @@ func (s *Simulator) createPayment(c *carrierState, r *http.Request, body []byte)
 	}
 
 	oc := outcomeFor(in.phone)
+	if d := limitFor(oc, in.amount); d != nil {
+		c.stats.ChargesDeclined++
+		return errorReply(*d)
+	}
 	if d := declineFor(oc); d != nil {
 		c.stats.ChargesDeclined++
 		return errorReply(*d)
@@ -76,7 +80,7 @@ func (in paymentIn) same(p *payment) bool {
 
 // readPaymentRequest validates a createPayment or preparePayment body; both
 // carry the same amountTransaction, sink and sinkCredential.
-func (s *Simulator) readPaymentRequest(c *carrierState, body []byte) (paymentIn, *apiError) {
+func (s *Simulator) readPaymentRequest(c *carrierState, r *http.Request, body []byte) (paymentIn, *apiError) {
 	var req paymentRequest
 	if e := decodeBody(body, &req); e != nil {
 		return paymentIn{}, e
@@ -99,17 +103,23 @@ func (s *Simulator) readPaymentRequest(c *carrierState, body []byte) (paymentIn,
 	if e != nil {
 		return paymentIn{}, e
 	}
-	// No access token identifies the subscriber here (2-legged), so the
-	// phone number must be in the body.
-	if at.PhoneNumber == nil {
+	// A 3-legged token names the subscriber, and then the body must not;
+	// otherwise (2-legged, or no token asked for) the body must.
+	phone := tokenSubject(r)
+	switch {
+	case phone != "" && at.PhoneNumber != nil:
+		return fail(apiError{Status: http.StatusUnprocessableEntity, Code: codeUnnecessaryID, Message: "The phone number is already identified by the access token."})
+	case phone == "" && at.PhoneNumber == nil:
 		return fail(apiError{Status: http.StatusUnprocessableEntity, Code: codeMissingIdentifier, Message: "The phone number cannot be identified."})
-	}
-	if !phonePattern.MatchString(*at.PhoneNumber) {
-		return fail(errInvalid("amountTransaction.phoneNumber does not match ^\\+[1-9][0-9]{4,14}$"))
+	case phone == "":
+		phone = *at.PhoneNumber
+		if !phonePattern.MatchString(phone) {
+			return fail(errInvalid("amountTransaction.phoneNumber does not match ^\\+[1-9][0-9]{4,14}$"))
+		}
 	}
 	ci := at.PaymentAmount.ChargingInformation
 	return paymentIn{
-		phone:       *at.PhoneNumber,
+		phone:       phone,
 		correlator:  at.ClientCorrelator,
 		ref:         *at.ReferenceCode,
 		amount:      amount,
@@ -153,14 +163,33 @@ func (s *Simulator) newPayment(c *carrierState, in paymentIn) *payment {
 }
 
 // declineFor is the answer of a carrier that refuses to bill a subscriber
-// with outcome oc, and nil when it does not refuse.
+// with outcome oc when the money would move, and nil when it does not
+// refuse. The codes are the spec's: CAMARA has no code for a balance too
+// low, so it is a 403 CARRIER_BILLING.PAYMENT_DENIED whose message says why,
+// and a line barred from carrier billing is one the service does not apply
+// to (422 SERVICE_NOT_APPLICABLE). Both are declared for createPayment and
+// confirmPayment alike.
 func declineFor(oc outcome) *apiError {
 	switch oc {
 	case outcomeInsufficientBalance:
-		return &apiError{Status: http.StatusForbidden, Code: codeSimInsufficientBalance, Message: "Payment denied: the balance of the account is insufficient."}
+		return &apiError{Status: http.StatusForbidden, Code: codePaymentDenied, Message: msgInsufficientBalance}
 	case outcomeSubscriberBlocked:
-		return &apiError{Status: http.StatusForbidden, Code: codeSimSubscriberBlocked, Message: "Payment denied: the line is barred from carrier billing."}
-	case outcomeCarrierLimit:
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeServiceNotApplicable, Message: "The service is not available for the provided identifier."}
+	}
+	return nil
+}
+
+// limitFor is the answer of a carrier that refuses amount for a subscriber
+// with outcome oc, and nil when it does not. Amount limits are checked when
+// the payment is asked for (createPayment, preparePayment), the only
+// operations whose spec declares them: a single payment above the line's
+// limit is CARRIER_BILLING.UNAUTHORIZED_AMOUNT, a 0004 line has used up its
+// month (USER_AMOUNT_THRESHOLD_OVERPASSED).
+func limitFor(oc outcome, amount int64) *apiError {
+	switch {
+	case amount > linePaymentLimit:
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeUnauthorizedAmount, Message: "Unauthorized amount requested."}
+	case oc == outcomeCarrierLimit:
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeUserThreshold, Message: "Unauthorized payment request. Accumulated user mobile payments overpass account amount threshold."}
 	}
 	return nil

@@ -13,8 +13,11 @@ import (
 // inbox, GET /sim/sms); validatePayment with the right code moves it to
 // reserved; confirmPayment bills it, cancelPayment lets it go.
 //
-// The test numbers of outcome.go decide at confirm, where the money moves:
-// 0002, 0003 and 0004 are denied with the same codes createPayment answers;
+// The test numbers of outcome.go decide where the spec declares the answer:
+// 0004 (the line's monthly threshold) and an amount above the line's limit
+// are refused at prepare, as createPayment refuses them; at confirm, where
+// the money moves, 0002 and 0003 are denied with the codes createPayment
+// answers;
 // 0005 goes processing and succeeds later (notified to the sink given at
 // prepare); 0006 bills and never answers; 0007 answers the first confirm of
 // each payment 503. A resent confirm of a payment already confirmed is
@@ -76,7 +79,7 @@ func (p *payment) prepared() preparedOut {
 // as in createPayment: a resent request gets the payment it prepared, and
 // no second code.
 func (s *Simulator) preparePayment(c *carrierState, r *http.Request, body []byte) reply {
-	in, e := s.readPaymentRequest(c, body)
+	in, e := s.readPaymentRequest(c, r, body)
 	if e != nil {
 		return errorReply(*e)
 	}
@@ -93,6 +96,10 @@ func (s *Simulator) preparePayment(c *carrierState, r *http.Request, body []byte
 	}
 	if c.byReference[in.ref] != nil {
 		return errorReply(apiError{Status: http.StatusConflict, Code: codeAlreadyExists, Message: "A payment with this referenceCode already exists."})
+	}
+	if d := limitFor(outcomeFor(in.phone), in.amount); d != nil {
+		c.stats.ChargesDeclined++
+		return errorReply(*d)
 	}
 	p := s.newPayment(c, in)
 	p.status = paymentPendingValidation
@@ -164,7 +171,7 @@ func (s *Simulator) confirmPayment(c *carrierState, r *http.Request, body []byte
 	if p == nil {
 		return errorReply(errNotFound("The specified resource is not found."))
 	}
-	if e := checkPhoneBody(body, p); e != nil {
+	if e := checkPhoneBody(r, body, p); e != nil {
 		return errorReply(*e)
 	}
 	switch p.status {
@@ -215,7 +222,7 @@ func (s *Simulator) cancelPayment(c *carrierState, r *http.Request, body []byte)
 	if p == nil {
 		return errorReply(errNotFound("The specified resource is not found."))
 	}
-	if e := checkPhoneBody(body, p); e != nil {
+	if e := checkPhoneBody(r, body, p); e != nil {
 		return errorReply(*e)
 	}
 	switch p.status {
@@ -231,18 +238,28 @@ func (s *Simulator) cancelPayment(c *carrierState, r *http.Request, body []byte)
 }
 
 // checkPhoneBody reads the PhoneNumber body of confirmPayment and
-// cancelPayment. Without a 3-legged token the phone number must be there,
-// and be the payment's.
-func checkPhoneBody(body []byte, p *payment) *apiError {
+// cancelPayment. A 3-legged token names the subscriber, and then the body
+// must not, and the token must speak for the payment's line; otherwise the
+// phone number must be there, and be the payment's.
+func checkPhoneBody(r *http.Request, body []byte, p *payment) *apiError {
 	var m map[string]json.RawMessage
 	if e := decodeBody(body, &m); e != nil {
 		return e
+	}
+	raw, ok := m["phoneNumber"]
+	if subject := tokenSubject(r); subject != "" {
+		switch {
+		case ok:
+			return &apiError{Status: http.StatusUnprocessableEntity, Code: codeUnnecessaryID, Message: "The phone number is already identified by the access token."}
+		case subject != p.phone:
+			return &apiError{Status: http.StatusForbidden, Code: codePermissionDenied, Message: "Client does not have sufficient permissions to perform this action."}
+		}
+		return nil
 	}
 	if len(m) == 0 {
 		e := errInvalid("Expected property is missing: phoneNumber.")
 		return &e
 	}
-	raw, ok := m["phoneNumber"]
 	if !ok {
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeMissingIdentifier, Message: "The phone number cannot be identified."}
 	}

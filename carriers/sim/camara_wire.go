@@ -40,12 +40,15 @@ const (
 	codeRefundInvalidPayStatus = "CARRIER_BILLING_REFUND.INVALID_PAYMENT_STATUS"
 	msgCorrelatorInUse         = "clientCorrelator already exist on server."
 
-	// CAMARA has no code for a subscriber without enough balance or a line
-	// barred from carrier billing; the simulated operators answer these two
-	// as vendor extensions under their own prefix, with status 403 like
-	// CARRIER_BILLING.PAYMENT_DENIED.
-	codeSimInsufficientBalance = "TOLLGATE_SIM.INSUFFICIENT_BALANCE"
-	codeSimSubscriberBlocked   = "TOLLGATE_SIM.SUBSCRIBER_BLOCKED"
+	codeServiceNotApplicable = "SERVICE_NOT_APPLICABLE"
+	codeUnauthorizedAmount   = "CARRIER_BILLING.UNAUTHORIZED_AMOUNT"
+	// msgInsufficientBalance is the message of a PAYMENT_DENIED for a
+	// balance too low: the spec has no code for it, so an operator says
+	// why in words (the adapter reads these).
+	msgInsufficientBalance = "Payment denied by business: insufficient balance."
+	// linePaymentLimit is the most one payment may be, in minor units of
+	// any currency: above it, CARRIER_BILLING.UNAUTHORIZED_AMOUNT.
+	linePaymentLimit = 100_000_000
 
 	// correlatorParam filters retrievePayments and retrieveRefunds by the
 	// clientCorrelator of the request that created them. CAMARA has no such

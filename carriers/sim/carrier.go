@@ -36,6 +36,10 @@ type carrierState struct {
 	// used. Its billed charges are also in payments, so the ledger sees them.
 	tokenpay *tokenPayBooks
 
+	// oauth is the carrier's authorization server (oauth.go); nil when
+	// its CAMARA APIs ask for no token.
+	oauth *oauthState
+
 	faults faults
 	stats  carrierStats
 }

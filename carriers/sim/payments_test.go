@@ -20,8 +20,8 @@ func TestCreatePaymentByTestNumber(t *testing.T) {
 	}{
 		{"5678", http.StatusCreated, "", "succeeded", true},
 		{"0001", http.StatusCreated, "", "succeeded", true},
-		{"0002", http.StatusForbidden, "TOLLGATE_SIM.INSUFFICIENT_BALANCE", "", false},
-		{"0003", http.StatusForbidden, "TOLLGATE_SIM.SUBSCRIBER_BLOCKED", "", false},
+		{"0002", http.StatusForbidden, "CARRIER_BILLING.PAYMENT_DENIED", "", false},
+		{"0003", http.StatusUnprocessableEntity, "SERVICE_NOT_APPLICABLE", "", false},
 		{"0004", http.StatusUnprocessableEntity, "CARRIER_BILLING.USER_AMOUNT_THRESHOLD_OVERPASSED", "", false},
 		{"0005", http.StatusCreated, "", "processing", false},
 		{"0007", http.StatusServiceUnavailable, "UNAVAILABLE", "", false},

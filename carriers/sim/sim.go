@@ -47,6 +47,10 @@ type Options struct {
 	// tokenpay), which is the layout of its settlement files. A carrier
 	// left out is known by the protocol of the first request it gets.
 	Protocols map[string]string
+	// OAuthClients are the API consumers of carriers that ask for access
+	// tokens on their CAMARA APIs (oauth.go), by carrier name; a carrier
+	// left out asks for none.
+	OAuthClients map[string]OAuthClient
 }
 
 // maxHold bounds how long a request that "times out" is held open when the
@@ -109,6 +113,9 @@ func New(opts Options) *Simulator {
 			continue
 		}
 		s.carriers[name] = newCarrierState(name)
+		if cl, ok := opts.OAuthClients[name]; ok {
+			s.carriers[name].oauth = newOAuthState(cl)
+		}
 		s.names = append(s.names, name)
 	}
 	sort.Strings(s.names)
