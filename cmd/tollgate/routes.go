@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"tollgate/docs"
 	"tollgate/internal/auth"
 	"tollgate/internal/clock"
 	"tollgate/internal/jsonbody"
@@ -76,9 +76,6 @@ func (a *app) routes() http.Handler {
 	e.GET("/readyz", a.handleReady)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openapi.Document) })
-	// The merchant docs and the error reference every problem's type points to.
-	e.GET(docs.Prefix, serveDocs)
-	e.GET(docs.Prefix+"/*", serveDocs)
 	a.myPage.Mount(e) // /my: HTML for subscribers, signed in by SMS code; not part of the JSON API
 	if a.sim != nil {
 		h := a.simHandler()
@@ -156,14 +153,32 @@ func checkURLAndKey(r *http.Request) error {
 	return nil
 }
 
+// handleReady answers 503 naming the dependency that is down (a balancer
+// takes the node out; an operator reads which), within a bound: a probe
+// that hangs on an unreachable database is no answer.
 func (a *app) handleReady(c echo.Context) error {
-	ctx := c.Request().Context()
+	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
+	defer cancel()
+	notReady := func(detail string) error {
+		p := problem.New(http.StatusServiceUnavailable, problem.CodeServiceUnavailable, detail).With("dependency", "database")
+		p.RetryAfter = web.RetryUnavailable
+		return p
+	}
 	if err := a.store.SQL.PingContext(ctx); err != nil {
-		return problem.New(http.StatusServiceUnavailable, problem.CodeServiceUnavailable, "The database is unreachable.")
+		return notReady("The database is unreachable.")
 	}
 	pending, err := a.store.Pending(ctx)
-	if err != nil || pending {
-		return problem.New(http.StatusServiceUnavailable, problem.CodeServiceUnavailable, "Database migrations are pending.")
+	if err != nil {
+		return notReady("The database is unreachable.")
+	}
+	if pending {
+		return notReady("Database migrations are pending.")
+	}
+	if full, err := a.store.Full(ctx); err != nil || full {
+		return notReady("The embedded database is full: no write can succeed until space is freed.")
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
+
+// readyTimeout bounds a readiness probe.
+const readyTimeout = 3 * time.Second

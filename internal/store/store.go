@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -54,7 +55,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		dialect = Postgres
-		db, err = gorm.Open(postgres.Open(url), cfg)
+		db, err = gorm.Open(postgres.Open(withConnectTimeout(url)), cfg)
 	case strings.HasPrefix(url, "sqlite:"):
 		dialect = SQLite
 		path := strings.TrimPrefix(url, "sqlite:")
@@ -95,6 +96,26 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("reach %s database: %w", dialect, err)
 	}
 	return &Store{DB: db, SQL: sqlDB, Dialect: dialect}, nil
+}
+
+// connectTimeout bounds each new PostgreSQL connection: with the server
+// unreachable behind a silent network, a request (or /readyz) fails in
+// seconds with a 503 instead of waiting on the kernel's TCP timeout.
+const connectTimeout = "5"
+
+// withConnectTimeout adds connect_timeout to a postgres:// URL that has none.
+func withConnectTimeout(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return raw // pgx reports the bad URL
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") != "" {
+		return raw
+	}
+	q.Set("connect_timeout", connectTimeout)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Close closes the connection pool.

@@ -17,6 +17,7 @@ import (
 	"tollgate/internal/auth"
 	"tollgate/internal/problem"
 	"tollgate/internal/ratelimit"
+	"tollgate/internal/store"
 )
 
 // ErrorHandler is echo's HTTPErrorHandler: problems as they are, echo's own
@@ -67,7 +68,25 @@ func ProblemOf(err error) *problem.Problem {
 			return problem.New(he.Code, problem.CodeInvalidParameter, fmt.Sprint(he.Message))
 		}
 	}
+	if !errors.As(err, new(*problem.Problem)) && store.Unavailable(err) {
+		return Unavailable()
+	}
 	return problem.From(err)
+}
+
+// RetryUnavailable is the Retry-After, in seconds, of a 503 for a database
+// that cannot be reached: long enough for a restart or a failover, short
+// enough that a merchant's retry finds it back.
+const RetryUnavailable = 5
+
+// Unavailable is the 503 for a request the database could not serve: it
+// is down, restarting, out of connections or out of disk. Nothing the
+// request meant to write was half-written (each write is one transaction),
+// so the same request, with the same Idempotency-Key, is safe to send again.
+func Unavailable() *problem.Problem {
+	p := problem.New(http.StatusServiceUnavailable, problem.CodeServiceUnavailable, "The database is unavailable; retry the same request (with the same Idempotency-Key) shortly.")
+	p.RetryAfter = RetryUnavailable
+	return p
 }
 
 const principalKey = "tollgate.principal"
