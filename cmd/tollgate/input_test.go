@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"tollgate/internal/auth"
+	"tollgate/internal/problem"
 )
 
 func TestBadInputGetsAClearProblemAndWritesNothing(t *testing.T) {
@@ -56,7 +57,7 @@ func TestBadInputGetsAClearProblemAndWritesNothing(t *testing.T) {
 				t.Errorf("%s: got %d %s", c.name, r.Status, r.Raw)
 				continue
 			}
-			if r.Header.Get("Content-Type") != "application/problem+json" || !strings.HasPrefix(r.str("type"), "https://tollgate.dev/errors/") || r.str("detail") == "" {
+			if r.Header.Get("Content-Type") != "application/problem+json" || !strings.HasPrefix(r.str("type"), problem.TypeBase) || r.str("detail") == "" {
 				t.Errorf("%s: not a problem: %v %s", c.name, r.Header, r.Raw)
 			}
 			if strings.Contains(string(r.Raw), "12345678") || strings.Contains(string(r.Raw), "SQL") {

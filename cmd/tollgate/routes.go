@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"tollgate/docs"
 	"tollgate/internal/auth"
 	"tollgate/internal/clock"
 	"tollgate/internal/jsonbody"
@@ -76,6 +77,9 @@ func (a *app) routes() http.Handler {
 	e.GET("/readyz", a.handleReady)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openapi.Document) })
+	// The merchant docs and the error reference every problem's type points to.
+	e.GET(docs.Prefix, serveDocs)
+	e.GET(docs.Prefix+"/*", serveDocs)
 	a.myPage.Mount(e) // /my: HTML for subscribers, signed in by SMS code; not part of the JSON API
 	if a.sim != nil {
 		h := a.simHandler()

@@ -9,8 +9,10 @@ import (
 	"net/http"
 )
 
-// TypeBase prefixes every problem type URI.
-const TypeBase = "https://tollgate.dev/errors/"
+// TypeBase prefixes every problem type: a URI reference relative to the
+// gateway that answered (RFC 9457 allows one), so it resolves on the
+// gateway itself to the code's entry in the error reference (docs/errors.md).
+const TypeBase = "/docs/errors/"
 
 // Problem is an RFC 9457 problem detail that is also an error.
 type Problem struct {
