@@ -217,7 +217,9 @@ func TestErrorsCarryTheProblem(t *testing.T) {
 	t.Parallel()
 	rc := &recorder{answers: []func(http.ResponseWriter, *http.Request){
 		problemAnswer(422, "refund_exceeds_charge", nil, `,"param":"amount","refundable_amount":300`),
-		func(w http.ResponseWriter, r *http.Request) { http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway) },
+		func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway)
+		},
 	}}
 	c := newTestClient(t, rc, WithRetries(0, time.Millisecond, time.Millisecond))
 	_, err := c.CreateRefund(context.Background(), "ch_1", RefundParams{Amount: 900})
