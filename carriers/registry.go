@@ -130,6 +130,7 @@ type Connection struct {
 	Name          string
 	Protocol      string
 	Simulated     bool   // served by the simulator at RegistryOptions.SimURL
+	Sandbox       bool   // an operator's sandbox at BaseURL: test mode only, like a simulated carrier
 	BaseURL       string // the carrier's API root; ignored when Simulated
 	Capabilities  Capabilities
 	WebhookSecret string            // signs the carrier's callbacks
@@ -170,7 +171,7 @@ func NewRegistry(conns []Connection, o RegistryOptions) (*Registry, error) {
 			return nil, fmt.Errorf("carrier %s: %w", cc.Name, err)
 		}
 		r.byName[cc.Name] = Guard(c, breaker)
-		r.simulated[cc.Name] = cc.Simulated
+		r.simulated[cc.Name] = cc.Simulated || cc.Sandbox // which keys may use it: test keys only
 		r.names = append(r.names, cc.Name)
 	}
 	sort.Strings(r.names)

@@ -127,6 +127,51 @@ type CarrierConfig struct {
 	MonthlyLimit map[string]int64 `yaml:"monthly_limit"`
 	TimeZone     string           `yaml:"time_zone"` // the carrier's calendar month for caps; empty: settlement.time_zone
 	Receipts     bool             `yaml:"receipts"`  // text the subscriber a receipt for every succeeded charge and refund
+	// Auth is the carrier's OpenID Connect client (CAMARA operators ask
+	// for access tokens); none when empty.
+	Auth CarrierAuthConfig `yaml:"auth"`
+	// Sandbox: base_url is an operator's sandbox. Test keys charge through
+	// it, as through a simulated carrier; live keys never do.
+	Sandbox bool `yaml:"sandbox"`
+}
+
+// CarrierAuthConfig is a carrier's OAuth 2.0 / OpenID Connect client. A URL
+// given as a path (/oauth2/token) is under the carrier's API root: its
+// base_url, or the simulator's for a simulated carrier.
+type CarrierAuthConfig struct {
+	TokenURL       string `yaml:"token_url"`        // client credentials and the CIBA grant
+	BCAuthorizeURL string `yaml:"bc_authorize_url"` // CIBA; empty: 2-legged tokens only, phoneNumber in bodies
+	ClientID       string `yaml:"client_id"`
+	ClientSecret   string `yaml:"client_secret"` // masked in logged config
+}
+
+// set reports whether any auth setting is given.
+func (a CarrierAuthConfig) set() bool {
+	return a.TokenURL != "" || a.BCAuthorizeURL != "" || a.ClientID != "" || a.ClientSecret != ""
+}
+
+// validate checks a carrier's auth settings under key.
+func (a CarrierAuthConfig) validate(key string) error {
+	if !a.set() {
+		return nil
+	}
+	switch {
+	case a.ClientID == "":
+		return fmt.Errorf("%s.auth.client_id: required with auth", key)
+	case a.ClientSecret == "":
+		return fmt.Errorf("%s.auth.client_secret: required with auth", key)
+	case a.TokenURL == "":
+		return fmt.Errorf("%s.auth.token_url: required with auth", key)
+	}
+	for name, u := range map[string]string{"token_url": a.TokenURL, "bc_authorize_url": a.BCAuthorizeURL} {
+		if u == "" || strings.HasPrefix(u, "/") {
+			continue
+		}
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			return fmt.Errorf("%s.auth.%s: must be an http(s) URL or a path under base_url, got %q", key, name, u)
+		}
+	}
+	return nil
 }
 
 // RecurringConfig is a carrier's recurring window: a subscription's period
@@ -343,6 +388,12 @@ func (c Config) Validate() error {
 		if cc.WebhookSecret != "" && len(cc.WebhookSecret) < 16 {
 			return fmt.Errorf("%s.webhook_secret: must be at least 16 characters", key)
 		}
+		if err := cc.Auth.validate(key); err != nil {
+			return err
+		}
+		if cc.Sandbox && cc.Simulated {
+			return fmt.Errorf("%s.sandbox: a simulated carrier is not an operator's sandbox; set one or the other", key)
+		}
 		if cc.Recurring.WindowDays < 0 || cc.Recurring.WindowDays > 14 {
 			return fmt.Errorf("%s.recurring.window_days: must be 0 (no recurring charges) to 14", key)
 		}
@@ -375,6 +426,15 @@ func (c Config) Redacted() Config {
 	}
 	if c.Sim.Token != "" {
 		c.Sim.Token = "***"
+	}
+	c.Carriers = append([]CarrierConfig(nil), c.Carriers...) // the caller's stay as they are
+	for i := range c.Carriers {
+		if c.Carriers[i].Auth.ClientSecret != "" {
+			c.Carriers[i].Auth.ClientSecret = "***"
+		}
+		if c.Carriers[i].WebhookSecret != "" {
+			c.Carriers[i].WebhookSecret = "***"
+		}
 	}
 	if i := strings.Index(c.DatabaseURL, "@"); i > 0 && strings.HasPrefix(c.DatabaseURL, "postgres") {
 		if j := strings.Index(c.DatabaseURL, "://"); j > 0 && strings.Contains(c.DatabaseURL[j+3:i], ":") {

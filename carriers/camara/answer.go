@@ -15,12 +15,12 @@ import (
 // business grounds to the API's failure codes. Any other error code is a
 // fault or a bug, never a decline.
 var chargeDeclines = map[string]string{
-	codePaymentDenied:          carriers.FailureCarrierDeclined,
-	codeIdentifierNotFound:     carriers.FailureCarrierDeclined, // the line is not this carrier's to bill
-	codeServiceNotApplicable:   carriers.FailureSubscriberBlocked,
-	codeUnauthorizedAmount:     carriers.FailureCarrierLimitExceeded,
-	codeUserThreshold:          carriers.FailureCarrierLimitExceeded,
-	codeAmountThreshold:        carriers.FailureCarrierLimitExceeded,
+	codePaymentDenied:        carriers.FailureCarrierDeclined,
+	codeIdentifierNotFound:   carriers.FailureCarrierDeclined, // the line is not this carrier's to bill
+	codeServiceNotApplicable: carriers.FailureSubscriberBlocked,
+	codeUnauthorizedAmount:   carriers.FailureCarrierLimitExceeded,
+	codeUserThreshold:        carriers.FailureCarrierLimitExceeded,
+	codeAmountThreshold:      carriers.FailureCarrierLimitExceeded,
 }
 
 // refundDeclines is chargeDeclines for refunds.

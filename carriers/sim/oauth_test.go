@@ -70,7 +70,9 @@ func (e *env) cibaToken(phone, scope string) string {
 	return m["access_token"].(string)
 }
 
-func bearer(tok string) []string { return []string{"x-correlator", "c-1", "Authorization", "Bearer " + tok} }
+func bearer(tok string) []string {
+	return []string{"x-correlator", "c-1", "Authorization", "Bearer " + tok}
+}
 
 func TestOAuthClientAuthentication(t *testing.T) {
 	e := setupOAuth(t)

@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"tollgate/carriers"
+	"tollgate/carriers/camara"
 	"tollgate/carriers/sim"
 	"tollgate/configs"
 )
@@ -26,7 +28,7 @@ type carrierSetup struct {
 // registered here, so adding one needs no change in configs.
 func carrierSettings(cfg configs.Config, now func() time.Time) (carrierSetup, error) {
 	cs := carrierSetup{
-		sim: sim.Options{Now: now, Secrets: map[string]string{}, Protocols: map[string]string{}},
+		sim: sim.Options{Now: now, Secrets: map[string]string{}, Protocols: map[string]string{}, OAuthClients: map[string]sim.OAuthClient{}},
 		http: carriers.HTTPOptions{
 			AttemptTimeout: cfg.CarrierHTTP.AttemptTimeout, MaxRetries: cfg.CarrierHTTP.MaxRetries,
 			WaitMin: cfg.CarrierHTTP.WaitMin, WaitMax: cfg.CarrierHTTP.WaitMax, Now: now,
@@ -47,16 +49,38 @@ func carrierSettings(cfg configs.Config, now func() time.Time) (carrierSetup, er
 			return cs, fmt.Errorf("carriers[%d].%w", i, err)
 		}
 		cs.connections = append(cs.connections, carriers.Connection{
-			Name: cc.Name, Protocol: cc.Protocol, Simulated: cc.Simulated, BaseURL: cc.BaseURL,
-			Capabilities: caps, WebhookSecret: cc.WebhookSecret, Options: cc.Options,
+			Name: cc.Name, Protocol: cc.Protocol, Simulated: cc.Simulated, Sandbox: cc.Sandbox, BaseURL: cc.BaseURL,
+			Capabilities: caps, WebhookSecret: cc.WebhookSecret, Options: withAuth(cc.Options, cc.Auth),
 		})
 		if cc.Simulated {
 			cs.sim.Carriers = append(cs.sim.Carriers, cc.Name)
 			cs.sim.Secrets[cc.Name] = cc.WebhookSecret
 			cs.sim.Protocols[cc.Name] = cc.Protocol
+			if cc.Auth.ClientID != "" {
+				// The simulated operator knows the client the gateway is
+				// configured as, and asks it for tokens.
+				cs.sim.OAuthClients[cc.Name] = sim.OAuthClient{ID: cc.Auth.ClientID, Secret: cc.Auth.ClientSecret}
+			}
 		}
 	}
 	return cs, nil
+}
+
+// withAuth is a carrier's protocol options with its auth settings added
+// under the keys the CAMARA adapter reads (carriers/camara OptionTokenURL...).
+func withAuth(opts map[string]string, a configs.CarrierAuthConfig) map[string]string {
+	if a == (configs.CarrierAuthConfig{}) {
+		return opts
+	}
+	out := maps.Clone(opts)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out[camara.OptionTokenURL] = a.TokenURL
+	out[camara.OptionBCAuthorizeURL] = a.BCAuthorizeURL
+	out[camara.OptionClientID] = a.ClientID
+	out[camara.OptionClientSecret] = a.ClientSecret
+	return out
 }
 
 // capabilitiesOf turns a carrier's config into its declared capabilities.

@@ -129,4 +129,3 @@ func (c *Cache) backchannelAuthorize(ctx context.Context, phone string, scopes [
 	}
 	return ar, nil
 }
-

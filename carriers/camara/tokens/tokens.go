@@ -199,6 +199,14 @@ func (c *Cache) fill(ctx context.Context, key string, fetch fetchFunc) func() (a
 	ctx = context.WithoutCancel(ctx)
 	return func() (any, error) {
 		start := c.now()
+		// A caller that missed just before another's fetch landed finds
+		// the fresh token here instead of fetching a second one.
+		c.mu.Lock()
+		e, ok := c.tokens[key]
+		c.mu.Unlock()
+		if ok && start.Before(e.refreshAt) {
+			return e.tok, nil
+		}
 		tok, expires, err := fetch(ctx)
 		if err != nil {
 			return nil, err
