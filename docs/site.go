@@ -182,7 +182,7 @@ func (s *Site) wrap(p page) ([]byte, error) {
 
 func (s *Site) index() (page, error) {
 	var b strings.Builder
-	b.WriteString("# tollgate for merchants\n\nCharge small amounts to a subscriber's phone bill through one API. Start with the\n[API](/docs/api); every error's `type` leads to the [error reference](/docs/errors).\n\n")
+	b.WriteString("# tollgate for merchants\n\nCharge small amounts to a subscriber's phone bill through one API. Start with the\n[API](/docs/api), or the [Go client](/docs/client); every error's `type` leads to the [error reference](/docs/errors).\n\n")
 	b.WriteString("<dl class=\"guides\">\n")
 	for _, g := range s.nav {
 		fmt.Fprintf(&b, "<dt><a href=\"/docs/%s\">%s</a></dt><dd>%s</dd>\n", g.Slug, template.HTMLEscapeString(g.Short), template.HTMLEscapeString(g.Summary))

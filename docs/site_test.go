@@ -151,7 +151,7 @@ func allowedURL(u string) bool {
 // nowhere: no script at all, the stylesheet and images from /docs.
 func TestSiteIsSelfContained(t *testing.T) {
 	s := site(t)
-	if len(s.pages) < 6 {
+	if len(s.pages) < 10 {
 		t.Fatalf("only %d pages", len(s.pages))
 	}
 	check := func(name string, html string) {
