@@ -1,136 +1,29 @@
 package camara_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
-
 	"tollgate/carriers"
 	"tollgate/carriers/camara"
+	"tollgate/carriers/camara/camaratest"
 	"tollgate/carriers/carriertest"
 	"tollgate/carriers/sim"
 )
-
-// The official CAMARA files (Apache-2.0, LICENSE beside them), copied so the
-// tests are self-contained.
-var specFiles = map[string]string{
-	"/carrier-billing/v0.5":        "testdata/spec/carrier-billing.yaml",
-	"/carrier-billing-refund/v0.3": "testdata/spec/carrier-billing-refund.yaml",
-}
-
-// specCheck is an http.RoundTripper that validates every CAMARA request the
-// adapter sends and every answer it gets against the official OpenAPI
-// files, security requirement included (a bearer token must be there).
-// Calls that are not CAMARA's (the token endpoint, OneAPI SMS) pass
-// unchecked.
-type specCheck struct {
-	t       testing.TB
-	next    http.RoundTripper
-	routers []routers.Router
-
-	mu      sync.Mutex
-	checked map[string]int // operationId → exchanges validated
-}
-
-// newSpecCheck validates exchanges with a carrier whose CAMARA root is base.
-func newSpecCheck(t testing.TB, base string, next http.RoundTripper) *specCheck {
-	t.Helper()
-	sc := &specCheck{t: t, next: next, checked: map[string]int{}}
-	for root, file := range specFiles {
-		doc, err := openapi3.NewLoader().LoadFromFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := doc.Validate(context.Background()); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		doc.Servers = openapi3.Servers{{URL: base + root}}
-		r, err := gorillamux.NewRouter(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc.routers = append(sc.routers, r)
-	}
-	return sc
-}
-
-// bearerPresent is the spec's openIdConnect scheme as a client-side check:
-// the token's worth is the operator's to judge, its presence is ours.
-func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) error {
-	h := in.RequestValidationInput.Request.Header.Get("Authorization")
-	if !strings.HasPrefix(h, "Bearer ") || len(h) <= len("Bearer ") {
-		return errors.New("no bearer token")
-	}
-	return nil
-}
-
-func (sc *specCheck) RoundTrip(req *http.Request) (*http.Response, error) {
-	var route *routers.Route
-	var params map[string]string
-	for _, r := range sc.routers {
-		if rt, p, err := r.FindRoute(req); err == nil {
-			route, params = rt, p
-			break
-		}
-	}
-	if route == nil {
-		return sc.next.RoundTrip(req)
-	}
-	var body []byte
-	if req.Body != nil {
-		body, _ = io.ReadAll(req.Body)
-		req.Body.Close()
-		req.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	in := &openapi3filter.RequestValidationInput{
-		Request: req, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: bearerPresent, MultiError: true},
-	}
-	if err := openapi3filter.ValidateRequest(req.Context(), in); err != nil {
-		sc.t.Errorf("request %s %s does not match the spec: %v\n%s", req.Method, req.URL.Path, err, body)
-	}
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	resp, err := sc.next.RoundTrip(req)
-	if err != nil {
-		return resp, err
-	}
-	answer, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(answer))
-	out := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
-		Options: &openapi3filter.Options{IncludeResponseStatus: resp.StatusCode < 500, MultiError: true},
-	}
-	out.SetBodyBytes(answer)
-	if err := openapi3filter.ValidateResponse(req.Context(), out); err != nil {
-		sc.t.Errorf("answer to %s %s does not match the spec: HTTP %d %v\n%s", req.Method, req.URL.Path, resp.StatusCode, err, answer)
-	}
-	sc.mu.Lock()
-	sc.checked[route.Operation.OperationID]++
-	sc.mu.Unlock()
-	return resp, nil
-}
 
 // specEnv is the adapter and a simulated skt that asks for tokens, every
 // exchange between them validated.
 type specEnv struct {
 	sim    *sim.Simulator
 	client *camara.Client
-	check  *specCheck
+	check  *camaratest.Validator
 	srv    *httptest.Server
 }
 
@@ -144,7 +37,7 @@ func setupSpec(t *testing.T, ciba bool) *specEnv {
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	base := srv.URL + "/sim/skt/camara"
-	check := newSpecCheck(t, base, http.DefaultTransport)
+	check := camaratest.New(t, "testdata/spec", "/sim/skt/camara")
 	opts := map[string]string{
 		camara.OptionTokenURL: "/oauth2/token", camara.OptionClientID: "tollgate", camara.OptionClientSecret: "sim-skt-client-secret",
 	}
@@ -154,7 +47,7 @@ func setupSpec(t *testing.T, ciba bool) *specEnv {
 	c, err := camara.New(carriers.Settings{
 		Name: "skt", BaseURL: base, Options: opts, Now: clk.Now,
 		Capabilities: carriers.Capabilities{Currencies: []string{"KRW"}, PartialRefunds: true},
-		HTTPClient:   &http.Client{Transport: check, Timeout: 10 * time.Second},
+		HTTPClient:   &http.Client{Transport: check.RoundTripper(http.DefaultTransport), Timeout: 10 * time.Second},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +74,9 @@ func (e *specEnv) code(t *testing.T, msisdn string) string {
 	return inbox.Data[0].Code
 }
 
-// TestExchangesMatchTheCAMARASpec drives every operation the adapter uses,
+// TestExchangesMatchTheCAMARASpec validates with camaratest (the official
+// files, security requirement included) every request the adapter sends
+// and every answer the simulated operator gives. It drives every operation the adapter uses,
 // 2-legged and with CIBA, successes and declines, and validates each
 // request and answer against the official files.
 func TestExchangesMatchTheCAMARASpec(t *testing.T) {
@@ -246,7 +141,7 @@ func TestExchangesMatchTheCAMARASpec(t *testing.T) {
 			}
 			for _, op := range []string{"createPayment", "retrievePayments", "retrievePayment", "createRefund", "retrieveRefunds", "retrieveRefund",
 				"preparePayment", "validatePayment", "confirmPayment", "cancelPayment"} {
-				if e.check.checked[op] == 0 {
+				if e.check.Checked(op) == 0 {
 					t.Errorf("%s was never validated", op)
 				}
 			}

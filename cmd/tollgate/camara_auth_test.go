@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"tollgate/carriers/camara/camaratest"
 	"tollgate/carriers/sim"
 	"tollgate/configs"
 	"tollgate/internal/storetest"
@@ -17,7 +18,8 @@ import (
 // line and succeeds; with a wrong one the operator's token endpoint refuses
 // the client, nothing reaches the payment API, and the charge fails as
 // "carrier unavailable" with the reason in the log (never the secret, never
-// the number).
+// the number), until skt's breaker opens. Every exchange with the operator
+// is validated against the official CAMARA files.
 func TestCAMARAChargeNeedsAnAccessToken(t *testing.T) {
 	const msisdn = "+821055500123"
 	for _, d := range storetest.Dialects(t) {
@@ -34,7 +36,10 @@ func TestCAMARAChargeNeedsAnAccessToken(t *testing.T) {
 				t.Fatal(err)
 			}
 			op := sim.New(cs.sim)
-			srv := httptest.NewServer(op.Handler())
+			// Every exchange with the operator checked against the official
+			// CAMARA files, a bearer token required by their security scheme.
+			spec := camaratest.New(t, "../../carriers/camara/testdata/spec", "/sim/skt/camara").AllowLoopbackSinks()
+			srv := httptest.NewServer(spec.Handler(op.Handler()))
 			t.Cleanup(srv.Close)
 
 			good := startWith(t, opts{dbURL: storetest.URL(t, d), simURL: srv.URL + "/sim"})
@@ -44,6 +49,14 @@ func TestCAMARAChargeNeedsAnAccessToken(t *testing.T) {
 			}
 			if n := op.TokensIssued("skt"); n < 2 {
 				t.Fatalf("operator issued %d tokens, want a CIBA one for the line and a 2-legged one to validate", n)
+			}
+			if rf := good.call("POST", "/v1/charges/"+r.str("id")+"/refunds", good.key, newIdem(), map[string]any{"amount": 2000, "reason": "one item returned"}); rf.Status != http.StatusCreated || rf.str("status") != "succeeded" {
+				t.Fatalf("refund: %d %s", rf.Status, rf.Raw)
+			}
+			for _, opID := range []string{"preparePayment", "validatePayment", "confirmPayment", "createRefund"} {
+				if spec.Checked(opID) == 0 {
+					t.Errorf("no %s exchange was validated", opID)
+				}
 			}
 
 			bad := startWith(t, opts{dbURL: storetest.URL(t, d), simURL: srv.URL + "/sim", configure: func(c *configs.Config) {
@@ -73,7 +86,18 @@ func TestCAMARAChargeNeedsAnAccessToken(t *testing.T) {
 					t.Errorf("a log carries %q", leak)
 				}
 			}
-			t.Logf("wrong secret: HTTP %d %s", ch.Status, ch.Raw)
+			// Every call will meet the same refusal: the breaker opens and
+			// the gateway stops asking the operator.
+			opened := false
+			for range 10 {
+				if r := bad.call("POST", "/v1/charges", bad.key, newIdem(), krw(msisdn, 5000, "skt")); r.Status == http.StatusServiceUnavailable {
+					opened = r.str("code") == "carrier_unavailable"
+					break
+				}
+			}
+			if !opened {
+				t.Fatal("a wrong client secret never opened skt's breaker")
+			}
 		})
 	}
 }
