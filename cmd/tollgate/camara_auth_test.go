@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"tollgate/carriers/camara/camaratest"
 	"tollgate/carriers/sim"
 	"tollgate/configs"
+	"tollgate/internal/auth"
 	"tollgate/internal/storetest"
 )
 
@@ -98,6 +100,71 @@ func TestCAMARAChargeNeedsAnAccessToken(t *testing.T) {
 			if !opened {
 				t.Fatal("a wrong client secret never opened skt's breaker")
 			}
+		})
+	}
+}
+
+// TestSandboxCarrierTakesTestKeysOnly: a carrier configured as an
+// operator's sandbox (a real base URL, here a simulator apart from the
+// gateway, with its own client credentials) charges for test keys, with
+// tokens, and never for live keys.
+func TestSandboxCarrierTakesTestKeysOnly(t *testing.T) {
+	const msisdn = "+821055500456"
+	for _, d := range storetest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			cfg, err := configs.Load("", func(string) string { return "" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := carrierSettings(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The "operator" also serves sbx, which the gateway does not
+			// know as simulated: to the gateway it is a sandbox at a URL.
+			cs.sim.Carriers = append(cs.sim.Carriers, "sbx")
+			cs.sim.Protocols["sbx"] = "camara"
+			cs.sim.OAuthClients["sbx"] = sim.OAuthClient{ID: "sandbox-client", Secret: "sandbox-test-secret"}
+			op := sim.New(cs.sim)
+			spec := camaratest.New(t, "../../carriers/camara/testdata/spec", "/sim/sbx/camara").AllowLoopbackSinks()
+			srv := httptest.NewServer(spec.Handler(op.Handler()))
+			t.Cleanup(srv.Close)
+
+			g := startWith(t, opts{dbURL: storetest.URL(t, d), simURL: srv.URL + "/sim", configure: func(c *configs.Config) {
+				sbx := c.Carriers[0] // skt's settings, as a sandbox
+				if sbx.Name != "skt" {
+					t.Fatalf("carriers[0] is %s", sbx.Name)
+				}
+				sbx.Name, sbx.Simulated, sbx.Sandbox, sbx.BaseURL = "sbx", false, true, srv.URL+"/sim/sbx/camara"
+				sbx.Auth = configs.CarrierAuthConfig{TokenURL: "/oauth2/token", BCAuthorizeURL: "/oauth2/bc-authorize", ClientID: "sandbox-client", ClientSecret: "sandbox-test-secret"}
+				c.Carriers = append(c.Carriers, sbx)
+			}})
+			r := g.paid(g.key, msisdn, 5000, "sbx")
+			if r.Status != http.StatusOK || r.str("status") != "succeeded" || r.Body["livemode"] != false {
+				t.Fatalf("test key through the sandbox: %d %s", r.Status, r.Raw)
+			}
+			if op.TokensIssued("sbx") == 0 || spec.Checked("confirmPayment") == 0 {
+				t.Fatalf("sandbox: %d tokens, %d confirms validated", op.TokensIssued("sbx"), spec.Checked("confirmPayment"))
+			}
+
+			live, err := g.app.billing.CreateMerchant(context.Background(), "Live Shop", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			liveKey, err := g.app.keys.Create(context.Background(), auth.RoleMerchant, live.ID, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := op.TokensIssued("sbx")
+			lr := g.call("POST", "/v1/charges", liveKey, newIdem(), krw(msisdn, 5000, "sbx"))
+			if lr.Status < 400 || lr.Status > 499 {
+				t.Fatalf("live key through the sandbox: %d %s", lr.Status, lr.Raw)
+			}
+			if op.TokensIssued("sbx") != before {
+				t.Fatal("a live key's charge reached the sandbox")
+			}
+			t.Logf("live key: %d %s", lr.Status, lr.Raw)
 		})
 	}
 }
