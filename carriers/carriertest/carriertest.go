@@ -62,6 +62,7 @@ import (
 	"time"
 
 	"tollgate/carriers"
+	"tollgate/carriers/sim"
 )
 
 // The simulated carrier every case talks to.
@@ -85,6 +86,7 @@ type config struct {
 	unsignedBody    bool
 	noIdempotency   bool
 	options         map[string]string
+	oauth           *sim.OAuthClient
 }
 
 // GatewayConfirms drives an Authorizer like a carrier configured with
@@ -107,6 +109,13 @@ func ChargesWithoutIdempotency() Option { return func(c *config) { c.noIdempoten
 
 // WithOptions sets the protocol-specific Settings.Options.
 func WithOptions(o map[string]string) Option { return func(c *config) { c.options = o } }
+
+// WithOAuthClient makes the simulated carrier ask for access tokens from
+// the client id/secret (carriers/sim oauth.go), as CAMARA operators do;
+// WithOptions tells the adapter how to get them.
+func WithOAuthClient(id, secret string) Option {
+	return func(c *config) { c.oauth = &sim.OAuthClient{ID: id, Secret: secret} }
+}
 
 // suite is what every case of one Run shares: what the adapter can do.
 type suite struct {
@@ -196,7 +205,12 @@ type env struct {
 
 func (s *suite) newEnv(t *testing.T) *env {
 	t.Helper()
-	sm := NewSim(t, WithCarriers(carrierName), WithSecret(carrierName, secret))
+	simOpts := []SimOption{WithCarriers(carrierName), WithSecret(carrierName, secret)}
+	if s.cfg.oauth != nil {
+		client := *s.cfg.oauth
+		simOpts = append(simOpts, func(o *sim.Options) { o.OAuthClients = map[string]sim.OAuthClient{carrierName: client} })
+	}
+	sm := NewSim(t, simOpts...)
 	k := newSink(t)
 	e := &env{
 		Sim: sm, t: t, s: s, sink: k,
