@@ -186,6 +186,14 @@ func (k Keys) Ensure(ctx context.Context, role Role, merchantID string, livemode
 		return nil
 	}
 	_, err := k.create(ctx, k.DB, role, merchantID, livemode, key)
+	if err != nil {
+		// Several nodes starting at once on a fresh database all ensure the
+		// same key: the unique hash lets one insert it, and for the others
+		// it is there now, which is all Ensure promises.
+		if k.DB.WithContext(ctx).Model(&apiKey{}).Where("hash = ?", Hash(key)).Count(&n).Error == nil && n > 0 {
+			return nil
+		}
+	}
 	return err
 }
 

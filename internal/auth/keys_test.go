@@ -96,3 +96,36 @@ func TestKeyCacheServesWithoutTheDatabaseAndNeverCachesUnknownKeys(t *testing.T)
 		}
 	})
 }
+
+// Nodes starting together on a fresh database each ensure the same key
+// (test mode's demo key): every one of them succeeds, and it is stored once.
+func TestEnsureRacingNodesStoreTheKeyOnce(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		key := auth.KeyPrefix(auth.RoleAdmin, false) + auth.RandomString(32)
+		const racers = 8
+		errs := make(chan error, racers)
+		start := make(chan struct{})
+		for range racers {
+			go func() {
+				<-start
+				k := auth.Keys{DB: s.DB, Now: time.Now}
+				errs <- k.Ensure(ctx, auth.RoleAdmin, "", false, key)
+			}()
+		}
+		close(start)
+		for range racers {
+			if err := <-errs; err != nil {
+				t.Errorf("a racing node's Ensure: %v", err)
+			}
+		}
+		var n int64
+		if err := s.DB.Table("api_keys").Where("hash = ?", auth.Hash(key)).Count(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("the key is stored %d times", n)
+		}
+	})
+}
