@@ -88,13 +88,23 @@ type Options struct {
 	InsertsOnly bool // a client for one-shot commands: inserts, works nothing
 }
 
+// rescueStuckJobsAfter must be longer than river's JobTimeout (1 minute).
+const rescueStuckJobsAfter = 90 * time.Second
+
 // New builds a river client over the store.
 func New(st *store.Store, o Options) (*Client, error) {
 	cfg := &river.Config{
-		Logger:               o.Logger,
-		PeriodicJobs:         o.Periodic,
-		ID:                   o.ID,
-		RescueStuckJobsAfter: 5 * time.Minute,
+		Logger:       o.Logger,
+		PeriodicJobs: o.Periodic,
+		ID:           o.ID,
+		// A job left running by a node that died (kill -9), or whose fetch
+		// answer a broken database connection lost, is retried once river's
+		// rescuer sees it this old: past river's 1-minute JobTimeout every
+		// job but those with a longer Timeout of their own (which the
+		// rescuer leaves alone until it passes) has been cancelled. At
+		// 5 minutes, the chaos campaign's charges and webhooks waited
+		// 5 minutes on a dead node's status queries and deliveries.
+		RescueStuckJobsAfter: rescueStuckJobsAfter,
 		// Without a pgx listener (SQLite, or database/sql alone) there is
 		// no LISTEN: poll.
 		PollOnly:          o.Listener == nil || st.Dialect == store.SQLite,
