@@ -1,9 +1,16 @@
 // Command tollgate is the carrier-billing gateway: one binary whose
 // subcommands serve the API, migrate the database, create merchants and
 // keys, and run the carrier simulator on its own.
+//
+// The subcommands are a github.com/peterbourgon/ff/v3 ffcli tree: it keeps
+// the standard library's flag sets (every flag and its single- or
+// double-dash spelling stays as it was), adds nested commands and their
+// help, and leaves settings to configs (embedded defaults, --config /
+// TOLLGATE_CONFIG, TOLLGATE_* variables, then flags).
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -12,7 +19,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
 const usage = `tollgate — carrier-billing gateway
@@ -48,23 +58,105 @@ type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg }
 
-// run dispatches a subcommand. stdout carries only the command's result
-// (JSON for merchants/keys); logs go to stderr. --help (or -h) on any
-// subcommand prints its usage on stdout and succeeds.
+// execFunc runs a subcommand once its flags are parsed.
+type execFunc func(ctx context.Context, args []string) error
+
+// run parses and runs a subcommand. stdout carries only the command's
+// result (JSON for merchants/keys); logs go to stderr. --help (or -h) on
+// any subcommand prints its usage on stdout and succeeds, before anything
+// reads settings or touches a database.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		return usageError{"a subcommand is required"}
 	}
-	cmd, rest := args[0], args[1:]
-	if wantsHelp(rest) {
-		stderr = stdout // the flag set prints its usage there; nothing else runs
+	flagOut := stderr
+	if wantsHelp(args) {
+		flagOut = stdout // the flag set prints its usage there; nothing else runs
 	}
-	err := dispatch(ctx, cmd, rest, stdout, stderr, getenv)
-	var u usageError
-	if errors.As(err, &u) && u.msg == flag.ErrHelp.Error() {
-		return nil
+	root := commands(stdout, flagOut, stderr, getenv)
+	if err := root.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner // ff's "error parsing commandline arguments: " adds nothing
+		}
+		return usageError{err.Error()}
 	}
-	return err
+	return root.Run(ctx)
+}
+
+// commands is the subcommand tree. flagOut receives flag errors and help.
+func commands(stdout, flagOut, stderr io.Writer, getenv func(string) string) *ffcli.Command {
+	leaf := func(name, short string, fs *flag.FlagSet, exec execFunc) *ffcli.Command {
+		fs.SetOutput(flagOut)
+		return &ffcli.Command{Name: name, ShortUsage: synopsis[fs.Name()], ShortHelp: short, FlagSet: fs, UsageFunc: leafUsage, Exec: exec}
+	}
+	group := func(name, short string, sub ...*ffcli.Command) *ffcli.Command {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		fs.SetOutput(flagOut)
+		return &ffcli.Command{Name: name, ShortUsage: synopsis[name+" create"], ShortHelp: short, FlagSet: fs, Subcommands: sub,
+			UsageFunc: func(c *ffcli.Command) string { return c.ShortUsage + "\n" },
+			Exec:      func(context.Context, []string) error { return usageError{synopsis[name+" create"]} }}
+	}
+	serveFS, serveExec := cmdServe(stdout, stderr, getenv)
+	migrateFS, migrateExec := cmdMigrate(stdout, stderr, getenv)
+	merchantsFS, merchantsExec := cmdMerchantsCreate(stdout, stderr, getenv)
+	keysFS, keysExec := cmdKeysCreate(stdout, stderr, getenv)
+	settleFS, settleExec := cmdSettle(stdout, stderr, getenv)
+	simFS, simExec := cmdSim(stdout, stderr, getenv)
+	versionFS := flag.NewFlagSet("version", flag.ContinueOnError)
+
+	settle := leaf("settle", "settle one carrier's business day", settleFS, settleExec)
+	settle.LongHelp = strings.TrimSpace(settleFiles)
+
+	rootFS := flag.NewFlagSet("tollgate", flag.ContinueOnError)
+	rootFS.SetOutput(flagOut)
+	return &ffcli.Command{
+		Name: "tollgate", FlagSet: rootFS,
+		UsageFunc: func(*ffcli.Command) string { return usage },
+		Subcommands: []*ffcli.Command{
+			leaf("serve", "serve the gateway", serveFS, serveExec),
+			leaf("migrate", "bring the database schema up to date", migrateFS, migrateExec),
+			group("merchants", "create merchants", leaf("create", "create a merchant and its first key", merchantsFS, merchantsExec)),
+			group("keys", "create API keys", leaf("create", "create a finance, admin or merchant key", keysFS, keysExec)),
+			settle,
+			leaf("sim", "run the carrier simulator alone", simFS, simExec),
+			leaf("version", "print the build's version", versionFS, func(ctx context.Context, args []string) error {
+				return cmdVersion(ctx, args, stdout)
+			}),
+		},
+		Exec: func(_ context.Context, args []string) error {
+			if len(args) > 0 && args[0] == "help" {
+				_, err := fmt.Fprint(stdout, usage)
+				return err
+			}
+			if len(args) == 0 {
+				return usageError{"a subcommand is required"}
+			}
+			return usageError{fmt.Sprintf("unknown subcommand %q", args[0])}
+		},
+	}
+}
+
+// leafUsage is a subcommand's --help: its usage line, its flags, then any
+// longer help.
+func leafUsage(c *ffcli.Command) string {
+	var b bytes.Buffer
+	b.WriteString(c.ShortUsage + "\n")
+	n := 0
+	c.FlagSet.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		b.WriteString("\nflags:\n")
+		out := c.FlagSet.Output()
+		c.FlagSet.SetOutput(&b)
+		c.FlagSet.PrintDefaults()
+		c.FlagSet.SetOutput(out)
+	}
+	if c.LongHelp != "" {
+		b.WriteString("\n" + c.LongHelp + "\n")
+	}
+	return b.String()
 }
 
 // wantsHelp reports whether a help flag comes before the end of the flags.
@@ -80,41 +172,6 @@ func wantsHelp(args []string) bool {
 	return false
 }
 
-func dispatch(ctx context.Context, cmd string, rest []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	switch cmd {
-	case "serve":
-		return cmdServe(ctx, rest, stdout, stderr, getenv)
-	case "migrate":
-		return cmdMigrate(ctx, rest, stdout, stderr, getenv)
-	case "merchants", "keys":
-		if len(rest) > 0 && wantsHelp(rest[:1]) {
-			fmt.Fprintln(stdout, synopsis[cmd+" create"])
-			return nil
-		}
-		if len(rest) == 0 || rest[0] != "create" {
-			return usageError{synopsis[cmd+" create"]}
-		}
-		if cmd == "merchants" {
-			return cmdMerchantsCreate(ctx, rest[1:], stdout, stderr, getenv)
-		}
-		return cmdKeysCreate(ctx, rest[1:], stdout, stderr, getenv)
-	case "sim":
-		return cmdSim(ctx, rest, stdout, stderr, getenv)
-	case "settle":
-		return cmdSettle(ctx, rest, stdout, stderr, getenv)
-	case "version":
-		if len(rest) > 0 && wantsHelp(rest[:1]) {
-			fmt.Fprintln(stdout, synopsis[cmd])
-			return nil
-		}
-		return cmdVersion(ctx, rest, stdout)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	return usageError{fmt.Sprintf("unknown subcommand %q", cmd)}
-}
-
 // synopsis is each subcommand's usage line, printed by --help before its flags.
 var synopsis = map[string]string{
 	"serve":            "usage: tollgate serve [--config FILE] [--listen ADDR] [--database-url URL]",
@@ -126,14 +183,6 @@ var synopsis = map[string]string{
 	"version":          "usage: tollgate version (prints the module version, VCS revision and Go toolchain the binary was built from)",
 }
 
-// setUsage makes a flag set's -h print the subcommand's usage line and flags.
-func setUsage(fs *flag.FlagSet) {
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "%s\n\nflags:\n", synopsis[fs.Name()])
-		fs.PrintDefaults()
-	}
-}
-
 // common flags every subcommand that reads config accepts.
 type common struct {
 	config, listen, databaseURL string
@@ -142,7 +191,6 @@ type common struct {
 func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *common) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	setUsage(fs)
 	c := &common{}
 	fs.StringVar(&c.config, "config", "", "YAML configuration file (or TOLLGATE_CONFIG)")
 	fs.StringVar(&c.listen, "listen", "", "address to listen on (or TOLLGATE_LISTEN)")

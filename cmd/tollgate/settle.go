@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,81 +24,75 @@ import (
 // the carrier's file (or --report FILE), a progress bar on stderr when it
 // is a terminal, and the run's summary table on stdout. A run that fails
 // exits non-zero with its reason.
-func cmdSettle(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func cmdSettle(stdout, stderr io.Writer, getenv func(string) string) (*flag.FlagSet, execFunc) {
 	fs, c := newFlags("settle", stderr)
 	fs.Lookup("listen").Usage = "the running gateway's address (or TOLLGATE_LISTEN): in test mode, simulated carriers' files come from its /sim unless TOLLGATE_SIM_URL is set"
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprint(fs.Output(), settleFiles)
-	}
 	carrier := fs.String("carrier", "", "the carrier to settle (required)")
 	date := fs.String("date", "", "the business day, YYYY-MM-DD in settlement.time_zone, over on this machine's clock (required)")
 	report := fs.String("report", "", "read this settlement file instead of fetching the carrier's")
 	rerun := fs.Bool("rerun", false, "settle again even if the day has a completed run (the new run supersedes it)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if *carrier == "" || *date == "" {
-		return usageError{"usage: tollgate settle --carrier C --date YYYY-MM-DD [--report FILE] [--rerun]"}
-	}
-	req := settlement.RunRequest{Carrier: *carrier, BusinessDate: *date, Rerun: *rerun}
-	if *report != "" {
-		f, err := os.Open(*report)
+	return fs, func(ctx context.Context, _ []string) error {
+		if *carrier == "" || *date == "" {
+			return usageError{"usage: tollgate settle --carrier C --date YYYY-MM-DD [--report FILE] [--rerun]"}
+		}
+		req := settlement.RunRequest{Carrier: *carrier, BusinessDate: *date, Rerun: *rerun}
+		if *report != "" {
+			f, err := os.Open(*report)
+			if err != nil {
+				return fmt.Errorf("--report: %w", err)
+			}
+			defer f.Close()
+			req.Report, req.ReportName = f, filepath.Base(*report)
+		}
+		// Log lines written while the bar is on a terminal would tear it: they
+		// are held and written after it is cleared.
+		logs := &heldWriter{w: stderr}
+		cfg, err := loadConfig(c, getenv)
 		if err != nil {
-			return fmt.Errorf("--report: %w", err)
+			return err
 		}
-		defer f.Close()
-		req.Report, req.ReportName = f, filepath.Base(*report)
-	}
-	// Log lines written while the bar is on a terminal would tear it: they
-	// are held and written after it is cleared.
-	logs := &heldWriter{w: stderr}
-	cfg, err := loadConfig(c, getenv)
-	if err != nil {
-		return err
-	}
-	cfg.SimURL = reportSimURL(cfg)
-	a, done, err := openAppWith(ctx, cfg, logs)
-	if err != nil {
-		return err
-	}
-	defer done()
+		cfg.SimURL = reportSimURL(cfg)
+		a, done, err := openAppWith(ctx, cfg, logs)
+		if err != nil {
+			return err
+		}
+		defer done()
 
-	var seen atomic.Int64 // lines the run reported reading, for a failed run's summary
-	show, finish := progressLine(stderr, isTerminal(stderr), "settling "+*carrier+" "+*date)
-	req.Progress = func(lines int64) {
-		seen.Store(lines)
-		show(lines)
-	}
-	if isTerminal(stderr) { // no bar, nothing to tear: logs stream as they come
-		logs.hold()
-	}
-	run, out, err := a.settle.Run(ctx, req)
-	finish()
-	if ferr := logs.release(); ferr != nil && err == nil {
-		err = ferr
-	}
-	if err != nil {
-		return err
-	}
-	if run.LinesRead == 0 {
-		run.LinesRead = seen.Load()
-	}
-	if err := printSummary(stdout, run, out); err != nil {
-		return err
-	}
-	switch {
-	case out == settlement.InProgress:
-		return fmt.Errorf("settlement %s of %s %s is running (perhaps on another node); try again when it is done", run.ID, run.Carrier, run.BusinessDate)
-	case run.Status == settlement.StatusFailed:
-		msg := "no reason recorded"
-		if run.FailureMessage != nil {
-			msg = *run.FailureMessage
+		var seen atomic.Int64 // lines the run reported reading, for a failed run's summary
+		show, finish := progressLine(stderr, isTerminal(stderr), "settling "+*carrier+" "+*date)
+		req.Progress = func(lines int64) {
+			seen.Store(lines)
+			show(lines)
 		}
-		return errors.New("settlement " + run.ID + " failed: " + msg)
+		if isTerminal(stderr) { // no bar, nothing to tear: logs stream as they come
+			logs.hold()
+		}
+		run, out, err := a.settle.Run(ctx, req)
+		finish()
+		if ferr := logs.release(); ferr != nil && err == nil {
+			err = ferr
+		}
+		if err != nil {
+			return err
+		}
+		if run.LinesRead == 0 {
+			run.LinesRead = seen.Load()
+		}
+		if err := printSummary(stdout, run, out); err != nil {
+			return err
+		}
+		switch {
+		case out == settlement.InProgress:
+			return fmt.Errorf("settlement %s of %s %s is running (perhaps on another node); try again when it is done", run.ID, run.Carrier, run.BusinessDate)
+		case run.Status == settlement.StatusFailed:
+			msg := "no reason recorded"
+			if run.FailureMessage != nil {
+				msg = *run.FailureMessage
+			}
+			return errors.New("settlement " + run.ID + " failed: " + msg)
+		}
+		return nil
 	}
-	return nil
 }
 
 // settleFiles ends settle's --help: where the day's file comes from.

@@ -27,56 +27,54 @@ import (
 // sends when it reads messages there. Without a token they are open, which is
 // only allowed on a loopback address (the default 127.0.0.1:9090): the
 // operator's own tests on this machine.
-func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func cmdSim(stdout, stderr io.Writer, getenv func(string) string) (*flag.FlagSet, execFunc) {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	setUsage(fs)
 	listen := fs.String("listen", "127.0.0.1:9090", "address to listen on")
 	config := fs.String("config", "", "YAML configuration naming the simulated carriers")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	return fs, func(ctx context.Context, _ []string) error {
+		cfg, err := configs.Load(*config, getenv)
+		if err != nil {
+			return err
+		}
+		if err := cfg.Sim.Validate("test"); err != nil {
+			return err
+		}
+		guarded := cfg.Sim.Token != "" && !cfg.Sim.OpenControls
+		if !guarded && !cfg.Sim.OpenControls && !loopbackAddress(*listen) {
+			return fmt.Errorf("sim.token: --listen %s is reachable from other machines and /sim/sms shows every code: set TOLLGATE_SIM_TOKEN (16+ characters; gateways send it as sim.token), or listen on 127.0.0.1", *listen)
+		}
+		// The same simulated carriers a gateway would mount, with their
+		// callback secrets, so the gateways' checks accept what they send.
+		cs, err := carrierSettings(cfg, time.Now)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", *listen)
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		s := sim.New(cs.sim)
+		h := s.Handler()
+		if guarded {
+			h = controlToken(s, cfg.Sim.Token)
+		}
+		srv := newServer(h, serverTimeouts)
+		fmt.Fprintf(stdout, "carrier simulator for %s at http://%s/sim (set TOLLGATE_SIM_URL=http://%s/sim on gateways)\n", strings.Join(cs.sim.Carriers, ", "), ln.Addr(), ln.Addr())
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(ln) }()
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
 	}
-	cfg, err := configs.Load(*config, getenv)
-	if err != nil {
-		return err
-	}
-	if err := cfg.Sim.Validate("test"); err != nil {
-		return err
-	}
-	guarded := cfg.Sim.Token != "" && !cfg.Sim.OpenControls
-	if !guarded && !cfg.Sim.OpenControls && !loopbackAddress(*listen) {
-		return fmt.Errorf("sim.token: --listen %s is reachable from other machines and /sim/sms shows every code: set TOLLGATE_SIM_TOKEN (16+ characters; gateways send it as sim.token), or listen on 127.0.0.1", *listen)
-	}
-	// The same simulated carriers a gateway would mount, with their
-	// callback secrets, so the gateways' checks accept what they send.
-	cs, err := carrierSettings(cfg, time.Now)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	s := sim.New(cs.sim)
-	h := s.Handler()
-	if guarded {
-		h = controlToken(s, cfg.Sim.Token)
-	}
-	srv := newServer(h, serverTimeouts)
-	fmt.Fprintf(stdout, "carrier simulator for %s at http://%s/sim (set TOLLGATE_SIM_URL=http://%s/sim on gateways)\n", strings.Join(cs.sim.Carriers, ", "), ln.Addr(), ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 // loopbackAddress reports whether a listen address (host:port) accepts
