@@ -31,6 +31,8 @@ func TestCarrierAuthIsValidatedByKey(t *testing.T) {
 		{"no token url", func(cc *CarrierConfig) { cc.Auth.TokenURL = "" }, "carriers[0].auth.token_url"},
 		{"odd url", func(cc *CarrierConfig) { cc.Auth.BCAuthorizeURL = "ftp://op.example/bc" }, "carriers[0].auth.bc_authorize_url"},
 		{"absolute", func(cc *CarrierConfig) { cc.Auth.TokenURL = "https://op.example/token" }, ""},
+		{"purpose scope", func(cc *CarrierConfig) { cc.Auth.Scopes = []string{"dpv:FraudPreventionAndDetection"} }, ""},
+		{"two scopes in one", func(cc *CarrierConfig) { cc.Auth.Scopes = []string{"a b"} }, "carriers[0].auth.scopes[0]"},
 		{"sandbox and simulated", func(cc *CarrierConfig) { cc.Sandbox = true }, "carriers[0].sandbox"},
 		{"sandbox", func(cc *CarrierConfig) {
 			cc.Sandbox, cc.Simulated, cc.BaseURL = true, false, "https://sandbox.op.example/camara"

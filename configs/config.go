@@ -143,11 +143,14 @@ type CarrierAuthConfig struct {
 	BCAuthorizeURL string `yaml:"bc_authorize_url"` // CIBA; empty: 2-legged tokens only, phoneNumber in bodies
 	ClientID       string `yaml:"client_id"`
 	ClientSecret   string `yaml:"client_secret"` // masked in logged config
+	// Scopes are asked for with every token beside the ones each CAMARA
+	// operation names (an operator's purpose scope, dpv:...).
+	Scopes []string `yaml:"scopes"`
 }
 
 // set reports whether any auth setting is given.
 func (a CarrierAuthConfig) set() bool {
-	return a.TokenURL != "" || a.BCAuthorizeURL != "" || a.ClientID != "" || a.ClientSecret != ""
+	return a.TokenURL != "" || a.BCAuthorizeURL != "" || a.ClientID != "" || a.ClientSecret != "" || len(a.Scopes) > 0
 }
 
 // validate checks a carrier's auth settings under key.
@@ -162,6 +165,11 @@ func (a CarrierAuthConfig) validate(key string) error {
 		return fmt.Errorf("%s.auth.client_secret: required with auth", key)
 	case a.TokenURL == "":
 		return fmt.Errorf("%s.auth.token_url: required with auth", key)
+	}
+	for i, sc := range a.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\"\\") {
+			return fmt.Errorf("%s.auth.scopes[%d]: a scope is one token without spaces or quotes, got %q", key, i, sc)
+		}
 	}
 	for name, u := range map[string]string{"token_url": a.TokenURL, "bc_authorize_url": a.BCAuthorizeURL} {
 		if u == "" || strings.HasPrefix(u, "/") {

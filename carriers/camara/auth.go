@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"tollgate/carriers"
@@ -31,6 +32,9 @@ const (
 	OptionBCAuthorizeURL = "bc_authorize_url"
 	OptionClientID       = "client_id"
 	OptionClientSecret   = "client_secret"
+	// OptionScopes are asked for with every token beside the operation's,
+	// space-separated (an operator's purpose scope, dpv:...).
+	OptionScopes = "scopes"
 )
 
 // Scopes (carrier-billing v0.5, carrier-billing-refund v0.3).
@@ -110,13 +114,13 @@ func (c *Client) authorization(ctx context.Context, subject, scope string) (stri
 		at  string
 	)
 	if subject != "" && c.threeLegged() {
-		t, err := c.tokens.SubscriberToken(ctx, subject, subscriberScopes...)
+		t, err := c.tokens.SubscriberToken(ctx, subject, slices.Concat(c.scopes, subscriberScopes)...)
 		if err != nil {
 			return "", tokenError(err)
 		}
 		tok, at = t, t.AccessToken
 	} else {
-		t, err := c.tokens.ClientToken(ctx, scope)
+		t, err := c.tokens.ClientToken(ctx, slices.Concat(c.scopes, []string{scope})...)
 		if err != nil {
 			return "", tokenError(err)
 		}

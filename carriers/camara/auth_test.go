@@ -22,14 +22,19 @@ type operator struct {
 	payments  atomic.Int64
 	refuseAll bool
 
-	mu    sync.Mutex
-	seen  []string // Authorization headers on API calls
-	first bool     // the first API call was refused
+	mu     sync.Mutex
+	seen   []string // Authorization headers on API calls
+	scopes []string // scope parameters of token requests
+	first  bool     // the first API call was refused
 }
 
 func (o *operator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	if r.URL.Path == "/oauth2/token" {
+		_ = r.ParseForm()
+		o.mu.Lock()
+		o.scopes = append(o.scopes, r.PostForm.Get("scope"))
+		o.mu.Unlock()
 		n := o.tokens.Add(1)
 		_, _ = w.Write([]byte(`{"access_token":"tok-` + string(rune('0'+n)) + `","token_type":"Bearer","expires_in":3600}`))
 		return
@@ -49,13 +54,14 @@ func (o *operator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(`{"paymentId":"pay_1","paymentStatus":"succeeded","amountTransaction":{"referenceCode":"ch_1","paymentAmount":{"chargingInformation":{"amount":5000,"currency":"KRW","description":"d"}}}}`))
 }
 
-func operatorClient(t *testing.T, o *operator) *camara.Client {
+func operatorClient(t *testing.T, o *operator, scopes ...string) *camara.Client {
 	t.Helper()
 	srv := httptest.NewServer(o)
 	t.Cleanup(srv.Close)
 	c, err := camara.New(carriers.Settings{
 		Name: "stub", BaseURL: srv.URL, HTTPClient: srv.Client(),
-		Options: map[string]string{camara.OptionTokenURL: "/oauth2/token", camara.OptionClientID: "id", camara.OptionClientSecret: "secret"},
+		Options: map[string]string{camara.OptionTokenURL: "/oauth2/token", camara.OptionClientID: "id", camara.OptionClientSecret: "secret",
+			camara.OptionScopes: strings.Join(scopes, " ")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -130,5 +136,18 @@ func TestCIBADeniedIsADecline(t *testing.T) {
 		if errors.Is(err, fault) {
 			t.Errorf("a refused authentication reads as %v", fault)
 		}
+	}
+}
+
+// Each call asks for the scope its operation names; configured extra
+// scopes (an operator's purpose) go with every token request.
+func TestTokensCarryTheOperationsScopeAndTheConfiguredOnes(t *testing.T) {
+	o := &operator{first: true} // no refusal
+	c := operatorClient(t, o, "dpv:FraudPreventionAndDetection")
+	if _, err := c.Charge(context.Background(), charge("ch_1", "+821012345678", 5000, "KRW")); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.scopes) != 1 || o.scopes[0] != "carrier-billing:payments:create dpv:FraudPreventionAndDetection" {
+		t.Fatalf("token requests asked for %q", o.scopes)
 	}
 }

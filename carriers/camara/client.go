@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"tollgate/carriers"
@@ -52,6 +53,7 @@ type Client struct {
 	// tokens are the carrier's access tokens (auth.go); nil when it asks
 	// for none.
 	tokens *tokens.Cache
+	scopes []string // asked for with every token beside the operation's
 
 	carriers.ReportFiles // settlement files (report.go)
 }
@@ -77,7 +79,7 @@ func New(s carriers.Settings) (*Client, error) {
 	}
 	return &Client{
 		ReportFiles: reports, name: s.Name, base: base, caps: s.Capabilities, hc: hc, now: s.Clock(),
-		callbackURL: s.CallbackURL, tokens: toks,
+		callbackURL: s.CallbackURL, tokens: toks, scopes: strings.Fields(s.Options[OptionScopes]),
 	}, nil
 }
 

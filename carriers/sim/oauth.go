@@ -157,10 +157,13 @@ var allowedScopes = []string{
 	"carrier-billing-refund:refunds:create", "carrier-billing-refund:refunds:read",
 }
 
+// parseScopes reads a scope parameter: the allowed scopes, and purpose
+// scopes (dpv:...) of CAMARA's commonalities, which the operator accepts
+// as given.
 func parseScopes(s string) ([]string, bool) {
 	scopes := strings.Fields(s)
 	for _, sc := range scopes {
-		if !slices.Contains(allowedScopes, sc) {
+		if !slices.Contains(allowedScopes, sc) && !strings.HasPrefix(sc, "dpv:") {
 			return nil, false
 		}
 	}

@@ -84,6 +84,10 @@ func TestOAuthClientAuthentication(t *testing.T) {
 	if st != http.StatusBadRequest || m["error"] != "invalid_scope" {
 		t.Fatalf("unknown scope: %d %v", st, m)
 	}
+	st, m = e.form("/token", clientSecret, url.Values{"grant_type": {"client_credentials"}, "scope": {"carrier-billing:payments:read dpv:FraudPreventionAndDetection"}})
+	if st != http.StatusOK {
+		t.Fatalf("a purpose scope: %d %v", st, m)
+	}
 	st, m = e.form("/token", clientSecret, url.Values{"grant_type": {"password"}})
 	if st != http.StatusBadRequest || m["error"] != "unsupported_grant_type" {
 		t.Fatalf("grant: %d %v", st, m)

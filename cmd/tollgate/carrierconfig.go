@@ -69,7 +69,7 @@ func carrierSettings(cfg configs.Config, now func() time.Time) (carrierSetup, er
 // withAuth is a carrier's protocol options with its auth settings added
 // under the keys the CAMARA adapter reads (carriers/camara OptionTokenURL...).
 func withAuth(opts map[string]string, a configs.CarrierAuthConfig) map[string]string {
-	if a == (configs.CarrierAuthConfig{}) {
+	if a.TokenURL == "" && a.BCAuthorizeURL == "" && a.ClientID == "" && a.ClientSecret == "" && len(a.Scopes) == 0 {
 		return opts
 	}
 	out := maps.Clone(opts)
@@ -80,6 +80,7 @@ func withAuth(opts map[string]string, a configs.CarrierAuthConfig) map[string]st
 	out[camara.OptionBCAuthorizeURL] = a.BCAuthorizeURL
 	out[camara.OptionClientID] = a.ClientID
 	out[camara.OptionClientSecret] = a.ClientSecret
+	out[camara.OptionScopes] = strings.Join(a.Scopes, " ")
 	return out
 }
 
