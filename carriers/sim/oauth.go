@@ -227,8 +227,25 @@ func (s *Simulator) oauthToken(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// pruneAt is how many tokens and auth requests a carrier keeps before
+// issuing another one drops those that have expired: a load test asks for
+// a CIBA token per number.
+const pruneAt = 10_000
+
 // issue answers a new access token. Callers hold s.mu.
 func (s *Simulator) issue(w http.ResponseWriter, c *carrierState, scopes []string, phone string, now time.Time) {
+	if len(c.oauth.tokens)+len(c.oauth.auths) > pruneAt {
+		for k, t := range c.oauth.tokens {
+			if !now.Before(t.expires) {
+				delete(c.oauth.tokens, k)
+			}
+		}
+		for k, ar := range c.oauth.auths {
+			if ar.done || !now.Before(ar.expires) {
+				delete(c.oauth.auths, k)
+			}
+		}
+	}
 	tok := newID("at_")
 	c.oauth.tokens[tok] = &accessToken{scopes: scopes, phone: phone, expires: now.Add(tokenLifetime)}
 	c.oauth.issued++
