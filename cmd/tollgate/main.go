@@ -1,6 +1,7 @@
 // Command tollgate is the carrier-billing gateway: one binary whose
 // subcommands serve the API, migrate the database, create merchants and
-// keys, and run the carrier simulator on its own.
+// keys, run the carrier simulator on its own, and bring a test merchant's
+// events to a developer's machine (listen, trigger).
 //
 // The subcommands are a github.com/peterbourgon/ff/v3 ffcli tree: it keeps
 // the standard library's flag sets (every flag and its single- or
@@ -34,6 +35,8 @@ Usage:
   tollgate keys create --role finance|admin | --merchant ID
   tollgate settle   --carrier C --date YYYY-MM-DD [--report FILE] [--rerun]
   tollgate sim      [--listen ADDR]
+  tollgate listen   --forward-to URL [--url BASE] [--key KEY]
+  tollgate trigger  EVENT [--url BASE] [--key KEY]
   tollgate version
 
 Every subcommand takes --help. Settings: embedded defaults, then --config / TOLLGATE_CONFIG, then TOLLGATE_* variables, then flags.
@@ -105,10 +108,14 @@ func commands(stdout, flagOut, stderr io.Writer, getenv func(string) string) *ff
 	keysFS, keysExec := cmdKeysCreate(stdout, stderr, getenv)
 	settleFS, settleExec := cmdSettle(stdout, stderr, getenv)
 	simFS, simExec := cmdSim(stdout, stderr, getenv)
+	listenFS, listenExec := cmdListen(stdout, stderr, getenv)
+	triggerFS, triggerExec := cmdTrigger(stdout, stderr, getenv)
 	versionFS := flag.NewFlagSet("version", flag.ContinueOnError)
 
 	settle := leaf("settle", "settle one carrier's business day", settleFS, settleExec)
 	settle.LongHelp = strings.TrimSpace(settleFiles)
+	trigger := leaf("trigger", "make a test event happen through the API", triggerFS, triggerExec)
+	trigger.LongHelp = triggerEvents()
 
 	rootFS := flag.NewFlagSet("tollgate", flag.ContinueOnError)
 	rootFS.SetOutput(flagOut)
@@ -122,6 +129,8 @@ func commands(stdout, flagOut, stderr io.Writer, getenv func(string) string) *ff
 			group("keys", "create API keys", leaf("create", "create a finance, admin or merchant key", keysFS, keysExec)),
 			settle,
 			leaf("sim", "run the carrier simulator alone", simFS, simExec),
+			leaf("listen", "forward a test merchant's events to a local endpoint, signed", listenFS, listenExec),
+			trigger,
 			leaf("version", "print the build's version", versionFS, func(ctx context.Context, args []string) error {
 				return cmdVersion(ctx, args, stdout)
 			}),
@@ -180,6 +189,8 @@ var synopsis = map[string]string{
 	"keys create":      "usage: tollgate keys create --role finance|admin | --merchant ID",
 	"settle":           "usage: tollgate settle --carrier C --date YYYY-MM-DD [--report FILE] [--rerun]",
 	"sim":              "usage: tollgate sim [--listen ADDR] [--config FILE]",
+	"listen":           "usage: tollgate listen --forward-to URL [--url BASE] [--key KEY] [--allow-remote]",
+	"trigger":          "usage: tollgate trigger EVENT [--url BASE] [--key KEY]",
 	"version":          "usage: tollgate version (prints the module version, VCS revision and Go toolchain the binary was built from)",
 }
 
