@@ -1,6 +1,8 @@
 package billing
 
 import (
+	"tollgate/money"
+
 	"context"
 	"fmt"
 	"time"
@@ -54,7 +56,7 @@ func (s *Service) spentTx(tx *gorm.DB, ch *Charge) error {
 	}
 	cap, which := binding(l, prefs, ch.Currency)
 	t := s.textsFor(ch.Carrier)
-	cur, _ := LookupCurrency(ch.Currency)
+	cur, _ := money.Lookup(ch.Currency)
 	if cap > 0 {
 		for _, pct := range thresholds {
 			if total.Spent*100 < int64(pct)*cap {
@@ -73,7 +75,7 @@ func (s *Service) spentTx(tx *gorm.DB, ch *Charge) error {
 	if err != nil {
 		return err
 	}
-	body := fmt.Sprintf(t.receipt, cur.Format(ch.Billed()), merchant) + s.leftText(t, ch, l, cap, total, cur)
+	body := fmt.Sprintf(t.receipt, cur.Display(ch.Billed()), merchant) + s.leftText(t, ch, l, cap, total, cur)
 	return s.textTx(tx, ch, "receipt:"+ch.ID, body)
 }
 
@@ -100,8 +102,8 @@ func (s *Service) refundedTx(tx *gorm.DB, ch *Charge, rf *Refund) error {
 		return err
 	}
 	t := s.textsFor(ch.Carrier)
-	cur, _ := LookupCurrency(ch.Currency)
-	body := fmt.Sprintf(t.refund, cur.Format(rf.Amount), merchant) + s.leftText(t, ch, l, cap, total, cur)
+	cur, _ := money.Lookup(ch.Currency)
+	body := fmt.Sprintf(t.refund, cur.Display(rf.Amount), merchant) + s.leftText(t, ch, l, cap, total, cur)
 	return s.textTx(tx, ch, "refund:"+rf.ID, body)
 }
 
@@ -118,16 +120,16 @@ func (s *Service) monthTx(tx *gorm.DB, ch *Charge) (spendMonth, Preferences, err
 // leftText is what a receipt says is left: the room under the binding cap
 // this month, or nothing when no cap binds or the charge is from an
 // earlier month (it succeeded late).
-func (s *Service) leftText(t texts, ch *Charge, l line, cap int64, total spendMonth, cur Currency) string {
+func (s *Service) leftText(t texts, ch *Charge, l line, cap int64, total spendMonth, cur money.Currency) string {
 	if cap <= 0 || *ch.SpendMonth != monthOf(s.now(), l.Location) {
 		return ""
 	}
-	return fmt.Sprintf(t.left, cur.Format(max(cap-total.Reserved, 0)))
+	return fmt.Sprintf(t.left, cur.Display(max(cap-total.Reserved, 0)))
 }
 
 // alertTx records that a threshold was reached, once: the first
 // transaction to insert the row tells the merchant and texts the subscriber.
-func (s *Service) alertTx(tx *gorm.DB, ch *Charge, a SpendThreshold, t texts, cur Currency) error {
+func (s *Service) alertTx(tx *gorm.DB, ch *Charge, a SpendThreshold, t texts, cur money.Currency) error {
 	res := tx.Exec(`INSERT INTO spend_alerts (msisdn_index, currency, month, threshold, charge_id, spent, cap, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		ch.MSISDNIndex, a.Currency, a.Month, a.Threshold, ch.ID, a.Spent, a.Cap, a.CreatedAt)
 	if res.Error != nil {
@@ -139,9 +141,9 @@ func (s *Service) alertTx(tx *gorm.DB, ch *Charge, a SpendThreshold, t texts, cu
 	if err := s.emit(tx, Event{MerchantID: ch.MerchantID, Livemode: ch.Livemode, Type: EventSpendThresholdReached, ObjectID: ch.ID, Object: ptr(a)}); err != nil {
 		return err
 	}
-	body := fmt.Sprintf(t.threshold, a.Threshold, cur.Format(a.Spent), cur.Format(a.Cap))
+	body := fmt.Sprintf(t.threshold, a.Threshold, cur.Display(a.Spent), cur.Display(a.Cap))
 	if a.Threshold >= 100 {
-		body = fmt.Sprintf(t.reached, cur.Format(a.Cap))
+		body = fmt.Sprintf(t.reached, cur.Display(a.Cap))
 	}
 	return s.textTx(tx, ch, fmt.Sprintf("alert:%d:%s", a.Threshold, ch.ID), body)
 }

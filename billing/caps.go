@@ -11,6 +11,7 @@ import (
 
 	"tollgate/carriers"
 	"tollgate/internal/problem"
+	"tollgate/money"
 )
 
 // CapRules are the monthly spending caps from config. Every cap counts per
@@ -133,7 +134,7 @@ func (s *Service) MonthSpend(ctx context.Context, index, currency string) (Spend
 	if index == "" {
 		return Spend{}, errors.New("month spend: empty subscriber index")
 	}
-	if _, ok := LookupCurrency(currency); !ok {
+	if _, ok := money.Lookup(currency); !ok {
 		return Spend{}, problem.Unprocessable(problem.CodeUnsupportedCurrency, "currency", fmt.Sprintf("%q is not a supported ISO 4217 currency code.", currency))
 	}
 	l, err := s.lineOf(ctx, index, currency)
@@ -255,7 +256,7 @@ func (s *Service) overCapTx(tx *gorm.DB, b bucket, ch *Charge, key []any) error 
 }
 
 func overCap(b bucket, ch *Charge, month string, reserved int64) *problem.Problem {
-	cur, _ := LookupCurrency(ch.Currency)
+	cur, _ := money.Lookup(ch.Currency)
 	left := max(b.cap-reserved, 0)
 	capName := b.scope
 	switch {
@@ -269,7 +270,7 @@ func overCap(b bucket, ch *Charge, month string, reserved int64) *problem.Proble
 		capName = capCategory
 	}
 	return problem.Unprocessable(b.code, "amount", fmt.Sprintf("This charge of %s would pass %s (%s for %s; %s left); nothing was charged.",
-		cur.Format(ch.Billed()), b.what, cur.Format(b.cap), month, cur.Format(left))).
+		cur.Display(ch.Billed()), b.what, cur.Display(b.cap), month, cur.Display(left))).
 		With("cap", capName).With("limit", b.cap).With("remaining", left).With("month", month)
 }
 

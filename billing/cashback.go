@@ -14,6 +14,7 @@ import (
 	"tollgate/internal/auth"
 	"tollgate/internal/problem"
 	"tollgate/internal/store"
+	"tollgate/money"
 )
 
 // Micro-cashback: a merchant funds a program (rate, cap per charge, least
@@ -146,7 +147,7 @@ func (s *Service) CreateCashbackProgram(ctx context.Context, p auth.Principal, i
 	if in.Currency == "" {
 		return nil, problem.Invalid("currency", "currency is required: an ISO 4217 code such as KRW.")
 	}
-	if _, ok := LookupCurrency(in.Currency); !ok {
+	if _, ok := money.Lookup(in.Currency); !ok {
 		return nil, problem.Unprocessable(problem.CodeUnsupportedCurrency, "currency", fmt.Sprintf("%q is not a supported ISO 4217 currency code (upper case, e.g. KRW).", in.Currency))
 	}
 	type field struct {

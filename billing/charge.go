@@ -15,6 +15,7 @@ import (
 	"tollgate/internal/msisdn"
 	"tollgate/internal/problem"
 	"tollgate/internal/store"
+	"tollgate/money"
 )
 
 // ChargeParams is the body of POST /v1/charges.
@@ -98,7 +99,7 @@ func (s *Service) CreateCharge(ctx context.Context, p auth.Principal, idemKey st
 	if in.Currency == "" {
 		return nil, problem.Invalid("currency", "currency is required: an ISO 4217 code such as KRW.")
 	}
-	cur, ok := LookupCurrency(in.Currency)
+	cur, ok := money.Lookup(in.Currency)
 	if !ok {
 		return nil, problem.Unprocessable(problem.CodeUnsupportedCurrency, "currency", fmt.Sprintf("%q is not a supported ISO 4217 currency code (upper case, e.g. KRW).", in.Currency))
 	}
@@ -159,7 +160,7 @@ func (s *Service) newCharge(p auth.Principal, idemKey string, in ChargeParams, c
 	return ch, nil
 }
 
-func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey string, in ChargeParams, cur Currency) (*Charge, error) {
+func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey string, in ChargeParams, cur money.Currency) (*Charge, error) {
 	e164, err := parseMSISDN(in.MSISDN, in.Country)
 	if err != nil {
 		return nil, err
@@ -214,7 +215,7 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 		err = s.authorizeCharge(ctx, ch, c, e164, merchant, sinkToken)
 	} else {
 		body := fmt.Sprintf("%s is your code to pay %s to %s on your phone bill. It expires in %d minutes. Never share it.",
-			code, cur.Format(ch.Billed()), merchant, int(s.cfg.CodeTTL.Minutes()))
+			code, cur.Display(ch.Billed()), merchant, int(s.cfg.CodeTTL.Minutes()))
 		err = s.sms(ctx, c, ch.ID, e164, body)
 	}
 	if err != nil {

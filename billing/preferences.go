@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"tollgate/internal/problem"
+	"tollgate/money"
 )
 
 // Preferences are what a subscriber chose on /my, keyed by the blind index.
@@ -83,7 +84,7 @@ func (s *Service) SetOwnCap(ctx context.Context, index, currency string, amount 
 	if index == "" {
 		return errors.New("set own cap: empty subscriber index")
 	}
-	if _, ok := LookupCurrency(currency); !ok {
+	if _, ok := money.Lookup(currency); !ok {
 		return problem.Unprocessable(problem.CodeUnsupportedCurrency, "currency", fmt.Sprintf("%q is not a supported ISO 4217 currency code (upper case, e.g. KRW).", currency))
 	}
 	db := s.db.WithContext(ctx)
@@ -97,13 +98,13 @@ func (s *Service) SetOwnCap(ctx context.Context, index, currency string, amount 
 	if err != nil {
 		return err
 	}
-	cur, _ := LookupCurrency(currency)
+	cur, _ := money.Lookup(currency)
 	if *amount < 1 {
 		return problem.Unprocessable(problem.CodeAmountTooSmall, "amount", "Your own monthly limit must be a positive amount.")
 	}
 	if line.Ceiling > 0 && *amount > line.Ceiling {
 		return problem.Unprocessable(problem.CodeAmountTooLarge, "amount", fmt.Sprintf(
-			"Your own monthly limit can be at most the carrier's, %s; restore it to use the carrier's limit.", cur.Format(line.Ceiling))).With("max_amount", line.Ceiling)
+			"Your own monthly limit can be at most the carrier's, %s; restore it to use the carrier's limit.", cur.Display(line.Ceiling))).With("max_amount", line.Ceiling)
 	}
 	row := subscriberCap{MSISDNIndex: index, Currency: currency, Amount: *amount, UpdatedAt: s.now()}
 	err = db.Clauses(clause.OnConflict{

@@ -17,6 +17,7 @@ import (
 	"tollgate/internal/auth"
 	"tollgate/internal/problem"
 	"tollgate/internal/store"
+	"tollgate/money"
 )
 
 // Refund requests: a subscriber asks a merchant, from /my, to refund one of
@@ -432,7 +433,7 @@ const maxAutoApproveBelow = 10_000_000
 // SetRefundRequestSettings sets the merchant's auto-approval amount in a
 // currency: requests for less are approved at once; 0 turns it off.
 func (s *Service) SetRefundRequestSettings(ctx context.Context, p auth.Principal, in RefundRequestSettingsParams) (*RefundRequestSettings, error) {
-	if _, ok := LookupCurrency(in.Currency); !ok {
+	if _, ok := money.Lookup(in.Currency); !ok {
 		return nil, problem.Unprocessable(problem.CodeUnsupportedCurrency, "currency", "currency must be a supported ISO 4217 code, e.g. KRW.")
 	}
 	if in.AutoApproveBelow == nil || *in.AutoApproveBelow < 0 || *in.AutoApproveBelow > maxAutoApproveBelow {

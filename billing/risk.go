@@ -17,6 +17,7 @@ import (
 	"tollgate/internal/msisdn"
 	"tollgate/internal/problem"
 	"tollgate/internal/store"
+	"tollgate/money"
 )
 
 // Risk rules screen every new charge before anything reaches the carrier:
@@ -152,7 +153,7 @@ func (s *Service) riskDecide(ctx context.Context, ch *Charge) (riskDecision, err
 	if cleared != nil {
 		since = cleared.ClearedAt
 	}
-	cur, _ := LookupCurrency(ch.Currency)
+	cur, _ := money.Lookup(ch.Currency)
 	if d, err := s.velocity(s.db.WithContext(ctx), ch, since); err != nil || d.rule != "" {
 		return d, err
 	}
@@ -165,7 +166,7 @@ func (s *Service) riskDecide(ctx context.Context, ch *Charge) (riskDecision, err
 			}
 			if !paid {
 				return riskDecision{RiskFirstCharge, fmt.Sprintf("this phone number has never paid through this gateway, and a first charge may be at most %s.",
-					cur.Format(most))}, nil
+					cur.Display(most))}, nil
 			}
 		}
 	}
@@ -213,9 +214,9 @@ func (s *Service) cashOut(db *gorm.DB, ch *Charge, since time.Time) (riskDecisio
 	if err != nil || n == 0 {
 		return riskDecision{}, err
 	}
-	cur, _ := LookupCurrency(ch.Currency)
+	cur, _ := money.Lookup(ch.Currency)
 	return riskDecision{RiskCashOut, fmt.Sprintf("a second %s or larger %s charge on this phone number within %s, %s: the pattern of turning a phone-bill limit into cash.",
-		cur.Format(c.MinAmount[ch.Currency]), ch.Category, span(c.Within), ch.riskCashOut)}, nil
+		cur.Display(c.MinAmount[ch.Currency]), ch.Category, span(c.Within), ch.riskCashOut)}, nil
 }
 
 // velocity is the velocity rule on db (the service's, or the transaction
@@ -233,10 +234,10 @@ func (s *Service) velocity(db *gorm.DB, ch *Charge, since time.Time) (riskDecisi
 		return riskDecision{RiskVelocity, fmt.Sprintf("this phone number already has %d charges in the last %s, from any merchant; at most %d are allowed.",
 			n, span(v.Window), v.MaxCount)}, nil
 	}
-	cur, _ := LookupCurrency(ch.Currency)
+	cur, _ := money.Lookup(ch.Currency)
 	if most, ok := v.MaxAmount[ch.Currency]; ok && sum+ch.Amount > most {
 		return riskDecision{RiskVelocity, fmt.Sprintf("this phone number already has %s of charges in the last %s, from any merchant; with this one it would pass the %s allowed.",
-			cur.Format(sum), span(v.Window), cur.Format(most))}, nil
+			cur.Display(sum), span(v.Window), cur.Display(most))}, nil
 	}
 	return riskDecision{}, nil
 }

@@ -35,34 +35,3 @@ func TestFinalStatuses(t *testing.T) {
 		}
 	}
 }
-
-func TestCurrencyFormat(t *testing.T) {
-	cases := []struct {
-		code   string
-		amount int64
-		want   string
-	}{
-		{"KRW", 5000, "₩5,000"},
-		{"KRW", 1234567, "₩1,234,567"},
-		{"USD", 199, "$1.99"},
-		{"USD", 5, "$0.05"},
-		{"USD", 123456, "$1,234.56"},
-		{"BHD", 1005, "BD1.005"},
-		{"JPY", 100, "¥100"},
-	}
-	for _, c := range cases {
-		cur, ok := LookupCurrency(c.code)
-		if !ok {
-			t.Fatalf("%s unknown", c.code)
-		}
-		if got := cur.Format(c.amount); got != c.want {
-			t.Errorf("%s %d = %q, want %q", c.code, c.amount, got, c.want)
-		}
-	}
-	if _, ok := LookupCurrency("XXX"); ok {
-		t.Error("XXX accepted")
-	}
-	if _, ok := LookupCurrency("krw"); ok {
-		t.Error("lower-case code accepted")
-	}
-}

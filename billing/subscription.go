@@ -14,6 +14,7 @@ import (
 	"tollgate/internal/auth"
 	"tollgate/internal/problem"
 	"tollgate/internal/store"
+	"tollgate/money"
 )
 
 // Subscriptions: a merchant's recurring charge on a one-tap payment
@@ -167,7 +168,7 @@ func (in SubscriptionParams) check(now time.Time) (*time.Time, error) {
 	if in.Currency == "" {
 		return nil, problem.Invalid("currency", "currency is required: an ISO 4217 code such as KRW.")
 	}
-	if _, ok := LookupCurrency(in.Currency); !ok {
+	if _, ok := money.Lookup(in.Currency); !ok {
 		return nil, problem.Unprocessable(problem.CodeUnsupportedCurrency, "currency", fmt.Sprintf("%q is not a supported ISO 4217 currency code (upper case, e.g. KRW).", in.Currency))
 	}
 	if in.Interval != IntervalMonth && in.Interval != IntervalWeek {
@@ -298,13 +299,13 @@ func (s *Service) CreateSubscription(ctx context.Context, p auth.Principal, idem
 
 // consentText is the subscription's code message: who, how much, how often.
 func (s *Service) consentText(sub *Subscription, merchant, code string) string {
-	cur, _ := LookupCurrency(sub.Currency)
+	cur, _ := money.Lookup(sub.Currency)
 	every := "month"
 	if sub.Interval == IntervalWeek {
 		every = "week"
 	}
 	return fmt.Sprintf("%s is your code to let %s charge %s every %s to your phone bill until you cancel. It expires in %d minutes. Never share it.",
-		code, merchant, cur.Format(sub.Amount), every, int(s.cfg.CodeTTL.Minutes()))
+		code, merchant, cur.Display(sub.Amount), every, int(s.cfg.CodeTTL.Minutes()))
 }
 
 func (s *Service) emitSub(tx *gorm.DB, typ string, sub *Subscription) error {

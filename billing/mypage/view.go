@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"tollgate/billing"
 	"tollgate/internal/problem"
+	moneypkg "tollgate/money"
 )
 
 // view is what every template gets.
@@ -214,25 +214,18 @@ func pageProblem(status int, text string) error {
 
 // money is amount minor units of cur for people: "₩5,000", "$1.99".
 func money(amount int64, cur string) string {
-	c, ok := billing.LookupCurrency(cur)
+	c, ok := moneypkg.Lookup(cur)
 	if !ok {
 		return strconv.FormatInt(amount, 10) + " " + cur
 	}
-	return c.Format(amount)
+	return c.Display(amount)
 }
 
 // plainAmount is amount in the form's units: major units with the
 // currency's decimals, no symbol or grouping ("5000", "1.99").
 func plainAmount(amount int64, cur string) string {
-	c, _ := billing.LookupCurrency(cur)
-	s := strconv.FormatInt(amount, 10)
-	if c.Exponent == 0 {
-		return s
-	}
-	for len(s) <= c.Exponent {
-		s = "0" + s
-	}
-	return s[:len(s)-c.Exponent] + "." + s[len(s)-c.Exponent:]
+	c, _ := moneypkg.Lookup(cur)
+	return c.Decimal(amount)
 }
 
 var errAmount = errors.New("not an amount")
@@ -240,26 +233,11 @@ var errAmount = errors.New("not an amount")
 // parseAmount reads an amount typed in major units ("50,000", "₩50000",
 // "1.99") into minor units of cur, exactly: never through a float.
 func parseAmount(s, cur string) (int64, error) {
-	c, ok := billing.LookupCurrency(cur)
+	c, ok := moneypkg.Lookup(cur)
 	if !ok {
 		return 0, errAmount
 	}
-	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), c.Symbol))
-	s = strings.NewReplacer(",", "", " ", "", "_", "").Replace(s)
-	whole, frac, dot := strings.Cut(s, ".")
-	if whole == "" || len(frac) > c.Exponent || (dot && frac == "") || len(whole) > 15 {
-		return 0, errAmount
-	}
-	for len(frac) < c.Exponent {
-		frac += "0"
-	}
-	digits := whole + frac
-	for _, r := range digits {
-		if r < '0' || r > '9' {
-			return 0, errAmount
-		}
-	}
-	n, err := strconv.ParseInt(digits, 10, 64)
+	n, err := c.ParseTyped(s)
 	if err != nil {
 		return 0, errAmount
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"tollgate/carriers"
+	"tollgate/money"
 )
 
 // defaultDescription is the billing text when the merchant gave none:
@@ -78,7 +79,7 @@ func (c *Client) newAmountTransaction(ref, msisdn string, minor int64, currency,
 	if ref == "" || minor <= 0 {
 		return amountTransaction{}, fmt.Errorf("%w: a payment needs a reference and a positive amount", carriers.ErrInvalidRequest)
 	}
-	amount, err := carriers.FormatAmount(minor, currency)
+	amount, err := money.Format(minor, currency)
 	if err != nil {
 		return amountTransaction{}, fmt.Errorf("%w: %v", carriers.ErrInvalidRequest, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"tollgate/carriers"
+	"tollgate/money"
 )
 
 // defaultRefundDescription is the billing text of a partial refund when no
@@ -39,7 +40,7 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 		},
 	}
 	if r.Amount > 0 && c.caps.PartialRefunds {
-		amount, err := carriers.FormatAmount(r.Amount, r.Currency)
+		amount, err := money.Format(r.Amount, r.Currency)
 		if err != nil {
 			return carriers.Result{}, fmt.Errorf("%w: %v", carriers.ErrInvalidRequest, err)
 		}

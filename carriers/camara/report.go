@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"tollgate/carriers"
+	"tollgate/money"
 )
 
 var _ carriers.ReportSource = (*Client)(nil)
@@ -67,10 +68,11 @@ func parseReportRow(rec []string) (carriers.ReportLine, error) {
 	default:
 		return l, carriers.ColumnError("transactionType", "%q is neither payment nor refund", rec[2])
 	}
-	if !carriers.ValidCurrency(l.Currency) {
-		return l, carriers.ColumnError("currency", "%q is not an ISO 4217 code", l.Currency)
+	cur, ok := money.Lookup(l.Currency)
+	if !ok {
+		return l, carriers.ColumnError("currency", "%q is not an ISO 4217 code in use", l.Currency)
 	}
-	amount, err := carriers.ParseDecimal(rec[3], carriers.CurrencyExponent(l.Currency))
+	amount, err := carriers.ParseDecimal(rec[3], cur.Exponent)
 	if err != nil {
 		return l, carriers.ColumnError("amount", "%v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"tollgate/carriers"
+	"tollgate/money"
 )
 
 // defaultDescription is the billing text when the merchant gave none:
@@ -34,7 +35,7 @@ func (c *Client) charge(ctx context.Context, r carriers.ChargeRequest) (carriers
 	if r.Reference == "" || r.Amount <= 0 || r.MSISDN == "" {
 		return carriers.Result{}, fmt.Errorf("%w: a charge needs a reference, a subscriber and a positive amount", carriers.ErrInvalidRequest)
 	}
-	amount, err := carriers.FormatAmount(r.Amount, r.Currency)
+	amount, err := money.Format(r.Amount, r.Currency)
 	if err != nil {
 		return carriers.Result{}, fmt.Errorf("%w: %v", carriers.ErrInvalidRequest, err)
 	}

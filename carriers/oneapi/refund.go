@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"tollgate/carriers"
+	"tollgate/money"
 )
 
 // defaultRefundDescription is the billing text of a refund when no reason
@@ -30,7 +31,7 @@ func (c *Client) refund(ctx context.Context, r carriers.RefundRequest) (carriers
 	if r.Reference == "" || r.CarrierReference == "" || r.MSISDN == "" || r.Amount <= 0 {
 		return carriers.Result{}, fmt.Errorf("%w: a refund needs a reference, the carrier's charge id, the subscriber and a positive amount", carriers.ErrInvalidRequest)
 	}
-	amount, err := carriers.FormatAmount(r.Amount, r.Currency)
+	amount, err := money.Format(r.Amount, r.Currency)
 	if err != nil {
 		return carriers.Result{}, fmt.Errorf("%w: %v", carriers.ErrInvalidRequest, err)
 	}

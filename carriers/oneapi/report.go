@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"tollgate/carriers"
+	"tollgate/money"
 )
 
 var _ carriers.ReportSource = (*Client)(nil)
@@ -71,10 +72,11 @@ func parseReportRow(rec []string, loc *time.Location) (carriers.ReportLine, erro
 	default:
 		return l, carriers.ColumnError("transactionOperationStatus", "%q is not a status of a %s (Charged/Denied, Refunded/Refused)", st, op)
 	}
-	if !carriers.ValidCurrency(l.Currency) {
-		return l, carriers.ColumnError("currency", "%q is not an ISO 4217 code", l.Currency)
+	cur, ok := money.Lookup(l.Currency)
+	if !ok {
+		return l, carriers.ColumnError("currency", "%q is not an ISO 4217 code in use", l.Currency)
 	}
-	amount, err := carriers.ParseDecimal(rec[4], carriers.CurrencyExponent(l.Currency))
+	amount, err := carriers.ParseDecimal(rec[4], cur.Exponent)
 	if err != nil {
 		return l, carriers.ColumnError("amount", "%v", err)
 	}

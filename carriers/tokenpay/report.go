@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"tollgate/carriers"
+	"tollgate/money"
 )
 
 var _ carriers.ReportSource = (*Client)(nil)
@@ -62,8 +63,8 @@ func parseReportRow(rec []string, loc *time.Location) (carriers.ReportLine, erro
 	default:
 		return l, carriers.ColumnError("type", "%q is neither CHARGE nor REFUND", rec[2])
 	}
-	if !carriers.ValidCurrency(l.Currency) {
-		return l, carriers.ColumnError("currency", "%q is not an ISO 4217 code", l.Currency)
+	if _, ok := money.Lookup(l.Currency); !ok {
+		return l, carriers.ColumnError("currency", "%q is not an ISO 4217 code in use", l.Currency)
 	}
 	amount, err := carriers.ParseMinor(rec[3])
 	if err != nil {
