@@ -2,12 +2,8 @@ package billing
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
-
-	"gorm.io/gorm"
 
 	"tollgate/internal/auth"
 	"tollgate/internal/problem"
@@ -26,18 +22,15 @@ type ListParams struct {
 
 // ListCharges returns a page of charges, newest first, and whether more follow.
 func (s *Service) ListCharges(ctx context.Context, p auth.Principal, in ListParams) ([]Charge, bool, error) {
-	limit := 20
-	if in.Limit != "" {
-		n, err := strconv.Atoi(in.Limit)
-		if err != nil || n < 1 || n > 100 {
-			return nil, false, problem.Invalid("limit", "limit must be an integer from 1 to 100.")
-		}
-		limit = n
+	limit, err := pageLimit(in.Limit)
+	if err != nil {
+		return nil, false, err
 	}
-	q := s.db.WithContext(ctx).Model(&Charge{})
+	mine := s.db.WithContext(ctx)
 	if p.Role != auth.RoleFinance {
-		q = q.Where("merchant_id = ?", p.MerchantID)
+		mine = mine.Where("merchant_id = ?", p.MerchantID)
 	}
+	q := mine.Model(&Charge{})
 	if in.Status != "" {
 		ok := false
 		for _, st := range AllStatuses {
@@ -64,28 +57,5 @@ func (s *Service) ListCharges(ctx context.Context, p auth.Principal, in ListPara
 		}
 		q = q.Where("created_at "+f.op+" ?", t.UTC())
 	}
-	if in.StartingAfter != "" {
-		var cursor Charge
-		cq := s.db.WithContext(ctx).Select("seq").Where("id = ?", in.StartingAfter)
-		if p.Role != auth.RoleFinance {
-			cq = cq.Where("merchant_id = ?", p.MerchantID)
-		}
-		err := cq.Take(&cursor).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, false, problem.Invalid("starting_after", "starting_after must be the id of one of your charges.")
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("list cursor: %w", err)
-		}
-		q = q.Where("seq < ?", cursor.Seq)
-	}
-	var out []Charge
-	if err := q.Order("seq DESC").Limit(limit + 1).Find(&out).Error; err != nil {
-		return nil, false, fmt.Errorf("list charges: %w", err)
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
-	return out, more, nil
+	return newestFirst[Charge](q, mine, in.StartingAfter, limit, "starting_after must be the id of one of your charges.")
 }

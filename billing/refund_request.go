@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -220,13 +219,9 @@ type RefundRequestListParams struct {
 // ListRefundRequests returns a page of refund requests, newest first, and
 // whether more follow: the merchant's own, or every merchant's to an admin key.
 func (s *Service) ListRefundRequests(ctx context.Context, p auth.Principal, in RefundRequestListParams) ([]RefundRequest, bool, error) {
-	limit := 20
-	if in.Limit != "" {
-		n, err := strconv.Atoi(in.Limit)
-		if err != nil || n < 1 || n > 100 {
-			return nil, false, problem.Invalid("limit", "limit must be an integer from 1 to 100.")
-		}
-		limit = n
+	limit, err := pageLimit(in.Limit)
+	if err != nil {
+		return nil, false, err
 	}
 	scope := func(q *gorm.DB) *gorm.DB {
 		if p.Role != auth.RoleAdmin {
@@ -255,24 +250,9 @@ func (s *Service) ListRefundRequests(ctx context.Context, p auth.Principal, in R
 	default:
 		return nil, false, problem.Invalid("overdue", "overdue must be true or false.")
 	}
-	if in.StartingAfter != "" {
-		var cursor RefundRequest
-		err := scope(s.db.WithContext(ctx).Select("seq").Where("id = ?", in.StartingAfter)).Take(&cursor).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, false, problem.Invalid("starting_after", "starting_after must be the id of a refund request this key can see.")
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("list cursor: %w", err)
-		}
-		q = q.Where("seq < ?", cursor.Seq)
-	}
-	var out []RefundRequest
-	if err := q.Order("seq DESC").Limit(limit + 1).Find(&out).Error; err != nil {
-		return nil, false, fmt.Errorf("list refund requests: %w", err)
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
+	out, more, err := newestFirst[RefundRequest](q, scope(s.db.WithContext(ctx)), in.StartingAfter, limit, "starting_after must be the id of a refund request this key can see.")
+	if err != nil {
+		return nil, false, err
 	}
 	for i := range out {
 		s.markOverdue(&out[i])

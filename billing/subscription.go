@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -355,15 +354,12 @@ type SubscriptionListParams struct {
 // ListSubscriptions returns a page of the merchant's subscriptions, newest
 // first, and whether more follow.
 func (s *Service) ListSubscriptions(ctx context.Context, p auth.Principal, in SubscriptionListParams) ([]Subscription, bool, error) {
-	limit := 20
-	if in.Limit != "" {
-		n, err := strconv.Atoi(in.Limit)
-		if err != nil || n < 1 || n > 100 {
-			return nil, false, problem.Invalid("limit", "limit must be an integer from 1 to 100.")
-		}
-		limit = n
+	limit, err := pageLimit(in.Limit)
+	if err != nil {
+		return nil, false, err
 	}
-	q := s.db.WithContext(ctx).Model(&Subscription{}).Where("merchant_id = ?", p.MerchantID)
+	mine := s.db.WithContext(ctx).Where("merchant_id = ?", p.MerchantID)
+	q := mine.Model(&Subscription{})
 	if in.Status != "" {
 		ok := false
 		for _, st := range AllSubscriptionStatuses {
@@ -374,26 +370,7 @@ func (s *Service) ListSubscriptions(ctx context.Context, p auth.Principal, in Su
 		}
 		q = q.Where("status = ?", in.Status)
 	}
-	if in.StartingAfter != "" {
-		var cursor Subscription
-		err := s.db.WithContext(ctx).Select("seq").Where("id = ? AND merchant_id = ?", in.StartingAfter, p.MerchantID).Take(&cursor).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, false, problem.Invalid("starting_after", "starting_after must be the id of one of your subscriptions.")
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("list cursor: %w", err)
-		}
-		q = q.Where("seq < ?", cursor.Seq)
-	}
-	var out []Subscription
-	if err := q.Order("seq DESC").Limit(limit + 1).Find(&out).Error; err != nil {
-		return nil, false, fmt.Errorf("list subscriptions: %w", err)
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
-	return out, more, nil
+	return newestFirst[Subscription](q, mine, in.StartingAfter, limit, "starting_after must be the id of one of your subscriptions.")
 }
 
 func subStateProblem(sub *Subscription, wanted string) *problem.Problem {
