@@ -47,6 +47,7 @@ type Config struct {
 	Carriers        []CarrierConfig    `yaml:"carriers"`
 	APIKeyCacheTTL  time.Duration      `yaml:"api_key_cache_ttl"` // how long a node trusts a resolved key; 0 = every request reads it
 	PprofListen     string             `yaml:"pprof_listen"`      // a loopback host:port serving /debug/pprof/; empty = off
+	TrustedProxies  []string           `yaml:"trusted_proxies"`   // CIDRs of reverse proxies whose X-Forwarded-For names the client; empty = the TCP peer is the client
 	DatabasePool    int                `yaml:"database_pool"`     // open connections per node; 0 = the store's default (PostgreSQL 32, SQLite 8)
 }
 
@@ -272,6 +273,11 @@ func (c Config) Validate() error {
 	}
 	if c.DatabasePool < 0 || c.DatabasePool > 500 {
 		return fmt.Errorf("database_pool: must be between 0 (the default) and 500, got %d", c.DatabasePool)
+	}
+	for _, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil {
+			return fmt.Errorf("trusted_proxies: %q is not a CIDR such as 10.0.0.0/8 or 192.0.2.7/32", p)
+		}
 	}
 	if c.PprofListen != "" {
 		host, _, err := net.SplitHostPort(c.PprofListen)

@@ -66,7 +66,7 @@ func (p *Page) sendCode(c echo.Context) error {
 	// Counted once the number is one a code could go to, and before the
 	// browser's waiting code is replaced: a refusal changes nothing.
 	var r *ratelimit.Refused
-	if errors.As(p.perAddr.Take(web.ClientAddress(c.Request())), &r) {
+	if errors.As(p.perAddr.Take(web.ClientAddress(c.RealIP())), &r) {
 		secs := r.RetrySeconds()
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		return p.signInPage(c, v, http.StatusTooManyRequests, tr(v, "err_address_limited", waitText(v.Lang, secs)))

@@ -70,6 +70,61 @@ func TestFailedAuthenticationIsLimitedPerAddress(t *testing.T) {
 	})
 }
 
+// Behind a trusted proxy (trusted_proxies), failed authentication is
+// counted per client named in X-Forwarded-For, so one client's guesses do
+// not lock out everyone behind the proxy; without that setting the header
+// is ignored, so a client cannot escape its count by writing it.
+func TestFailedAuthenticationBehindATrustedProxyCountsEachClient(t *testing.T) {
+	guess := func(t *testing.T, g *gw, forwardedFor string) int {
+		t.Helper()
+		req, err := http.NewRequest("GET", g.base+"/v1/charges", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer sk_test_guess")
+		req.Header.Set("X-Forwarded-For", forwardedFor)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	limited := func(c *configs.Config) { c.RateLimits.FailedAuthPerAddress = "2/1h" }
+	t.Run("trusted", func(t *testing.T) {
+		eachStoreWith(t, func(c *configs.Config) { limited(c); c.TrustedProxies = []string{"127.0.0.1/32"} }, func(t *testing.T, g *gw) {
+			for range 2 {
+				if got := guess(t, g, "203.0.113.5"); got != http.StatusUnauthorized {
+					t.Fatalf("a guess within the limit: %d, want 401", got)
+				}
+			}
+			if got := guess(t, g, "203.0.113.5"); got != http.StatusTooManyRequests {
+				t.Fatalf("the third guess of one client: %d, want 429", got)
+			}
+			// A spoofed hop before the proxy's own entry changes nothing: the
+			// proxy appends the address it saw, and that is the one counted.
+			if got := guess(t, g, "198.51.100.1, 203.0.113.5"); got != http.StatusTooManyRequests {
+				t.Fatalf("the same client with a spoofed first hop: %d, want 429", got)
+			}
+			if got := guess(t, g, "203.0.113.6"); got != http.StatusUnauthorized {
+				t.Fatalf("another client behind the same proxy: %d, want 401", got)
+			}
+		})
+	})
+	t.Run("untrusted", func(t *testing.T) {
+		eachStoreWith(t, limited, func(t *testing.T, g *gw) {
+			for i := range 2 {
+				if got := guess(t, g, fmt.Sprintf("203.0.113.%d", i)); got != http.StatusUnauthorized {
+					t.Fatalf("guess %d: %d, want 401", i, got)
+				}
+			}
+			if got := guess(t, g, "203.0.113.99"); got != http.StatusTooManyRequests {
+				t.Fatalf("a new X-Forwarded-For from a peer that is no proxy: %d, want 429", got)
+			}
+		})
+	})
+}
+
 // Hour-long periods: nothing refills while the test runs, however slow the
 // machine.
 func TestRequestsAreLimitedPerKey(t *testing.T) {

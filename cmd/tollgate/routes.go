@@ -31,9 +31,9 @@ func (a *app) routes() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = web.ErrorHandler(a.log)
-	// The peer's own address: X-Forwarded-For is whatever a client writes,
-	// and limits per address must not be dodged with a header.
-	e.IPExtractor = echo.ExtractIPDirect()
+	// The peer's own address unless it is a configured proxy: limits per
+	// address must not be dodged with a header a client writes.
+	e.IPExtractor = web.IPExtractor(a.cfg.TrustedProxies)
 
 	reg := a.metrics
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

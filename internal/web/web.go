@@ -112,7 +112,7 @@ type Gate struct {
 func (g Gate) Require(roles ...auth.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			addr := ClientAddress(c.Request())
+			addr := ClientAddress(c.RealIP())
 			if err := g.FailedAuth.Check(addr); err != nil {
 				return ratelimit.Problem(err, "requests without a valid API key from this address")
 			}
@@ -159,20 +159,36 @@ func Principal(c echo.Context) auth.Principal {
 	return p
 }
 
-// ClientAddress is the key of a request's client for per-address limits:
-// the TCP peer, never a header a client can write (X-Forwarded-For), and
-// for IPv6 its /64, which one machine is usually given whole.
-func ClientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
+// ClientAddress is the key of a request's client for per-address limits,
+// from echo's RealIP: the TCP peer, or behind a trusted proxy the address
+// that proxy put in X-Forwarded-For (never a header a client wrote: see
+// IPExtractor), and for IPv6 its /64, which one machine is usually given
+// whole.
+func ClientAddress(realIP string) string {
+	ip := net.ParseIP(realIP)
 	if ip == nil {
-		return host
+		return realIP
 	}
 	if ip4 := ip.To4(); ip4 != nil {
 		return ip4.String()
 	}
 	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// IPExtractor is how the gateway learns a request's client address. With no
+// trusted proxies it is the TCP peer, whatever X-Forwarded-For says. Behind
+// proxies it is the nearest address in X-Forwarded-For that is not one of
+// them; loopback and private ranges are not trusted by default (echo's
+// defaults trust them), so only the CIDRs configured are.
+func IPExtractor(trusted []string) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, cidr := range trusted {
+		if _, n, err := net.ParseCIDR(cidr); err == nil {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
