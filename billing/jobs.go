@@ -225,10 +225,13 @@ func (w *chargeStatusWorker) work(ctx context.Context, job *river.Job[ChargeStat
 		s.log.Warn("carrier never received the charge; failing it", "charge", ch.ID, "carrier", ch.Carrier)
 		return s.ApplyChargeResult(ctx, ch.ID, carriers.Result{}, fmt.Errorf("status query: %w", carriers.ErrNotSent))
 	}
+	wait := pollBackoff(s.now().Sub(ch.UpdatedAt))
 	if err != nil && !errors.Is(err, carriers.ErrNotFound) {
 		s.log.Info("charge status unknown; asking again later", "charge", ch.ID, "carrier", ch.Carrier, "error", err)
+	} else {
+		s.log.Debug("charge still undecided at the carrier; asking again later", "charge", ch.ID, "carrier", ch.Carrier, "not_found", err != nil, "in", wait)
 	}
-	return river.JobSnooze(pollBackoff(s.now().Sub(ch.UpdatedAt)))
+	return river.JobSnooze(wait)
 }
 
 type refundStatusWorker struct {

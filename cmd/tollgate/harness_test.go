@@ -464,11 +464,36 @@ func (g *gw) undecidedStory() string {
 			break
 		}
 		fmt.Fprintf(&b, "\n%s:", id)
+		b.WriteString(g.jobsStory(id))
 		lines := grepLines(g.logs.String(), id)
 		if n := strings.Count(lines, "\n"); n > 10 {
 			lines = lines[nthIndex(lines, '\n', n-10)+1:]
 		}
 		b.WriteString("\n" + lines)
+	}
+	return b.String()
+}
+
+// jobsStory lists the queue's jobs about one charge or refund, so a stuck
+// one shows whether its status job waits, runs, or is gone.
+func (g *gw) jobsStory(id string) string {
+	var jobs []struct {
+		ID          int64
+		Kind        string
+		State       string
+		Attempt     int
+		ScheduledAt time.Time
+		Errors      string
+	}
+	err := g.store.DB.Raw(`SELECT id, kind, state, attempt, scheduled_at, CAST(errors AS TEXT) AS errors FROM river_job
+		WHERE args->>'charge_id' = ? OR args->>'refund_id' = ? ORDER BY id`, id, id).Scan(&jobs).Error
+	if err != nil {
+		return "\n  jobs: " + err.Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n  clock %s; %d jobs", g.clock.Now().UTC().Format(time.RFC3339), len(jobs))
+	for _, j := range jobs {
+		fmt.Fprintf(&b, "\n  job %d %s %s attempt %d due %s errors %.300s", j.ID, j.Kind, j.State, j.Attempt, j.ScheduledAt.UTC().Format(time.RFC3339), j.Errors)
 	}
 	return b.String()
 }

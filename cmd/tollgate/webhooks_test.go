@@ -36,6 +36,7 @@ type receiver struct {
 	bodies   map[string]eventBody // accepted bodies
 	block    chan struct{}        // when set, the first request waits on it
 	started  chan struct{}        // closed when the blocked request arrived
+	dropped  chan struct{}        // closed when the blocked request's connection ended before block
 	got      chan string          // accepted event ids
 }
 
@@ -49,7 +50,7 @@ type eventBody struct {
 
 func newReceiver(t *testing.T, failing int) *receiver {
 	r := &receiver{t: t, failing: failing, seen: map[string]int{}, accepted: map[string]int{}, bodies: map[string]eventBody{},
-		started: make(chan struct{}), got: make(chan string, 1000)}
+		started: make(chan struct{}), dropped: make(chan struct{}), got: make(chan string, 1000)}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
 	return r
@@ -67,6 +68,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		select {
 		case <-block:
 		case <-req.Context().Done():
+			close(r.dropped)
 			return
 		}
 	}
@@ -205,6 +207,14 @@ func TestDeliverySurvivesAGatewayKilledMidDelivery(t *testing.T) {
 				t.Fatal("the delivery never started")
 			}
 			a.kill()
+			// The killed gateway's connection must be seen gone before the
+			// receiver is released, or the receiver could still answer it
+			// (its context's end and the release would race).
+			select {
+			case <-r.dropped:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the killed gateway's delivery never ended")
+			}
 			close(release)
 
 			b := startWith(t, opts{dbURL: dbURL})
