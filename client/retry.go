@@ -16,9 +16,10 @@ import (
 // only when trying again can help:
 //   - the request failed on the network (it may or may not have arrived;
 //     the same key makes a second arrival a replay);
-//   - 429 with Retry-After: a limit on the key, answered before the
-//     operation ran. A 429 without it is a replayed answer kept with the key
-//     (a limit on the phone number): trying again only replays it;
+//   - 429 with Retry-After, after the wait: a limit on the API key answers
+//     before the key is recorded, so the retry runs. A limit on the phone
+//     number is kept with the key: the retry gets its replay, which carries
+//     no Retry-After, and the retries stop there;
 //   - 409 idempotency_request_in_progress: the first attempt is still running;
 //   - 500, 502, 503, 504: tollgate keeps no 5xx answer, so the same key runs
 //     the operation again, and finds what a first attempt may have made.
