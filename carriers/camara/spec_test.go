@@ -129,6 +129,18 @@ func TestExchangesMatchTheCAMARASpec(t *testing.T) {
 			if res, err := e.client.Charge(ctx, r); err != nil || res.Outcome != carriers.OutcomeSucceeded {
 				t.Fatalf("confirm: %+v, %v", res, err)
 			}
+			// The operator's refusals, each as its operation declares it: a
+			// resent confirm (409 PAYMENT_CONFIRMED, read back), an unknown
+			// payment (404), a refund beyond what is left (422).
+			if res, err := e.client.Charge(ctx, r); err != nil || res.Outcome != carriers.OutcomeSucceeded {
+				t.Fatalf("resent confirm: %+v, %v", res, err)
+			}
+			if _, err := e.client.Status(ctx, carriers.Reference{Kind: "charge", ClientReference: "ch_x", CarrierReference: "pay_unknown"}); !errors.Is(err, carriers.ErrNotFound) {
+				t.Fatalf("unknown payment: %v", err)
+			}
+			if rf, err := e.client.Refund(ctx, carriers.RefundRequest{Reference: "re_2", ChargeReference: "ch_1", CarrierReference: res.CarrierReference, Amount: 99000, Currency: "KRW"}); err != nil || rf.Outcome != carriers.OutcomeDeclined {
+				t.Fatalf("refund beyond the payment: %+v, %v", rf, err)
+			}
 			a3, err := e.client.Authorize(ctx, authorize("ch_3", msisdn, 5000))
 			if err != nil {
 				t.Fatal(err)
