@@ -269,14 +269,22 @@ func waitTCP(ctx context.Context, addr string, bound time.Duration) error {
 
 // paymentMethods makes the traffic's one-tap payment methods (each carrier:
 // numbers that succeed, one answered later, one billed and never answered,
-// one declined) and weekly subscriptions on two of each carrier's.
+// one declined) and, on two more numbers of each carrier that the traffic
+// leaves alone (so their renewals are not refused by a cap the traffic
+// filled), weekly subscriptions.
 func (c *campaign) paymentMethods(ctx context.Context) ([]paymentMethod, error) {
 	r := rand.New(rand.NewPCG(c.o.seed, 7))
-	type want struct{ number, carrier string }
+	type want struct {
+		number, carrier string
+		subscribe       bool
+	}
 	var wants []want
 	for _, carrier := range simCarriers {
 		for _, last4 := range []string{"1111", "2221", "3331", "4441", "0005", "0006", "0002"} {
-			wants = append(wants, want{testNumber(r, last4), carrier})
+			wants = append(wants, want{number: testNumber(r, last4), carrier: carrier})
+		}
+		for _, last4 := range []string{"5551", "6661"} {
+			wants = append(wants, want{number: testNumber(r, last4), carrier: carrier, subscribe: true})
 		}
 	}
 	pms := make([]paymentMethod, len(wants))
@@ -291,18 +299,22 @@ func (c *campaign) paymentMethods(ctx context.Context) ([]paymentMethod, error) 
 			defer func() { <-sem }()
 			id, err := setupPaymentMethod(ctx, c.merch, w.number, w.carrier, fmt.Sprintf("chaos-%d-pm-%d", c.o.seed, i))
 			pms[i], errs[i] = paymentMethod{ID: id, Carrier: w.carrier}, err
-			if err == nil && (i%7 == 0 || i%7 == 1) {
+			if err == nil && w.subscribe {
 				_, errs[i] = setupSubscription(ctx, c.merch, id, w.number, fmt.Sprintf("chaos-%d-sub-%d", c.o.seed, i))
 			}
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
+	var charged []paymentMethod
+	for i, err := range errs {
 		if err != nil {
 			return nil, err
 		}
+		if !wants[i].subscribe {
+			charged = append(charged, pms[i])
+		}
 	}
-	return pms, nil
+	return charged, nil
 }
 
 // advanceClocks moves every node's test clock to c.clock: the nodes'

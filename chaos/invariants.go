@@ -381,6 +381,14 @@ func (c *campaign) print() {
 		count(`SELECT COUNT(*) FROM charges WHERE status = 'failed'`), count(`SELECT COUNT(*) FROM charges WHERE status = 'canceled'`),
 		count(`SELECT COUNT(*) FROM charges WHERE subscription_id IS NOT NULL`),
 		count(`SELECT COUNT(*) - COUNT(DISTINCT subscription_id) FROM charges WHERE subscription_id IS NOT NULL AND status IN ('succeeded', 'partially_refunded', 'refunded')`))
+	c.book.mu.Lock()
+	var refused []string
+	for k, v := range c.book.refused {
+		refused = append(refused, fmt.Sprintf("%s ×%d", k, v))
+	}
+	c.book.mu.Unlock()
+	slices.Sort(refused)
+	fmt.Fprintf(w, "charges refused: %s\n", strings.Join(refused, ", "))
 	fmt.Fprintf(w, "sms-code charges: %d created, %d confirmed, %d abandoned; refunds: %d attempted, %d accepted, %d refused\n",
 		n.smsCharges.Load(), n.smsConfirmed.Load(), n.smsAbandoned.Load(), n.refundsAttempted.Load(), n.refundsAccepted.Load(), n.refundsRefused.Load())
 	fmt.Fprintf(w, "faults: %d kill -9 (%d restarts), %d PostgreSQL restart, %d carrier down, %d carrier fault waves, %d toxics, %d links down, %d clock ticks of %s\n",

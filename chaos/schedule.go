@@ -43,11 +43,11 @@ func (e event) String() string {
 	case actKill:
 		s += fmt.Sprintf(" node %d, restart after %s", e.Node, e.Hold)
 	case actCarrierDown:
-		how := "sim fault down"
 		if e.ViaProxy {
-			how = "every node's proxy to the simulator disabled"
+			s += fmt.Sprintf(" every carrier for %s (every node's proxy to the simulator disabled)", e.Hold)
+		} else {
+			s += fmt.Sprintf(" %s for %s (the simulator's down fault)", e.Carrier, e.Hold)
 		}
-		s += fmt.Sprintf(" %s for %s (%s)", e.Carrier, e.Hold, how)
 	case actCarrierWave:
 		s += fmt.Sprintf(" for %s: %s", e.Hold, e.Faults)
 	case actToxic:

@@ -24,10 +24,11 @@ type ledgerBook struct {
 	carrierOf map[string]string
 	succeeded []string // charges answered succeeded, candidates for a refund
 	refunds   map[string]string
+	refused   map[string]int // "422 merchant_limit_exceeded" → charges refused so
 }
 
 func newLedgerBook() *ledgerBook {
-	return &ledgerBook{charges: map[string]string{}, carrierOf: map[string]string{}, refunds: map[string]string{}}
+	return &ledgerBook{charges: map[string]string{}, carrierOf: map[string]string{}, refunds: map[string]string{}, refused: map[string]int{}}
 }
 
 func (b *ledgerBook) accept(id, kind, carrier, status string) {
@@ -128,6 +129,9 @@ func (t *traffic) settle(a answer, err error, kind, carrier string) string {
 		return a.str("id")
 	default:
 		t.n.chargesDeclined.Add(1)
+		t.book.mu.Lock()
+		t.book.refused[fmt.Sprintf("%d %s", a.Status, a.str("code"))]++
+		t.book.mu.Unlock()
 		return ""
 	}
 }
