@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"tollgate/carriers"
 	"tollgate/internal/auth"
@@ -655,16 +656,14 @@ func (s *Service) moveTx(tx *gorm.DB, ch *Charge, to Status, fields map[string]a
 	for k, v := range fields {
 		upd[k] = v
 	}
-	res := tx.Model(&Charge{}).Where("id = ? AND status = ?", ch.ID, ch.Status).Updates(upd)
+	// RETURNING hands back the row as moved: no second read (both stores).
+	var out Charge
+	res := tx.Model(&out).Clauses(clause.Returning{}).Where("id = ? AND status = ?", ch.ID, ch.Status).Updates(upd)
 	if res.Error != nil {
 		return nil, fmt.Errorf("move charge %s to %s: %w", ch.ID, to, res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return nil, errConflict
-	}
-	var out Charge
-	if err := tx.Where("id = ?", ch.ID).Take(&out).Error; err != nil {
-		return nil, fmt.Errorf("reload charge %s: %w", ch.ID, err)
 	}
 	if to == StatusFailed || to == StatusCanceled {
 		if err := s.releaseTx(tx, &out, out.Billed(), false); err != nil {

@@ -55,7 +55,8 @@ func (s *Service) ApplyCarrierResultTx(tx *gorm.DB, carrier string, n carriers.N
 		if failure(res.Outcome) {
 			return true, s.askNowTx(tx, ch.Status == StatusProcessing, ChargeStatusArgs{ChargeID: ch.ID}, "charge", ch.ID)
 		}
-		return true, s.applyChargeResultTx(tx, ch.ID, res, nil)
+		_, err := s.applyChargeResultTx(tx, &ch, res, nil)
+		return true, ignoreConflict(err)
 	case "refund":
 		if n.Credential != "" {
 			// No refund is given a credential of its own.

@@ -29,10 +29,14 @@ func (s *Service) submit(ctx context.Context, ch *Charge, c carriers.Carrier, re
 	req.Description, req.Merchant = ch.Description, merchant
 	res, cerr := c.Charge(cctx, req)
 	cancel()
-	if err := s.ApplyChargeResult(ctx, ch.ID, res, cerr); err != nil {
+	out, err := s.applyChargeResult(ctx, ch, res, cerr)
+	if err != nil {
 		return nil, err
 	}
-	return s.reload(ctx, ch)
+	if out != nil {
+		return out, nil // the row as the result moved it
+	}
+	return s.reload(ctx, ch) // still processing, or moved meanwhile by a callback or status job
 }
 
 // ApplyChargeResult records what a carrier said of a processing charge:
@@ -41,23 +45,46 @@ func (s *Service) submit(ctx context.Context, ch *Charge, c carriers.Carrier, re
 // for a status query to finish. Applying the same result twice changes
 // nothing, and a charge already final is never moved back.
 func (s *Service) ApplyChargeResult(ctx context.Context, chargeID string, res carriers.Result, callErr error) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return s.applyChargeResultTx(tx, chargeID, res, callErr)
-	})
+	_, err := s.applyChargeResult(ctx, &Charge{ID: chargeID}, res, callErr)
+	return err
 }
 
-func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers.Result, callErr error) error {
-	var ch Charge
-	if err := tx.Where("id = ?", chargeID).Take(&ch).Error; err != nil {
-		return fmt.Errorf("load charge %s: %w", chargeID, err)
-	}
+// applyChargeResult applies a result to held, the charge as its caller
+// last saw it: when that is processing (submit's, which it just recorded
+// or moved there) the result applies to it without reading it again, since
+// every move is a compare-and-swap on that status; only when something else
+// moved it meanwhile is it read, and the result applied to what is there.
+// Any other held charge (an id alone) is read first. out is the charge as
+// this result moved it, nil when it did not move it.
+func (s *Service) applyChargeResult(ctx context.Context, held *Charge, res carriers.Result, callErr error) (out *Charge, err error) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if held.Status == StatusProcessing {
+			out, err = s.applyChargeResultTx(tx, held, res, callErr)
+			if !errors.Is(err, errConflict) {
+				return err
+			}
+		}
+		var ch Charge
+		if err := tx.Where("id = ?", held.ID).Take(&ch).Error; err != nil {
+			return fmt.Errorf("load charge %s: %w", held.ID, err)
+		}
+		out, err = s.applyChargeResultTx(tx, &ch, res, callErr)
+		return ignoreConflict(err)
+	})
+	return out, err
+}
+
+// applyChargeResultTx applies a result to ch as read in tx, or as its
+// caller holds it; errConflict when ch has moved on since.
+func (s *Service) applyChargeResultTx(tx *gorm.DB, held *Charge, res carriers.Result, callErr error) (*Charge, error) {
+	ch := *held
 	if ch.Status != StatusProcessing {
 		if ch.Status == StatusFailed && callErr == nil && res.Outcome == carriers.OutcomeSucceeded {
 			// Should never happen: we failed a charge the carrier billed.
 			// Never flip it silently; settlement reports it, people act.
 			s.log.Error("carrier reports success for a failed charge", "charge", ch.ID, "carrier", ch.Carrier, "carrier_reference", res.CarrierReference)
 		}
-		return nil
+		return nil, nil
 	}
 	now := s.now()
 	if callErr != nil {
@@ -67,17 +94,15 @@ func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers
 		switch {
 		case errors.Is(callErr, carriers.ErrOutcomeUnknown):
 			s.log.Warn("carrier outcome unknown; charge stays processing", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
-			return nil
+			return nil, nil
 		case errors.Is(callErr, carriers.ErrInvalidRequest):
-			_, err := s.moveTx(tx, &ch, StatusFailed, map[string]any{"failure_code": carriers.FailureCarrierDeclined, "failure_message": "The carrier refused the request."})
-			return ignoreConflict(err)
+			return s.moveTx(tx, &ch, StatusFailed, map[string]any{"failure_code": carriers.FailureCarrierDeclined, "failure_message": "The carrier refused the request."})
 		case errors.Is(callErr, carriers.ErrNotSent), errors.Is(callErr, carriers.ErrUnavailable), errors.Is(callErr, carriers.ErrRateLimited):
 			s.log.Warn("carrier unavailable; charge failed", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
-			_, err := s.moveTx(tx, &ch, StatusFailed, map[string]any{"failure_code": carriers.FailureCarrierUnavailable, "failure_message": "The carrier could not be reached; nothing was billed."})
-			return ignoreConflict(err)
+			return s.moveTx(tx, &ch, StatusFailed, map[string]any{"failure_code": carriers.FailureCarrierUnavailable, "failure_message": "The carrier could not be reached; nothing was billed."})
 		default:
 			s.log.Warn("carrier answer unclassified; charge stays processing", "charge", ch.ID, "carrier", ch.Carrier, "error", callErr)
-			return nil
+			return nil, nil
 		}
 	}
 	fields := map[string]any{}
@@ -93,22 +118,22 @@ func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers
 		fields["succeeded_at"] = at
 		earned, prog, err := s.cashbackToEarnTx(tx, &ch)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if earned > 0 {
 			fields["cashback_earned"] = earned
 		}
 		out, err := s.moveTx(tx, &ch, StatusSucceeded, fields)
 		if err != nil {
-			return ignoreConflict(err)
+			return nil, err
 		}
 		if err := postCharge(tx, out, at); err != nil {
-			return err
+			return nil, err
 		}
 		if err := s.earnCashbackTx(tx, out, prog, at); err != nil {
-			return err
+			return nil, err
 		}
-		return s.spentTx(tx, out)
+		return out, s.spentTx(tx, out)
 	case carriers.OutcomeDeclined:
 		code := res.FailureCode
 		if code == "" {
@@ -119,16 +144,15 @@ func (s *Service) applyChargeResultTx(tx *gorm.DB, chargeID string, res carriers
 		if res.DeclineCode != "" {
 			fields["carrier_decline_code"] = res.DeclineCode
 		}
-		_, err := s.moveTx(tx, &ch, StatusFailed, fields)
-		return ignoreConflict(err)
+		return s.moveTx(tx, &ch, StatusFailed, fields)
 	case carriers.OutcomePending:
 		if len(fields) > 0 {
 			fields["updated_at"] = now
-			return tx.Model(&Charge{}).Where("id = ? AND status = ?", ch.ID, StatusProcessing).Updates(fields).Error
+			return nil, tx.Model(&Charge{}).Where("id = ? AND status = ?", ch.ID, StatusProcessing).Updates(fields).Error
 		}
-		return nil
+		return nil, nil
 	default:
-		return fmt.Errorf("charge %s: carrier %s answered unknown outcome %q", ch.ID, ch.Carrier, res.Outcome)
+		return nil, fmt.Errorf("charge %s: carrier %s answered unknown outcome %q", ch.ID, ch.Carrier, res.Outcome)
 	}
 }
 
