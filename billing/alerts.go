@@ -107,14 +107,29 @@ func (s *Service) refundedTx(tx *gorm.DB, ch *Charge, rf *Refund) error {
 	return s.textTx(tx, ch, "refund:"+rf.ID, body)
 }
 
-// monthTx reads the charge's month (total bucket) and the subscriber's choices.
+// monthTx reads the charge's month (total bucket) and the subscriber's own
+// cap in its currency (all of their choices a receipt or alert needs), in
+// one statement.
 func (s *Service) monthTx(tx *gorm.DB, ch *Charge) (spendMonth, Preferences, error) {
-	var total spendMonth
-	if err := tx.Where("msisdn_index = ? AND currency = ? AND month = ? AND scope = ?", ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, scopeTotal).Take(&total).Error; err != nil {
-		return total, Preferences{}, fmt.Errorf("read spend month of %s: %w", ch.ID, err)
+	var rows []struct {
+		Reserved, Spent int64
+		OwnCap          *int64
 	}
-	prefs, err := s.preferencesTx(tx, ch.MSISDNIndex)
-	return total, prefs, err
+	err := tx.Raw(`SELECT m.reserved, m.spent, c.amount AS own_cap FROM spend_months m
+		LEFT JOIN subscriber_caps c ON c.msisdn_index = m.msisdn_index AND c.currency = m.currency
+		WHERE m.msisdn_index = ? AND m.currency = ? AND m.month = ? AND m.scope = ?`, ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, scopeTotal).Scan(&rows).Error
+	if err == nil && len(rows) == 0 {
+		err = gorm.ErrRecordNotFound
+	}
+	if err != nil {
+		return spendMonth{}, Preferences{}, fmt.Errorf("read spend month of %s: %w", ch.ID, err)
+	}
+	prefs := Preferences{OwnCaps: map[string]int64{}}
+	if rows[0].OwnCap != nil {
+		prefs.OwnCaps[ch.Currency] = *rows[0].OwnCap
+	}
+	total := spendMonth{MSISDNIndex: ch.MSISDNIndex, Currency: ch.Currency, Month: *ch.SpendMonth, Scope: scopeTotal, Reserved: rows[0].Reserved, Spent: rows[0].Spent}
+	return total, prefs, nil
 }
 
 // leftText is what a receipt says is left: the room under the binding cap

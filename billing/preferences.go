@@ -51,28 +51,31 @@ func (s *Service) Preferences(ctx context.Context, index string) (Preferences, e
 	return s.preferencesTx(s.db.WithContext(ctx), index)
 }
 
+// preferencesTx reads both of the subscriber's tables in one statement:
+// every charge reads them, so one round trip instead of two.
 func (s *Service) preferencesTx(tx *gorm.DB, index string) (Preferences, error) {
 	out := Preferences{OwnCaps: map[string]int64{}, BlockedCategories: []string{}}
 	if index == "" {
 		return out, errors.New("preferences: empty subscriber index")
 	}
-	var caps []subscriberCap
-	if err := tx.Where("msisdn_index = ?", index).Find(&caps).Error; err != nil {
-		return out, fmt.Errorf("load own caps: %w", err)
+	var rows []struct {
+		Currency string
+		Amount   int64
+		Blocked  *string
 	}
-	for _, c := range caps {
-		out.OwnCaps[c.Currency] = c.Amount
-	}
-	var row subscriberPreferences
-	err := tx.Where("msisdn_index = ?", index).Take(&row).Error
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return out, nil
-	case err != nil:
+	err := tx.Raw(`SELECT currency, amount, NULL AS blocked FROM subscriber_caps WHERE msisdn_index = ?
+		UNION ALL SELECT '', 0, blocked_categories FROM subscriber_preferences WHERE msisdn_index = ?`, index, index).Scan(&rows).Error
+	if err != nil {
 		return out, fmt.Errorf("load preferences: %w", err)
 	}
-	if err := json.Unmarshal([]byte(row.BlockedCategories), &out.BlockedCategories); err != nil {
-		return out, fmt.Errorf("decode blocked categories: %w", err)
+	for _, r := range rows {
+		if r.Blocked == nil {
+			out.OwnCaps[r.Currency] = r.Amount
+			continue
+		}
+		if err := json.Unmarshal([]byte(*r.Blocked), &out.BlockedCategories); err != nil {
+			return out, fmt.Errorf("decode blocked categories: %w", err)
+		}
 	}
 	return out, nil
 }

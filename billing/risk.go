@@ -139,9 +139,19 @@ func (s *Service) screen(ctx context.Context, ch *Charge) (dup *Charge, err erro
 	return s.decline(ctx, ch, d)
 }
 
+// riskDecide runs the rules that need more than the number's recent count
+// (first_charge, the cash-out moment), outside any transaction, when the
+// charge is one they watch (large, or high-value in a watched category).
+// Any other charge is left to screenTx, which counts velocity under the
+// number's lock in the transaction that records it anyway: counting here
+// too cost a clearance read and a COUNT per charge for an answer screenTx
+// gives again.
 func (s *Service) riskDecide(ctx context.Context, ch *Charge) (riskDecision, error) {
 	r := s.cfg.Risk
-	if !r.Velocity.On && !r.FirstCharge.On && !r.CashOut.On {
+	most, large := r.FirstCharge.MaxAmount[ch.Currency]
+	firstCharge := r.FirstCharge.On && large && ch.Amount > most
+	cashOut := r.CashOut.On && r.CashOut.highValue(ch)
+	if !firstCharge && !cashOut {
 		return riskDecision{}, nil
 	}
 	now := s.now()
@@ -154,23 +164,22 @@ func (s *Service) riskDecide(ctx context.Context, ch *Charge) (riskDecision, err
 		since = cleared.ClearedAt
 	}
 	cur, _ := money.Lookup(ch.Currency)
+	// Velocity first, as screenTx would: the rule named is the same either way.
 	if d, err := s.velocity(s.db.WithContext(ctx), ch, since); err != nil || d.rule != "" {
 		return d, err
 	}
-	if f := r.FirstCharge; f.On && cleared == nil {
+	if firstCharge && cleared == nil {
 		// A number an admin cleared is known: the clearance vouches for it.
-		if most, ok := f.MaxAmount[ch.Currency]; ok && ch.Amount > most {
-			paid, err := s.everPaid(ctx, ch.MSISDNIndex)
-			if err != nil {
-				return riskDecision{}, err
-			}
-			if !paid {
-				return riskDecision{RiskFirstCharge, fmt.Sprintf("this phone number has never paid through this gateway, and a first charge may be at most %s.",
-					cur.Display(most))}, nil
-			}
+		paid, err := s.everPaid(ctx, ch.MSISDNIndex)
+		if err != nil {
+			return riskDecision{}, err
+		}
+		if !paid {
+			return riskDecision{RiskFirstCharge, fmt.Sprintf("this phone number has never paid through this gateway, and a first charge may be at most %s.",
+				cur.Display(most))}, nil
 		}
 	}
-	if c := r.CashOut; c.On && c.highValue(ch) {
+	if cashOut {
 		// The moment first (it is kept on ch for screenTx, which counts the
 		// succession again under the number's lock), then the succession.
 		why, err := s.cashOutMoment(ctx, ch, now)
