@@ -71,7 +71,7 @@ func (s *Service) spentTx(tx *gorm.DB, ch *Charge) error {
 	if !l.Receipts {
 		return nil
 	}
-	merchant, err := merchantNameTx(tx, ch.MerchantID)
+	merchant, err := s.merchantNameOn(tx, ch.MerchantID)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (s *Service) refundedTx(tx *gorm.DB, ch *Charge, rf *Refund) error {
 		return err
 	}
 	cap, _ := binding(l, prefs, ch.Currency)
-	merchant, err := merchantNameTx(tx, ch.MerchantID)
+	merchant, err := s.merchantNameOn(tx, ch.MerchantID)
 	if err != nil {
 		return err
 	}
@@ -161,14 +161,6 @@ func (s *Service) alertTx(tx *gorm.DB, ch *Charge, a SpendThreshold, t texts, cu
 		body = fmt.Sprintf(t.reached, cur.Display(a.Cap))
 	}
 	return s.textTx(tx, ch, fmt.Sprintf("alert:%d:%s", a.Threshold, ch.ID), body)
-}
-
-func merchantNameTx(tx *gorm.DB, id string) (string, error) {
-	var m Merchant
-	if err := tx.Select("name").Where("id = ?", id).Take(&m).Error; err != nil {
-		return "", fmt.Errorf("merchant %s: %w", id, err)
-	}
-	return m.Name, nil
 }
 
 // SubscriberTextArgs texts a subscriber about one of their charges (a

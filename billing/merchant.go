@@ -35,11 +35,25 @@ func (s *Service) EnsureMerchant(ctx context.Context, id, name string, livemode 
 	return &m, nil
 }
 
+// merchantName is the name carriers show the subscriber, read on every
+// charge and code: kept per node for Settings.LookupCacheTTL. No path
+// renames a merchant; one that did would show the old name on other
+// nodes for at most that long.
 func (s *Service) merchantName(ctx context.Context, id string) (string, error) {
+	return s.merchantNameOn(s.db.WithContext(ctx), id)
+}
+
+// merchantNameOn is merchantName read on db (a transaction's, for receipts).
+func (s *Service) merchantNameOn(db *gorm.DB, id string) (string, error) {
+	name, ok, token := s.names.Get(id)
+	if ok {
+		return name, nil
+	}
 	var m Merchant
-	if err := s.db.WithContext(ctx).Select("name").Where("id = ?", id).Take(&m).Error; err != nil {
+	if err := db.Select("name").Where("id = ?", id).Take(&m).Error; err != nil {
 		return "", fmt.Errorf("merchant %s: %w", id, err)
 	}
+	s.names.Put(id, m.Name, token)
 	return m.Name, nil
 }
 

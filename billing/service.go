@@ -18,7 +18,11 @@ import (
 	"tollgate/internal/jobs"
 	"tollgate/internal/msisdn"
 	"tollgate/internal/problem"
+	"tollgate/internal/ttlcache"
 )
+
+// lookupCacheMax bounds each per-node lookup cache (entries).
+const lookupCacheMax = 10000
 
 // CarrierSet is what billing needs of the carrier registry.
 type CarrierSet interface {
@@ -41,6 +45,9 @@ type Settings struct {
 	Risk RiskSettings
 	// Caps are the monthly spending caps; empty means none.
 	Caps CapRules
+	// LookupCacheTTL is how long a node keeps what every charge reads and
+	// hardly ever changes (merchants' names); 0 reads it each time.
+	LookupCacheTTL time.Duration
 }
 
 // Service runs charges, refunds and payment methods.
@@ -54,7 +61,8 @@ type Service struct {
 	jobs     *jobs.Client
 	events   EventSink
 	limits   Limiter
-	catchUp  catchUpThrottle // when this node last caught each carrier up (catchup.go)
+	catchUp  catchUpThrottle                 // when this node last caught each carrier up (catchup.go)
+	names    *ttlcache.Cache[string, string] // merchant id → name (merchant.go)
 }
 
 // Deps are what the service is built from; all are required.
@@ -93,7 +101,8 @@ func NewService(d Deps, cfg Settings) (*Service, error) {
 	if err := cfg.Risk.validate(); err != nil {
 		return nil, err
 	}
-	return &Service{db: d.DB, carriers: d.Carriers, vault: d.Vault, clock: d.Clock, cfg: cfg, log: d.Log, jobs: d.Jobs, events: d.Events, limits: d.Limits}, nil
+	return &Service{db: d.DB, carriers: d.Carriers, vault: d.Vault, clock: d.Clock, cfg: cfg, log: d.Log, jobs: d.Jobs, events: d.Events, limits: d.Limits,
+		names: ttlcache.New[string, string](cfg.LookupCacheTTL, lookupCacheMax, d.Clock)}, nil
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

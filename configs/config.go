@@ -46,6 +46,7 @@ type Config struct {
 	SpendingCaps    SpendingCapsConfig `yaml:"spending_caps"`
 	Carriers        []CarrierConfig    `yaml:"carriers"`
 	APIKeyCacheTTL  time.Duration      `yaml:"api_key_cache_ttl"` // how long a node trusts a resolved key; 0 = every request reads it
+	LookupCacheTTL  time.Duration      `yaml:"lookup_cache_ttl"`  // how long a node keeps merchants' names and webhook endpoints; 0 = every charge reads them
 	PprofListen     string             `yaml:"pprof_listen"`      // a loopback host:port serving /debug/pprof/; empty = off
 	TrustedProxies  []string           `yaml:"trusted_proxies"`   // CIDRs of reverse proxies whose X-Forwarded-For names the client; empty = the TCP peer is the client
 	DatabasePool    int                `yaml:"database_pool"`     // open connections per node; 0 = the store's default (PostgreSQL 32, SQLite 8)
@@ -270,6 +271,9 @@ func (c Config) Validate() error {
 	}
 	if c.APIKeyCacheTTL < 0 || c.APIKeyCacheTTL > time.Minute {
 		return fmt.Errorf("api_key_cache_ttl: must be between 0 and 1m (a revoked key works on other nodes this long), got %s", c.APIKeyCacheTTL)
+	}
+	if c.LookupCacheTTL < 0 || c.LookupCacheTTL > time.Minute {
+		return fmt.Errorf("lookup_cache_ttl: must be between 0 and 1m (an endpoint created or deleted on one node counts on the others this late), got %s", c.LookupCacheTTL)
 	}
 	if c.DatabasePool < 0 || c.DatabasePool > 500 {
 		return fmt.Errorf("database_pool: must be between 0 (the default) and 500, got %d", c.DatabasePool)

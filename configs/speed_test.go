@@ -17,6 +17,9 @@ func TestSpeedSettingsNameTheirKey(t *testing.T) {
 		{func(c *Config) { c.PprofListen = ":6060" }, "pprof_listen"},
 		{func(c *Config) { c.PprofListen = "10.0.0.1:6060" }, "pprof_listen"},
 		{func(c *Config) { c.PprofListen = "127.0.0.1" }, "pprof_listen"},
+		{func(c *Config) { c.LookupCacheTTL = -time.Second }, "lookup_cache_ttl"},
+		{func(c *Config) { c.LookupCacheTTL = 2 * time.Minute }, "lookup_cache_ttl"},
+		{func(c *Config) { c.LookupCacheTTL = 0 }, ""},
 		{func(c *Config) { c.DatabasePool = -1 }, "database_pool"},
 		{func(c *Config) { c.DatabasePool = 501 }, "database_pool"},
 		{func(c *Config) { c.DatabasePool = 16 }, ""},
@@ -37,7 +40,7 @@ func TestSpeedSettingsNameTheirKey(t *testing.T) {
 		}
 	}
 	c := defaults(t)
-	if c.APIKeyCacheTTL != 5*time.Second || c.PprofListen != "" {
-		t.Fatalf("shipped: api_key_cache_ttl %s, pprof_listen %q; want 5s and off", c.APIKeyCacheTTL, c.PprofListen)
+	if c.APIKeyCacheTTL != 5*time.Second || c.LookupCacheTTL != 5*time.Second || c.PprofListen != "" {
+		t.Fatalf("shipped: api_key_cache_ttl %s, lookup_cache_ttl %s, pprof_listen %q; want 5s, 5s and off", c.APIKeyCacheTTL, c.LookupCacheTTL, c.PprofListen)
 	}
 }

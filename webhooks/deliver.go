@@ -200,5 +200,8 @@ func (o *Outbound) noteFailureTx(tx *gorm.DB, ep *endpoint, now time.Time) error
 	}
 	o.log.Warn("webhook endpoint disabled", "endpoint", ep.ID, "merchant", ep.MerchantID, "reason", reason)
 	ep.Status, ep.DisabledReason = endpointDisabled, &reason
+	// After the event's own read of the endpoints: a copy of what this
+	// uncommitted transaction sees must not outlive it.
+	defer o.changed(ep.MerchantID, ep.Livemode)
 	return o.EmitTx(tx, billing.Event{MerchantID: ep.MerchantID, Livemode: ep.Livemode, Type: EventEndpointDisabled, ObjectID: ep.ID, Object: ep.view("")})
 }

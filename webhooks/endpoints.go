@@ -140,6 +140,7 @@ func (o *Outbound) createEndpoint(ctx context.Context, p auth.Principal, in endp
 	if err := o.db.WithContext(ctx).Create(&ep).Error; err != nil {
 		return endpointView{}, fmt.Errorf("create endpoint: %w", err)
 	}
+	o.changed(ep.MerchantID, ep.Livemode)
 	return ep.view(secret), nil
 }
 
@@ -182,5 +183,6 @@ func (o *Outbound) handleDeleteEndpoint(c echo.Context) error {
 		Updates(map[string]any{"status": endpointDeleted, "updated_at": o.now()}).Error; err != nil {
 		return fmt.Errorf("delete endpoint: %w", err)
 	}
+	o.changed(ep.MerchantID, ep.Livemode)
 	return c.JSON(http.StatusOK, map[string]any{"id": ep.ID, "object": "webhook_endpoint", "deleted": true})
 }

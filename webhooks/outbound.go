@@ -20,6 +20,7 @@ import (
 	"tollgate/internal/clock"
 	"tollgate/internal/jobs"
 	"tollgate/internal/msisdn"
+	"tollgate/internal/ttlcache"
 )
 
 // Settings tune delivery to merchants.
@@ -34,6 +35,10 @@ type Settings struct {
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 	// Limits bounds what one merchant may ask of the senders (required).
 	Limits Limiter
+	// CacheTTL is how long a node keeps a merchant's enabled endpoints,
+	// which every event reads: an endpoint created, deleted or disabled on
+	// this node counts at once, on another within this. 0: read each time.
+	CacheTTL time.Duration
 }
 
 // Limiter is what webhooks needs of the shared rate limits: Take spends one
@@ -54,13 +59,14 @@ func Limits() []string { return []string{LimitRedeliveries, LimitEndpoints} }
 
 // Outbound records events and delivers them to merchants' endpoints.
 type Outbound struct {
-	db    *gorm.DB
-	vault *msisdn.Vault // seals endpoint secrets at rest
-	clock clock.Clock
-	jobs  *jobs.Client
-	http  *http.Client
-	cfg   Settings
-	log   *slog.Logger
+	endpoints *ttlcache.Cache[endpointsKey, []endpoint] // enabled ones, per merchant and mode
+	db        *gorm.DB
+	vault     *msisdn.Vault // seals endpoint secrets at rest
+	clock     clock.Clock
+	jobs      *jobs.Client
+	http      *http.Client
+	cfg       Settings
+	log       *slog.Logger
 }
 
 // NewOutbound wires outbound webhooks; every argument is required, the job
@@ -70,6 +76,7 @@ func NewOutbound(db *gorm.DB, vault *msisdn.Vault, clk clock.Clock, q *jobs.Clie
 		return nil, errors.New("webhooks: database, vault, clock, job queue, logger and limits are required")
 	}
 	return &Outbound{db: db, vault: vault, clock: clk, jobs: q, cfg: cfg, log: log,
+		endpoints: ttlcache.New[endpointsKey, []endpoint](cfg.CacheTTL, endpointsCacheMax, clk),
 		http: &http.Client{
 			Timeout: cfg.Timeout,
 			// Many workers deliver to the same few merchant hosts at once;
@@ -199,9 +206,9 @@ func (o *Outbound) EmitTx(tx *gorm.DB, e billing.Event) error {
 	if err := tx.Create(&ev).Error; err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
-	var eps []endpoint
-	if err := tx.Where("merchant_id = ? AND livemode = ? AND status = ?", e.MerchantID, e.Livemode, endpointEnabled).Find(&eps).Error; err != nil {
-		return fmt.Errorf("endpoints of %s: %w", e.MerchantID, err)
+	eps, err := o.enabledTx(tx, e.MerchantID, e.Livemode)
+	if err != nil {
+		return err
 	}
 	for i := range eps {
 		if eps[i].wants(e.Type) {
@@ -211,6 +218,36 @@ func (o *Outbound) EmitTx(tx *gorm.DB, e billing.Event) error {
 		}
 	}
 	return nil
+}
+
+// endpointsKey names one merchant's endpoints in one mode.
+type endpointsKey struct {
+	merchantID string
+	livemode   bool
+}
+
+// endpointsCacheMax bounds the endpoints cache (merchants and modes).
+const endpointsCacheMax = 10000
+
+// enabledTx is the merchant's enabled endpoints, from this node's copy
+// while it is younger than CacheTTL. The slice is shared: read it only.
+func (o *Outbound) enabledTx(tx *gorm.DB, merchantID string, livemode bool) ([]endpoint, error) {
+	key := endpointsKey{merchantID, livemode}
+	eps, ok, token := o.endpoints.Get(key)
+	if ok {
+		return eps, nil
+	}
+	if err := tx.Where("merchant_id = ? AND livemode = ? AND status = ?", merchantID, livemode, endpointEnabled).Find(&eps).Error; err != nil {
+		return nil, fmt.Errorf("endpoints of %s: %w", merchantID, err)
+	}
+	o.endpoints.Put(key, eps, token)
+	return eps, nil
+}
+
+// changed drops this node's copy of a merchant's endpoints: call it once
+// the change is committed (or, inside a transaction, after its last read).
+func (o *Outbound) changed(merchantID string, livemode bool) {
+	o.endpoints.Forget(endpointsKey{merchantID, livemode})
 }
 
 // queueTx creates a delivery and its job.

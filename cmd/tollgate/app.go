@@ -235,7 +235,7 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	}
 	a.outbound, err = webhooks.NewOutbound(st.DB, vault, clk, a.jobs, webhooks.Settings{
 		Timeout: cfg.Webhooks.Timeout, Schedule: cfg.Webhooks.Schedule, MaxAge: cfg.Webhooks.MaxAge, DisableAfter: cfg.Webhooks.DisableAfter,
-		PublicOnly: cfg.Mode == "live", Limits: a.limits,
+		PublicOnly: cfg.Mode == "live", Limits: a.limits, CacheTTL: cfg.LookupCacheTTL,
 	}, log)
 	if err != nil {
 		return nil, err
@@ -247,7 +247,7 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	a.billing, err = billing.NewService(billing.Deps{
 		DB: st.DB, Carriers: a.carriers, Vault: vault, Clock: clk, Log: log, Jobs: a.jobs, Events: billingapi.Views(a.outbound), Limits: a.limits,
 	}, billing.Settings{Caps: caps, CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts, CarrierTimeout: cfg.CarrierTimeout,
-		Risk: riskSettings(cfg.Risk)})
+		Risk: riskSettings(cfg.Risk), LookupCacheTTL: cfg.LookupCacheTTL})
 	if err != nil {
 		return nil, err
 	}
