@@ -1,7 +1,8 @@
 // Package ratelimit says whether one more request, code or charge may go
 // now. Shared limits keep their state in the database (table rate_limits),
 // so every gateway node on one PostgreSQL counts the same SMS to the same
-// phone; the algorithm is throttled's GCRA over that table. Local limits
+// phone; the algorithm is GCRA as throttled computes it, one conditional
+// upsert per event (shared.go). Local limits
 // live in one node's memory (golang.org/x/time/rate) for guards that must
 // cost no round trip, such as requests per API key.
 package ratelimit

@@ -4,26 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
-	"github.com/throttled/throttled/v2"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"tollgate/internal/clock"
 )
-
-// casAttempts bounds how often one decision re-reads a row another node
-// changed under it. Past that the thing is under a burst far beyond any
-// quota here, and the answer is a refusal, not an error.
-const casAttempts = 25
 
 // Shared holds named limits whose counts live in the database.
 type Shared struct {
 	db    *gorm.DB
 	clock clock.Clock
-	rules map[string]*throttled.GCRARateLimiterCtx
+	rules map[string]*gcra
+}
+
+// gcra is one rule's generic cell-rate algorithm, as throttled's
+// GCRARateLimiter computes it for a quota of Count per Per in a burst of
+// Count: each event moves the key's theoretical arrival time (TAT) on by
+// one emission interval (Per/Count) from the later of the TAT and now, and
+// is refused when that would put the TAT more than Per (the tolerance)
+// past now.
+type gcra struct {
+	emission  time.Duration
+	tolerance time.Duration
 }
 
 // NewShared builds the named limits; a rule whose quota is off lets
@@ -32,61 +35,69 @@ func NewShared(db *gorm.DB, clk clock.Clock, rules map[string]Quota) (*Shared, e
 	if db == nil || clk == nil {
 		return nil, errors.New("ratelimit: a database and a clock are required")
 	}
-	s := &Shared{db: db, clock: clk, rules: map[string]*throttled.GCRARateLimiterCtx{}}
-	st := &rowStore{db: db, clock: clk}
-	names := make([]string, 0, len(rules))
-	for name := range rules {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		q := rules[name]
+	s := &Shared{db: db, clock: clk, rules: map[string]*gcra{}}
+	for name, q := range rules {
 		if q.Off() {
 			s.rules[name] = nil
 			continue
 		}
-		if q.Per <= 0 {
-			return nil, fmt.Errorf("ratelimit: rule %s: a positive period is required", name)
+		if q.Per <= 0 || q.interval() <= 0 {
+			return nil, fmt.Errorf("ratelimit: rule %s: a positive period of at least a nanosecond per event is required", name)
 		}
-		// throttled lets MaxBurst+1 through at once; a quota of Count per
-		// Per means Count at once.
-		l, err := throttled.NewGCRARateLimiterCtx(st, throttled.RateQuota{MaxRate: throttled.PerDuration(q.Count, q.Per), MaxBurst: q.Count - 1})
-		if err != nil {
-			return nil, fmt.Errorf("ratelimit: rule %s: %w", name, err)
-		}
-		l.SetMaxCASAttemptsLimit(casAttempts)
-		s.rules[name] = l
+		s.rules[name] = &gcra{emission: q.interval(), tolerance: q.interval() * time.Duration(q.Count)}
 	}
 	return s, nil
 }
+
+// takeSQL spends one event in one statement, both stores: the row is
+// inserted (a new key: its burst is full), or its TAT moved on where the
+// event fits. base is the later of the stored TAT and now (an expired row
+// counts as none); the event fits while base is at most now + tolerance -
+// emission. PostgreSQL re-checks the WHERE on the row as it is once locked,
+// and SQLite's writers queue, so racing nodes each see the other's event:
+// no read, and no compare-and-swap to retry.
+const takeSQL = `INSERT INTO rate_limits (key, value, expires_at) VALUES (@key, @fresh_tat, @fresh_expiry)
+	ON CONFLICT (key) DO UPDATE SET
+		value = ` + baseSQL + ` + @emission,
+		expires_at = CASE WHEN ` + baseSQL + ` + @emission > @min_expiry THEN ` + baseSQL + ` + @emission ELSE @min_expiry END
+	WHERE ` + baseSQL + ` <= @latest_base`
+
+const baseSQL = `(CASE WHEN rate_limits.expires_at > @now AND rate_limits.value > @now THEN rate_limits.value ELSE @now END)`
+
+// minTTL keeps a row at least a second: a row must outlive its own write.
+const minTTL = time.Second
 
 // Take spends one event of rule for key (a merchant id, a number's blind
 // index; never a phone number in clear). Over the limit it returns a
 // *Refused; a database failure is returned as is.
 func (s *Shared) Take(ctx context.Context, rule, key string) error {
-	l, ok := s.rules[rule]
+	g, ok := s.rules[rule]
 	if !ok {
 		return fmt.Errorf("ratelimit: no rule %q", rule)
 	}
-	if l == nil {
+	if g == nil {
 		return nil
 	}
-	limited, res, err := l.RateLimitCtx(ctx, rule+":"+key, 1)
-	var dbErr *dbError
-	if errors.As(err, &dbErr) || err != nil && ctx.Err() != nil {
+	key = rule + ":" + key
+	now := s.clock.Now().UnixNano()
+	res := s.db.WithContext(ctx).Exec(takeSQL, map[string]any{"key": key, "now": now, "emission": int64(g.emission),
+		"fresh_tat": now + int64(g.emission), "fresh_expiry": now + int64(max(g.emission, minTTL)),
+		"min_expiry": now + int64(minTTL), "latest_base": now + int64(g.tolerance-g.emission)})
+	if res.Error != nil {
+		return fmt.Errorf("rate limit %s: %w", rule, res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return nil
+	}
+	// Refused: when the event would fit is only read now, on this rarer path.
+	var r rateRow
+	err := s.db.WithContext(ctx).Where("key = ? AND expires_at > ?", key, now).Take(&r).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return fmt.Errorf("rate limit %s: %w", rule, err)
 	}
-	if err != nil {
-		// throttled gave up after casAttempts lost races: a burst far
-		// beyond the quota, so the answer is no.
-		return &Refused{Rule: rule, RetryAfter: time.Second}
-	}
-	if !limited {
-		return nil
-	}
-	wait := res.RetryAfter
+	wait := time.Duration(max(r.Value, now) + int64(g.emission) - int64(g.tolerance) - now)
 	if wait <= 0 {
-		wait = time.Second
+		wait = time.Second // it came free meanwhile; a retry will tell
 	}
 	return &Refused{Rule: rule, RetryAfter: wait}
 }
@@ -98,14 +109,7 @@ func (s *Shared) Sweep(ctx context.Context) (int64, error) {
 	return res.RowsAffected, res.Error
 }
 
-// dbError marks errors that came from the database, so Take can tell them
-// from throttled's own "too many attempts", which it reports as a plain error.
-type dbError struct{ err error }
-
-func (e *dbError) Error() string { return e.err.Error() }
-func (e *dbError) Unwrap() error { return e.err }
-
-// rateRow is one limited key.
+// rateRow is one limited key: value is its TAT in Unix nanoseconds.
 type rateRow struct {
 	Key       string `gorm:"primaryKey"`
 	Value     int64
@@ -113,57 +117,3 @@ type rateRow struct {
 }
 
 func (rateRow) TableName() string { return "rate_limits" }
-
-// rowStore is throttled's GCRA store over the rate_limits table. Time is
-// the gateway's injected clock, so every node and every test agrees on it.
-type rowStore struct {
-	db    *gorm.DB
-	clock clock.Clock
-}
-
-var _ throttled.GCRAStoreCtx = (*rowStore)(nil)
-
-func (st *rowStore) GetWithTime(ctx context.Context, key string) (int64, time.Time, error) {
-	now := st.clock.Now()
-	var r rateRow
-	err := st.db.WithContext(ctx).Where("key = ? AND expires_at > ?", key, now.UnixNano()).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return -1, now, nil
-	}
-	if err != nil {
-		return 0, now, &dbError{err}
-	}
-	return r.Value, now, nil
-}
-
-// SetIfNotExistsWithTTL inserts the key, or takes over a row that expired:
-// either way exactly one of several racing nodes wins.
-func (st *rowStore) SetIfNotExistsWithTTL(ctx context.Context, key string, value int64, ttl time.Duration) (bool, error) {
-	now := st.clock.Now().UnixNano()
-	res := st.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "key"}},
-		DoUpdates: clause.AssignmentColumns([]string{"value", "expires_at"}),
-		Where:     clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "rate_limits.expires_at <= ?", Vars: []any{now}}}},
-	}).Create(&rateRow{Key: key, Value: value, ExpiresAt: expiry(now, ttl)})
-	if res.Error != nil {
-		return false, &dbError{res.Error}
-	}
-	return res.RowsAffected == 1, nil
-}
-
-func (st *rowStore) CompareAndSwapWithTTL(ctx context.Context, key string, old, new int64, ttl time.Duration) (bool, error) {
-	now := st.clock.Now().UnixNano()
-	res := st.db.WithContext(ctx).Model(&rateRow{}).
-		Where("key = ? AND value = ? AND expires_at > ?", key, old, now).
-		Updates(map[string]any{"value": new, "expires_at": expiry(now, ttl)})
-	if res.Error != nil {
-		return false, &dbError{res.Error}
-	}
-	return res.RowsAffected == 1, nil
-}
-
-// expiry keeps a row at least a second: throttled asks for a zero TTL when
-// the bucket is exactly full again, and a row must outlive its own write.
-func expiry(now int64, ttl time.Duration) int64 {
-	return now + max(ttl, time.Second).Nanoseconds()
-}
