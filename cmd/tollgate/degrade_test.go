@@ -208,7 +208,9 @@ func TestPostgresDownAnswers503AndRecovers(t *testing.T) {
 	const midNumber = "+821055510013"
 	mid := g.charge(g.key, krw(midNumber, 3000, "skt"))
 	code := g.smsCode(midNumber)
-	g.faults(`{"carrier":"skt","latency_ms":1500}`)
+	// The carrier sits on the charge for 4 s: time enough, even on a loaded
+	// machine, to see it processing and cut the database before the answer.
+	g.faults(`{"carrier":"skt","latency_ms":4000}`)
 	type answer struct {
 		r   resp
 		err error
@@ -248,11 +250,18 @@ func TestPostgresDownAnswers503AndRecovers(t *testing.T) {
 	if r, err := g.callBounded("GET", "/healthz", "", "", nil); err != nil || r.Status != 200 {
 		t.Fatalf("/healthz while the database is down: %d %v (the process is up)", r.Status, err)
 	}
-	g.faults(`{"carrier":"skt","latency_ms":0}`) // the simulator lives in memory
 
 	proxy.restore()
-	// Recovered by itself: the pool reconnects; the same request, same key,
-	// runs now (a 503 was not stored as the key's answer).
+	// Recovered by itself: the pool reconnects (the admin key is looked up
+	// again); the same request, same key, runs now (a 503 was not stored as
+	// the key's answer).
+	eventually(t, 60*time.Second, func() (bool, string) {
+		r, err := g.callBounded("PUT", "/sim/faults", g.admin, "", map[string]any{"carrier": "skt", "latency_ms": 0})
+		if err != nil {
+			return false, err.Error()
+		}
+		return r.Status == http.StatusOK, fmt.Sprintf("reset faults: %d %s", r.Status, r.Raw)
+	})
 	var again resp
 	eventually(t, 60*time.Second, func() (bool, string) {
 		again, err = g.callBounded("POST", "/v1/charges", g.key, retryKey, oneTap)
