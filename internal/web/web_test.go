@@ -1,10 +1,19 @@
 package web
 
 import (
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
 	"net/http/httptest"
+	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
+
+	"tollgate/internal/problem"
 )
 
 func TestClientAddress(t *testing.T) {
@@ -47,6 +56,35 @@ func TestIPExtractorBelievesOnlyConfiguredProxies(t *testing.T) {
 		}
 		if got := e.NewContext(r, nil).RealIP(); got != tc.want {
 			t.Errorf("peer %s, X-Forwarded-For %q: %q, want %q", tc.peer, tc.xff, got, tc.want)
+		}
+	}
+}
+
+// A database that cannot be reached is a 503 with Retry-After, whatever
+// wraps the error; a bug stays a 500 that says nothing; a problem stays
+// itself.
+func TestProblemOfSortsOutagesFromBugs(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		err        error
+		status     int
+		code       string
+		retryAfter bool
+	}{
+		{"connection refused, wrapped", fmt.Errorf("get charge ch_1: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), 503, problem.CodeServiceUnavailable, true},
+		{"bad connection", fmt.Errorf("claim idempotency key: %w", driver.ErrBadConn), 503, problem.CodeServiceUnavailable, true},
+		{"server shutting down", &pgconn.PgError{Code: "57P01"}, 503, problem.CodeServiceUnavailable, true},
+		{"embedded store full", errors.New("database or disk is full (13)"), 503, problem.CodeServiceUnavailable, true},
+		{"a bug", errors.New("nil map"), 500, problem.CodeInternal, false},
+		{"a syntax error is a bug", &pgconn.PgError{Code: "42601"}, 500, problem.CodeInternal, false},
+		{"a problem stays itself", problem.NotFound("charge"), 404, problem.CodeNotFound, false},
+	} {
+		p := ProblemOf(tc.err)
+		if p.Status != tc.status || p.Code != tc.code || (p.RetryAfter > 0) != tc.retryAfter {
+			t.Errorf("%s: %d %s Retry-After %d, want %d %s", tc.name, p.Status, p.Code, p.RetryAfter, tc.status, tc.code)
+		}
+		if p.Status >= 500 && strings.Contains(p.Detail, "57P01") {
+			t.Errorf("%s: the detail shows the database's error: %s", tc.name, p.Detail)
 		}
 	}
 }
