@@ -2,12 +2,13 @@ package billing
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sync"
 	"time"
 
 	"gorm.io/gorm"
+
+	"tollgate/internal/jobs"
 )
 
 // Catch-up after a carrier recovers. A status job backs off with the age
@@ -73,22 +74,13 @@ func (s *Service) CatchUp(ctx context.Context, carrier string) (int, error) {
 	for len(ids) > 0 {
 		batch := ids[:min(len(ids), catchUpBatch)]
 		ids = ids[len(batch):]
+		// Due now, and one notification per batch: on PostgreSQL the
+		// listening nodes run them at once, not at their fallback poll.
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-			if !ok {
-				return fmt.Errorf("catch up carrier %s: not inside a transaction", carrier)
-			}
-			for _, id := range batch {
-				// JobRetryTx: due now on the queue's clock, unless already
-				// past; a job that started running meanwhile is left alone.
-				if _, err := s.jobs.JobRetryTx(ctx, sqlTx, id); err != nil {
-					return fmt.Errorf("catch up carrier %s: job %d: %w", carrier, id, err)
-				}
-			}
-			return nil
+			return jobs.RetryNowTx(ctx, s.jobs, tx, batch)
 		})
 		if err != nil {
-			return moved, err
+			return moved, fmt.Errorf("catch up carrier %s: %w", carrier, err)
 		}
 		moved += len(batch)
 	}

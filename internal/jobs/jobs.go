@@ -178,14 +178,48 @@ func RunNowTx(ctx context.Context, c *Client, tx *gorm.DB, args river.JobArgs, n
 	if _, err := c.JobRetryTx(ctx, sqlTx, res.Job.ID); err != nil {
 		return fmt.Errorf("run %s job %d now: %w", args.Kind(), res.Job.ID, err)
 	}
-	// river notifies inserts, not retries: wake the listening nodes as an
-	// insert would (on commit, on river's channel in this schema), or the
-	// job would wait for the fallback poll. Without listeners it is a no-op.
-	if tx.Dialector.Name() == "postgres" {
-		payload := fmt.Sprintf(`{"queue": %q}`, res.Job.Queue)
-		if _, err := sqlTx.ExecContext(ctx, "SELECT pg_notify(concat(current_schema(), '.river_insert'), $1)", payload); err != nil {
-			return fmt.Errorf("run %s job %d now: notify: %w", args.Kind(), res.Job.ID, err)
+	if err := notifyTx(ctx, tx, sqlTx, res.Job.Queue); err != nil {
+		return fmt.Errorf("run %s job %d now: %w", args.Kind(), res.Job.ID, err)
+	}
+	return nil
+}
+
+// RetryNowTx makes the waiting jobs ids due now, inside a GORM transaction,
+// with one notification for all of them: a job already running is left
+// alone, and a job's arguments and unique key stay as they were.
+func RetryNowTx(ctx context.Context, c *Client, tx *gorm.DB, ids []int64) error {
+	ctx, sqlTx, err := inTx(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("run jobs now: %w", err)
+	}
+	queues := map[string]bool{}
+	for _, id := range ids {
+		// JobRetryTx: due now on the queue's clock, unless already past.
+		job, err := c.JobRetryTx(ctx, sqlTx, id)
+		if err != nil {
+			return fmt.Errorf("run job %d now: %w", id, err)
 		}
+		queues[job.Queue] = true
+	}
+	for q := range queues {
+		if err := notifyTx(ctx, tx, sqlTx, q); err != nil {
+			return fmt.Errorf("run %d jobs now: %w", len(ids), err)
+		}
+	}
+	return nil
+}
+
+// notifyTx wakes the listening nodes as an insert would (on commit, on
+// river's channel in this schema): river notifies inserts, not retries, so
+// a job moved to now would otherwise wait for the fallback poll. Without
+// listeners (or on SQLite) it costs nothing.
+func notifyTx(ctx context.Context, tx *gorm.DB, sqlTx *sql.Tx, queue string) error {
+	if tx.Dialector.Name() != "postgres" {
+		return nil
+	}
+	payload := fmt.Sprintf(`{"queue": %q}`, queue)
+	if _, err := sqlTx.ExecContext(ctx, "SELECT pg_notify(concat(current_schema(), '.river_insert'), $1)", payload); err != nil {
+		return fmt.Errorf("notify: %w", err)
 	}
 	return nil
 }

@@ -276,3 +276,54 @@ func TestRunNowWakesAListeningNode(t *testing.T) {
 		})
 	}
 }
+
+// RetryNowTx (the catch-up after a carrier recovers) moves waiting jobs to
+// now with one notification for the batch: a listening node runs them
+// without its poll.
+func TestRetryNowWakesAListeningNode(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects(t) {
+		if d != store.Postgres {
+			continue
+		}
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			s, u := fresh(t, d)
+			uw := &uniqueWorker{ran: make(chan int, 10)}
+			c, w := startedWith(t, s, time.Hour, u, func(ws *river.Workers) { river.AddWorker(ws, uw) })
+			idle(t, s, c, w)
+			var ids []int64
+			for n := range 3 {
+				if err := s.DB.Transaction(func(tx *gorm.DB) error {
+					return jobs.InsertTx(context.Background(), c, tx, uniqueArgs{N: n}, &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)})
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.DB.Table("river_job").Where("kind = ?", uniqueArgs{}.Kind()).Order("id").Pluck("id", &ids).Error; err != nil || len(ids) != 3 {
+				t.Fatalf("jobs %v: %v", ids, err)
+			}
+			// Until the listener listens a notification is lost; ask again
+			// (a job already due stays due, and is notified again).
+			deadline := time.After(30 * time.Second)
+			ran := map[int]bool{}
+			for len(ran) < 3 {
+				if err := s.DB.Transaction(func(tx *gorm.DB) error {
+					return jobs.RetryNowTx(context.Background(), c, tx, ids)
+				}); err != nil {
+					t.Fatal(err)
+				}
+				for waiting := true; waiting && len(ran) < 3; {
+					select {
+					case n := <-uw.ran:
+						ran[n] = true
+					case <-time.After(200 * time.Millisecond):
+						waiting = false
+					case <-deadline:
+						t.Fatalf("%d of 3 jobs moved to now ran: no notification woke the node", len(ran))
+					}
+				}
+			}
+		})
+	}
+}
