@@ -219,6 +219,21 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 			code, cur.Display(ch.Billed()), merchant, int(s.cfg.CodeTTL.Minutes()))
 		err = s.sms(ctx, c, ch.ID, e164, body)
 	}
+	var declined interface{ DeclineResult() carriers.Result }
+	if errors.As(err, &declined) {
+		// The carrier refused the payment when it was asked for (CAMARA
+		// declares amount limits at preparePayment): a decline with the
+		// carrier's code, not an outage.
+		res := declined.DeclineResult()
+		code := res.FailureCode
+		if code == "" {
+			code = carriers.FailureCarrierDeclined
+		}
+		if err := s.fail(ctx, ch, code, declineMessage(code, res.Message), res.DeclineCode); err != nil {
+			return nil, err
+		}
+		return s.reload(ctx, ch)
+	}
 	if err != nil {
 		// Nothing was billed: the subscriber never got a code. Fail the charge
 		// so the merchant can try again with a new one.

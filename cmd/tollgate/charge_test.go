@@ -38,7 +38,7 @@ func TestDeclinesAreNormalised(t *testing.T) {
 			{"+821012340003", "subscriber_blocked"},
 			{"+821012340004", "carrier_limit_exceeded"},
 		} {
-			r := g.paid(g.key, c.msisdn, 1000, "skt")
+			r := g.paidOrDeclined(g.key, c.msisdn, 1000, "skt") // 0004: refused at prepare
 			if r.Status != 200 || r.str("status") != "failed" || r.str("failure_code") != c.code || r.str("carrier_decline_code") == "" {
 				t.Errorf("%s: %d %s", c.code, r.Status, r.Raw)
 			}
