@@ -161,3 +161,21 @@ func TestListenAndTriggerRefuse(t *testing.T) {
 		}
 	}
 }
+
+// Every event trigger knows happens, as the events feed shows.
+func TestTriggerMakesEveryEvent(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, g *gw) {
+		getenv := func(k string) string { return map[string]string{"TOLLGATE_KEY": g.key, "TOLLGATE_URL": g.base}[k] }
+		for event := range triggers {
+			var out bytes.Buffer
+			if err := run(context.Background(), []string{"trigger", event}, &out, io.Discard, getenv); err != nil {
+				t.Fatalf("trigger %s: %v\n%s", event, err, out.String())
+			}
+			r := g.call("GET", "/v1/events?type="+event, g.key, "", nil)
+			if data, _ := r.Body["data"].([]any); r.Status != http.StatusOK || len(data) == 0 {
+				t.Errorf("trigger %s printed %q but the feed holds no such event: %s", event, out.String(), r.Raw)
+			}
+		}
+	})
+}
