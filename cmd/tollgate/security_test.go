@@ -1,17 +1,24 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"tollgate/carriers/sim"
+	"tollgate/configs"
 	"tollgate/internal/auth"
 	"tollgate/internal/openapi"
+	"tollgate/internal/storetest"
 )
 
 // opCall is how the security walk calls one operation: a concrete path
@@ -272,4 +279,102 @@ func TestEveryOperationRefusesStrangers(t *testing.T) {
 			t.Errorf("the endpoint is gone: %d %s", r.Status, r.Raw)
 		}
 	})
+}
+
+// A genuine CAMARA notification replayed (twenty copies at once, then one
+// with its result turned into a denial under the same sink token, then one
+// without the token) changes nothing: acknowledged, recorded once, the
+// charge succeeded and posted once; the altered and unsigned ones refused
+// or harmless. The token-and-callback protocol's forgeries and replays are
+// TestCarrierCallbacksAreVerifiedAndAppliedOnce's; OneAPI sends none.
+func TestReplayedCAMARANotificationsAreHarmless(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			// The simulated operator apart, behind a recorder: the test
+			// learns the sink token the gateway gave it for the charge.
+			cfg, err := configs.Load("", func(string) string { return "" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := carrierSettings(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			operator := &carrierRecorder{next: sim.New(cs.sim).Handler()}
+			simSrv := httptest.NewServer(operator)
+			t.Cleanup(simSrv.Close)
+			g := startWith(t, opts{dbURL: storetest.URL(t, d), simURL: simSrv.URL + "/sim"})
+			// 0005: accepted, the result comes later by the carrier's notification.
+			ch := g.paid(g.key, "+821077100005", 1000, "skt")
+			id := ch.str("id")
+			g.waitStatus(g.key, id, "succeeded")
+			var body []byte
+			eventually(t, 20*time.Second, func() (bool, string) {
+				err := g.store.DB.Raw("SELECT body FROM carrier_messages WHERE carrier = 'skt' AND client_reference = ?", id).Row().Scan(&body)
+				return err == nil && len(body) > 0, fmt.Sprintf("no notification recorded for the charge: %v", err)
+			})
+			var token string
+			operator.mu.Lock()
+			for _, b := range operator.bodies {
+				if m := sinkTokenField.FindSubmatch(b); m != nil && bytes.Contains(b, []byte(id)) {
+					token = string(m[1])
+				}
+			}
+			operator.mu.Unlock()
+			if token == "" {
+				t.Fatal("the gateway gave the operator no sink token for the charge")
+			}
+			genuine := struct {
+				path   string
+				header http.Header
+				body   []byte
+			}{"/v1/carriers/skt/webhooks", http.Header{"Content-Type": {"application/cloudevents+json"}, "Authorization": {"Bearer " + token}}, body}
+			post := func(body []byte, h http.Header) int {
+				req, _ := http.NewRequest("POST", g.base+genuine.path, bytes.NewReader(body))
+				req.Header = h.Clone()
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return 0
+				}
+				res.Body.Close()
+				return res.StatusCode
+			}
+			var wg sync.WaitGroup
+			codes := make([]int, 20)
+			for i := range codes {
+				wg.Add(1)
+				go func() { defer wg.Done(); codes[i] = post(genuine.body, genuine.header) }()
+			}
+			wg.Wait()
+			for _, c := range codes {
+				if c < 200 || c > 299 {
+					t.Fatalf("a replayed genuine notification was answered %d", c)
+				}
+			}
+			denial := bytes.Replace(genuine.body, []byte(`"succeeded"`), []byte(`"failed"`), 1)
+			denial = bytes.Replace(denial, []byte("payment-succeeded"), []byte("payment-denied"), 1)
+			if c := post(denial, genuine.header); c >= 500 {
+				t.Fatalf("a denial replayed under the charge's token: %d", c)
+			}
+			unsigned := genuine.header.Clone()
+			unsigned.Del("Authorization")
+			if c := post(genuine.body, unsigned); c != http.StatusUnauthorized {
+				t.Fatalf("the notification without its token: %d, want 401", c)
+			}
+			if r := g.call("GET", "/v1/charges/"+id, g.key, "", nil); r.str("status") != "succeeded" {
+				t.Fatalf("replays moved the charge: %s", r.Raw)
+			}
+			var entries, msgs int64
+			g.store.DB.Raw("SELECT COUNT(*) FROM ledger_entries WHERE charge_id = ?", id).Scan(&entries)
+			g.store.DB.Raw("SELECT COUNT(*) FROM carrier_messages WHERE carrier = 'skt' AND client_reference = ?", id).Scan(&msgs)
+			if entries != 2 || msgs != 1 {
+				t.Fatalf("%d ledger entries and %d carrier messages for one charge, want 2 and 1", entries, msgs)
+			}
+			g.assertBilledOnce("skt")
+			g.assertLedgerBalances()
+		})
+	}
 }
