@@ -25,6 +25,7 @@ import (
 	"tollgate/internal/ratelimit"
 	"tollgate/internal/store"
 	"tollgate/internal/storetest"
+	"tollgate/internal/web"
 )
 
 // testBundle is what a page test works with: the page served on a
@@ -115,6 +116,7 @@ func setup(t *testing.T, d store.Dialect, quotas map[string]ratelimit.Quota, tun
 		t.Fatal(err)
 	}
 	e := echo.New()
+	e.IPExtractor = web.IPExtractor(nil) // as the gateway's routes: the TCP peer, never X-Forwarded-For
 	page.Mount(e)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
