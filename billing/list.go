@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
+
 	"tollgate/internal/auth"
 	"tollgate/internal/problem"
 )
@@ -30,6 +32,9 @@ func (s *Service) ListCharges(ctx context.Context, p auth.Principal, in ListPara
 	if p.Role != auth.RoleFinance {
 		mine = mine.Where("merchant_id = ?", p.MerchantID)
 	}
+	// A session of its own: q's filters must not reach the cursor's look-up
+	// (a chained GORM handle shares its conditions with what chains on it).
+	mine = mine.Session(&gorm.Session{})
 	q := mine.Model(&Charge{})
 	if in.Status != "" {
 		ok := false

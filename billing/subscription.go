@@ -358,7 +358,7 @@ func (s *Service) ListSubscriptions(ctx context.Context, p auth.Principal, in Su
 	if err != nil {
 		return nil, false, err
 	}
-	mine := s.db.WithContext(ctx).Where("merchant_id = ?", p.MerchantID)
+	mine := s.db.WithContext(ctx).Where("merchant_id = ?", p.MerchantID).Session(&gorm.Session{}) // q's filters stay q's
 	q := mine.Model(&Subscription{})
 	if in.Status != "" {
 		ok := false
