@@ -115,6 +115,15 @@ func (c *Client) authorization(ctx context.Context, subject, scope string) (stri
 	)
 	if subject != "" && c.threeLegged() {
 		t, err := c.tokens.SubscriberToken(ctx, subject, slices.Concat(c.scopes, subscriberScopes)...)
+		if err != nil && ctx.Err() != nil && !errors.Is(err, tokens.ErrDenied) {
+			// The charge's time ran out while the operator waited on the
+			// subscriber to approve: the subscriber's delay, not the
+			// operator's fault, so no breaker counts it.
+			return "", &declinedError{res: carriers.Result{
+				Outcome: carriers.OutcomeDeclined, FailureCode: carriers.FailureConfirmationExpired, DeclineCode: "authentication_pending",
+				Message: "The subscriber did not approve the operator's authentication request in time.",
+			}}
+		}
 		if err != nil {
 			return "", tokenError(err)
 		}

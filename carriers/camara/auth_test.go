@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"tollgate/carriers"
 	"tollgate/carriers/camara"
@@ -136,6 +137,22 @@ func TestCIBADeniedIsADecline(t *testing.T) {
 		if errors.Is(err, fault) {
 			t.Errorf("a refused authentication reads as %v", fault)
 		}
+	}
+}
+
+// A subscriber who has not approved the operator's authentication request
+// by the charge's deadline is the subscriber's delay, not an operator
+// fault: the charge is declined confirmation_expired, which no breaker
+// counts (five slow subscribers would otherwise open skt's breaker for
+// every merchant).
+func TestCIBAPendingPastTheDeadlineIsADeclineNotAFault(t *testing.T) {
+	e := setupSpec(t, true)
+	e.sim.SetCIBA("skt", sim.CIBABehaviour{PendingPolls: 1000, Interval: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	res, err := e.client.Charge(ctx, charge("ch_1", "+821012345678", 5000, "KRW"))
+	if err != nil || res.Outcome != carriers.OutcomeDeclined || res.FailureCode != carriers.FailureConfirmationExpired {
+		t.Fatalf("%+v, %v; want a confirmation_expired decline", res, err)
 	}
 }
 

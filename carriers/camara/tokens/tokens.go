@@ -132,7 +132,7 @@ func (c *Cache) ThreeLegged() bool { return c.cfg.BCAuthorizeURL != "" }
 func (c *Cache) ClientToken(ctx context.Context, scopes ...string) (*oauth2.Token, error) {
 	scopes = normalize(scopes)
 	key := "2|" + strings.Join(scopes, " ")
-	return c.get(ctx, key, func(ctx context.Context) (*oauth2.Token, time.Time, error) {
+	return c.get(ctx, key, true, func(ctx context.Context) (*oauth2.Token, time.Time, error) {
 		return c.clientCredentials(ctx, scopes)
 	})
 }
@@ -145,7 +145,10 @@ func (c *Cache) SubscriberToken(ctx context.Context, phone string, scopes ...str
 	}
 	scopes = normalize(append([]string{"openid"}, scopes...))
 	key := "3|" + c.phoneKey(phone) + "|" + strings.Join(scopes, " ")
-	return c.get(ctx, key, func(ctx context.Context) (*oauth2.Token, time.Time, error) {
+	// Never refreshed ahead of need: a refresh is a login request on the
+	// subscriber's phone that nobody asked for, and teaches people to
+	// approve prompts they did not expect.
+	return c.get(ctx, key, false, func(ctx context.Context) (*oauth2.Token, time.Time, error) {
 		return c.ciba(ctx, phone, scopes)
 	})
 }
@@ -167,15 +170,15 @@ func (c *Cache) ForgetAccessToken(accessToken string) {
 type fetchFunc func(ctx context.Context) (*oauth2.Token, time.Time, error)
 
 // get returns key's cached token, or fetches one, once for all concurrent
-// callers. A token inside its refresh leeway is returned as is while a
-// refresh runs in the background.
-func (c *Cache) get(ctx context.Context, key string, fetch fetchFunc) (*oauth2.Token, error) {
+// callers. With early, a token inside its refresh leeway is returned as is
+// while a refresh runs in the background.
+func (c *Cache) get(ctx context.Context, key string, early bool, fetch fetchFunc) (*oauth2.Token, error) {
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.tokens[key]
 	c.mu.Unlock()
 	if ok && now.Before(e.expiresAt) {
-		if !now.Before(e.refreshAt) {
+		if early && !now.Before(e.refreshAt) {
 			c.group.DoChan(key, c.fill(ctx, key, fetch)) // in the background; its result lands in the cache
 		}
 		return e.tok, nil
@@ -192,11 +195,13 @@ func (c *Cache) get(ctx context.Context, key string, fetch fetchFunc) (*oauth2.T
 	}
 }
 
-// fill is the shared fetch for key. It runs on a context of its own (the
-// caller's values, not its cancellation), so one caller giving up does not
-// fail the others who wait on the same fetch.
-func (c *Cache) fill(ctx context.Context, key string, fetch fetchFunc) func() (any, error) {
-	ctx = context.WithoutCancel(ctx)
+// fill is the shared fetch for key. It runs on a context of its own,
+// without the caller's cancellation (one caller giving up does not fail the
+// others who wait on the same fetch) and without its values: those mark
+// the caller's own request (a payment that may be resent, whose outcome a
+// sent byte makes uncertain), and a token request is none of that.
+func (c *Cache) fill(_ context.Context, key string, fetch fetchFunc) func() (any, error) {
+	ctx := context.Background()
 	return func() (any, error) {
 		start := c.now()
 		// A caller that missed just before another's fetch landed finds
@@ -215,6 +220,7 @@ func (c *Cache) fill(ctx context.Context, key string, fetch fetchFunc) func() (a
 		leeway := min(c.cfg.Leeway, lifetime/10)
 		c.mu.Lock()
 		c.tokens[key] = entry{tok: tok, refreshAt: expires.Add(-leeway), expiresAt: expires.Add(-leeway / 2)}
+		c.prune(start)
 		c.mu.Unlock()
 		return tok, nil
 	}
@@ -313,5 +319,29 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// maxTokens bounds the cache: a subscriber's token is kept per number, and
+// a node charging many numbers would otherwise keep every one it ever got.
+const maxTokens = 10000
+
+// prune drops expired tokens once the cache holds more than maxTokens, and
+// then, if still over, any until it is back under: a dropped token is only
+// fetched again. Callers hold c.mu.
+func (c *Cache) prune(now time.Time) {
+	if len(c.tokens) <= maxTokens {
+		return
+	}
+	for k, e := range c.tokens {
+		if !now.Before(e.expiresAt) {
+			delete(c.tokens, k)
+		}
+	}
+	for k := range c.tokens {
+		if len(c.tokens) <= maxTokens {
+			break
+		}
+		delete(c.tokens, k)
 	}
 }

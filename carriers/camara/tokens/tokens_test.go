@@ -262,3 +262,76 @@ func TestForgetAccessTokenFetchesAnew(t *testing.T) {
 		t.Fatalf("%v, %v", again, err)
 	}
 }
+
+// A subscriber's token is never refreshed ahead of need: a refresh is a
+// login prompt on their phone that nobody asked for. In its leeway the
+// cached token is handed out; once it expires, the charge that needs one
+// asks, in the foreground, and meets the subscriber's answer of that moment
+// (here a refusal). A background refresh started in the leeway would race
+// the refusal being set, so this test catches one only when it wins.
+func TestSubscriberTokenIsNotRefreshedAhead(t *testing.T) {
+	e := setup(t, secret)
+	ctx := context.Background()
+	first, err := e.cache.SubscriberToken(ctx, phone, "carrier-billing:payments:create")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(59*time.Minute + 15*time.Second) // inside the leeway, still valid
+	tok, err := e.cache.SubscriberToken(ctx, phone, "carrier-billing:payments:create")
+	if err != nil || tok.AccessToken != first.AccessToken {
+		t.Fatalf("in the leeway: %v, %v", tok, err)
+	}
+	e.sim.SetCIBA("skt", sim.CIBABehaviour{Deny: true})
+	e.clock.Advance(2 * time.Minute)
+	if tok, err := e.cache.SubscriberToken(ctx, phone, "carrier-billing:payments:create"); !errors.Is(err, tokens.ErrDenied) {
+		t.Fatalf("after expiry: %v, %v; want the subscriber's refusal of a request made now (a background refresh had fetched a token early)", tok, err)
+	}
+}
+
+type ctxKey struct{}
+
+// Token requests do not carry the caller's context values: those mark the
+// caller's own request (a payment that may be resent, whose outcome a sent
+// byte makes uncertain), and a token request is neither.
+func TestTokenRequestsDoNotCarryTheCallersValues(t *testing.T) {
+	clock := carriertest.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
+	s := sim.New(sim.Options{Carriers: []string{"skt"}, Now: clock.Now, After: clock.After, Seed: 1,
+		OAuthClients: map[string]sim.OAuthClient{"skt": {ID: "tollgate", Secret: secret}}})
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	var mu sync.Mutex
+	var seen []any
+	client := &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		seen = append(seen, r.Context().Value(ctxKey{}))
+		mu.Unlock()
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	root := srv.URL + "/sim/skt/camara/oauth2"
+	c, err := tokens.New(tokens.Config{TokenURL: root + "/token", BCAuthorizeURL: root + "/bc-authorize",
+		ClientID: "tollgate", ClientSecret: secret, HTTPClient: client, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.WithValue(context.Background(), ctxKey{}, "a payment's request")
+	if _, err := c.ClientToken(ctx, scope); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SubscriberToken(ctx, phone, "carrier-billing:payments:create"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) < 3 {
+		t.Fatalf("%d token requests, want a client-credentials one, a bc-authorize and a token poll", len(seen))
+	}
+	for i, v := range seen {
+		if v != nil {
+			t.Errorf("token request %d carried the caller's value %v", i, v)
+		}
+	}
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
