@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,9 +26,11 @@ import (
 // and keeps every request body the gateway sent, so a test learns the
 // secrets only the carrier should hold (each charge's sink token).
 type carrierRecorder struct {
-	next   http.Handler
-	mu     sync.Mutex
-	bodies [][]byte
+	next          http.Handler
+	clientSecrets []string // the OAuth client secrets the gateway holds for the carriers
+	mu            sync.Mutex
+	bodies        [][]byte
+	bearers       []string // access tokens the gateway presented
 }
 
 func (c *carrierRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -35,6 +38,9 @@ func (c *carrierRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	c.mu.Lock()
 	c.bodies = append(c.bodies, body)
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		c.bearers = append(c.bearers, tok)
+	}
 	c.mu.Unlock()
 	c.next.ServeHTTP(w, r)
 }
@@ -158,6 +164,11 @@ func TestNoPhoneNumberOrSecretInClear(t *testing.T) {
 				t.Fatal(err)
 			}
 			carrierSide := &carrierRecorder{next: sim.New(cs.sim).Handler()}
+			for _, c := range cfg.Carriers {
+				if c.Auth.ClientSecret != "" {
+					carrierSide.clientSecrets = append(carrierSide.clientSecrets, c.Auth.ClientSecret)
+				}
+			}
 			simSrv := httptest.NewServer(carrierSide)
 			t.Cleanup(simSrv.Close)
 			g := startWith(t, opts{dbURL: storetest.URL(t, d), simURL: simSrv.URL + "/sim"})
@@ -259,6 +270,18 @@ func scanPrivacy(t *testing.T, g *gw, carrierSide *carrierRecorder) {
 	}
 	secrets := map[string]string{"merchant key": g.key, "other merchant key": g.other, "admin key": g.admin, "finance key": fin,
 		"webhook secret": secret, "webhook signing key": strings.TrimPrefix(secret, "whsec_")}
+	carrierSide.mu.Lock()
+	bearers, clientSecrets := slices.Clone(carrierSide.bearers), carrierSide.clientSecrets
+	carrierSide.mu.Unlock()
+	if len(bearers) == 0 || len(clientSecrets) == 0 {
+		t.Fatalf("%d access tokens and %d client secrets seen: the scan would look for nothing", len(bearers), len(clientSecrets))
+	}
+	for i, s := range slices.Compact(slices.Sorted(slices.Values(bearers))) {
+		secrets[fmt.Sprintf("carrier access token %d", i)] = s
+	}
+	for i, s := range clientSecrets {
+		secrets[fmt.Sprintf("carrier client secret %d", i)] = s
+	}
 	for i, s := range sinks {
 		secrets[fmt.Sprintf("sink token %d", i)] = s
 	}
