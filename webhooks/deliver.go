@@ -102,6 +102,12 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err != nil {
 		return fmt.Errorf("record attempt of %s: %w", d.ID, err)
 	}
+	if ep.Status == endpointDisabled {
+		// Again after the commit: an event on this node that read the
+		// endpoints between noteFailureTx's drop and the commit kept the
+		// endpoint as enabled.
+		o.changed(ep.MerchantID, ep.Livemode)
+	}
 	if next > 0 {
 		return river.JobSnooze(next)
 	}
