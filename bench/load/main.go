@@ -37,6 +37,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"tollgate/internal/msisdn"
 )
 
 func main() {
@@ -393,13 +395,19 @@ func setupMethod(ctx context.Context, c *client, base, carrier string) (string, 
 }
 
 // randomNumber is a Korean mobile number whose last digit is 1, so the
-// simulator makes every charge succeed (0002–0007 choose failures).
+// simulator makes every charge succeed (0002–0007 choose failures), and one
+// the gateway accepts: libphonenumber refuses 010-5970 to 010-5999.
 func randomNumber() string {
-	n, err := rand.Int(rand.Reader, big.NewInt(8_000_000))
-	if err != nil {
-		panic(err)
+	for {
+		n, err := rand.Int(rand.Reader, big.NewInt(8_000_000))
+		if err != nil {
+			panic(err)
+		}
+		number := fmt.Sprintf("+8210%07d1", 2_000_000+n.Int64()) // 010-2xxx-xxx1 to 010-9xxx-xxx1
+		if _, err := msisdn.Parse(number, ""); err == nil {
+			return number
+		}
 	}
-	return fmt.Sprintf("+8210%07d1", 2_000_000+n.Int64()) // 010-2xxx-xxx1 to 010-9xxx-xxx1
 }
 
 func newRunID() string {
