@@ -29,15 +29,8 @@ func TestCAMARAChargeNeedsAnAccessToken(t *testing.T) {
 			t.Parallel()
 			// An operator apart from the gateway, so the gateway's secret can
 			// differ from the one the operator knows.
-			cfg, err := configs.Load("", func(string) string { return "" })
-			if err != nil {
-				t.Fatal(err)
-			}
-			cs, err := carrierSettings(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			op := sim.New(cs.sim)
+			_, simOpts := shippedSim(t)
+			op := sim.New(simOpts)
 			// Every exchange with the operator checked against the official
 			// CAMARA files, a bearer token required by their security scheme.
 			spec := camaratest.New(t, "../../carriers/camara/testdata/spec", "/sim/skt/camara").AllowLoopbackSinks()
@@ -113,20 +106,13 @@ func TestSandboxCarrierTakesTestKeysOnly(t *testing.T) {
 	for _, d := range storetest.Dialects(t) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			cfg, err := configs.Load("", func(string) string { return "" })
-			if err != nil {
-				t.Fatal(err)
-			}
-			cs, err := carrierSettings(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, simOpts := shippedSim(t)
 			// The "operator" also serves sbx, which the gateway does not
 			// know as simulated: to the gateway it is a sandbox at a URL.
-			cs.sim.Carriers = append(cs.sim.Carriers, "sbx")
-			cs.sim.Protocols["sbx"] = "camara"
-			cs.sim.OAuthClients["sbx"] = sim.OAuthClient{ID: "sandbox-client", Secret: "sandbox-test-secret"}
-			op := sim.New(cs.sim)
+			simOpts.Carriers = append(simOpts.Carriers, "sbx")
+			simOpts.Protocols["sbx"] = "camara"
+			simOpts.OAuthClients["sbx"] = sim.OAuthClient{ID: "sandbox-client", Secret: "sandbox-test-secret"}
+			op := sim.New(simOpts)
 			spec := camaratest.New(t, "../../carriers/camara/testdata/spec", "/sim/sbx/camara").AllowLoopbackSinks()
 			srv := httptest.NewServer(spec.Handler(op.Handler()))
 			t.Cleanup(srv.Close)

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"tollgate/carriers/sim"
 	"tollgate/configs"
 	"tollgate/internal/auth"
 	"tollgate/internal/clock"
@@ -520,4 +521,20 @@ func (g *gw) waitStatus(key, id, want string) resp {
 		return r.str("status") == want, fmt.Sprintf("charge %s is %s, want %s: %s", id, r.str("status"), want, r.Raw)
 	})
 	return r
+}
+
+// shippedSim is the shipped configuration and the simulator it would run,
+// for a test that serves the simulated operators apart from the gateway
+// (behind a recorder, or knowing other secrets than the gateway).
+func shippedSim(t *testing.T) (configs.Config, sim.Options) {
+	t.Helper()
+	cfg, err := configs.Load("", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := carrierSettings(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, cs.sim
 }

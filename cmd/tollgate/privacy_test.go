@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"tollgate/carriers/sim"
-	"tollgate/configs"
 	"tollgate/internal/auth"
 	"tollgate/internal/store"
 	"tollgate/internal/storetest"
@@ -155,15 +154,8 @@ func TestNoPhoneNumberOrSecretInClear(t *testing.T) {
 	for _, d := range storetest.Dialects(t) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			cfg, err := configs.Load("", func(string) string { return "" })
-			if err != nil {
-				t.Fatal(err)
-			}
-			cs, err := carrierSettings(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			carrierSide := &carrierRecorder{next: sim.New(cs.sim).Handler()}
+			cfg, simOpts := shippedSim(t)
+			carrierSide := &carrierRecorder{next: sim.New(simOpts).Handler()}
 			for _, c := range cfg.Carriers {
 				if c.Auth.ClientSecret != "" {
 					carrierSide.clientSecrets = append(carrierSide.clientSecrets, c.Auth.ClientSecret)

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"tollgate/carriers/sim"
-	"tollgate/configs"
 	"tollgate/internal/auth"
 	"tollgate/internal/openapi"
 	"tollgate/internal/storetest"
@@ -294,15 +293,8 @@ func TestReplayedCAMARANotificationsAreHarmless(t *testing.T) {
 			t.Parallel()
 			// The simulated operator apart, behind a recorder: the test
 			// learns the sink token the gateway gave it for the charge.
-			cfg, err := configs.Load("", func(string) string { return "" })
-			if err != nil {
-				t.Fatal(err)
-			}
-			cs, err := carrierSettings(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			operator := &carrierRecorder{next: sim.New(cs.sim).Handler()}
+			_, simOpts := shippedSim(t)
+			operator := &carrierRecorder{next: sim.New(simOpts).Handler()}
 			simSrv := httptest.NewServer(operator)
 			t.Cleanup(simSrv.Close)
 			g := startWith(t, opts{dbURL: storetest.URL(t, d), simURL: simSrv.URL + "/sim"})
