@@ -26,8 +26,7 @@ import (
 func cmdListen(stdout, stderr io.Writer, getenv func(string) string) (*flag.FlagSet, execFunc) {
 	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", envOr(getenv, "TOLLGATE_URL", "http://127.0.0.1:8080"), "the gateway's base URL (or TOLLGATE_URL)")
-	key := fs.String("key", getenv("TOLLGATE_KEY"), "a merchant's test key, tg_test_… (or TOLLGATE_KEY); live keys are refused")
+	testClient := testClientFlags(fs, getenv)
 	forward := fs.String("forward-to", "", "where to POST each event, e.g. http://localhost:3000/webhooks (required)")
 	allowRemote := fs.Bool("allow-remote", false, "allow a --forward-to host other than localhost, 127.0.0.1 or [::1]")
 	secret := fs.String("secret", "", "sign with this whsec_ secret instead of a new one (keeps a local server's setting across runs)")
@@ -37,7 +36,8 @@ func cmdListen(stdout, stderr io.Writer, getenv func(string) string) (*flag.Flag
 		if len(args) > 0 {
 			return usageError{synopsis["listen"]}
 		}
-		if err := testKey(*key); err != nil {
+		c, err := testClient()
+		if err != nil {
 			return err
 		}
 		target, err := forwardTarget(*forward, *allowRemote)
@@ -51,10 +51,6 @@ func cmdListen(stdout, stderr io.Writer, getenv func(string) string) (*flag.Flag
 			*secret = webhooks.NewSecret()
 		} else if _, err := webhooks.Sign(*secret, "probe", time.Now(), nil); err != nil {
 			return fmt.Errorf("--secret: %w", err)
-		}
-		c, err := client.New(*base, *key)
-		if err != nil {
-			return err
 		}
 		wanted := map[string]bool{}
 		for _, t := range strings.Split(*types, ",") {
@@ -84,6 +80,20 @@ func cmdListen(stdout, stderr io.Writer, getenv func(string) string) (*flag.Flag
 				fmt.Fprintf(stdout, "%s  cannot read events: %v\n", time.Now().UTC().Format(time.RFC3339), err)
 			}
 		}
+	}
+}
+
+// testClientFlags declares the gateway's URL and a merchant's test key on
+// fs, and returns what builds the client from them once parsed, refusing
+// any key but a test one.
+func testClientFlags(fs *flag.FlagSet, getenv func(string) string) func() (*client.Client, error) {
+	base := fs.String("url", envOr(getenv, "TOLLGATE_URL", "http://127.0.0.1:8080"), "the gateway's base URL (or TOLLGATE_URL)")
+	key := fs.String("key", getenv("TOLLGATE_KEY"), "a merchant's test key, tg_test_… (or TOLLGATE_KEY); live keys are refused")
+	return func() (*client.Client, error) {
+		if err := testKey(*key); err != nil {
+			return nil, err
+		}
+		return client.New(*base, *key)
 	}
 }
 

@@ -22,8 +22,7 @@ import (
 func cmdTrigger(stdout, stderr io.Writer, getenv func(string) string) (*flag.FlagSet, execFunc) {
 	fs := flag.NewFlagSet("trigger", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", envOr(getenv, "TOLLGATE_URL", "http://127.0.0.1:8080"), "the gateway's base URL (or TOLLGATE_URL)")
-	key := fs.String("key", getenv("TOLLGATE_KEY"), "a merchant's test key, tg_test_… (or TOLLGATE_KEY); live keys are refused")
+	testClient := testClientFlags(fs, getenv)
 	carrier := fs.String("carrier", "skt", "the simulated carrier to use")
 	return fs, func(ctx context.Context, args []string) error {
 		if len(args) == 0 {
@@ -41,10 +40,7 @@ func cmdTrigger(stdout, stderr io.Writer, getenv func(string) string) (*flag.Fla
 		if !ok {
 			return usageError{fmt.Sprintf("unknown event %q\n%s", event, triggerEvents())}
 		}
-		if err := testKey(*key); err != nil {
-			return err
-		}
-		c, err := client.New(*base, *key)
+		c, err := testClient()
 		if err != nil {
 			return err
 		}
