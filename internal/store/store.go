@@ -88,8 +88,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if dialect == SQLite {
 		sqlDB.SetMaxOpenConns(8)
 	} else {
+		// As many kept idle as may be open: a pool that closes what it
+		// cannot keep reopens it at the next burst, and each PostgreSQL
+		// backend start (fork, authentication, a cold catalog cache)
+		// stalls the request that waits for it by tens of milliseconds
+		// on a busy machine. Idle ones close after a few quiet minutes.
 		sqlDB.SetMaxOpenConns(32)
-		sqlDB.SetMaxIdleConns(16)
+		sqlDB.SetMaxIdleConns(32)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		_ = sqlDB.Close()
