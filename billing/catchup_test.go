@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -127,10 +128,10 @@ func outage(t *testing.T, s *Service, b *testBundle, n int) (billed, unbilled []
 	}
 	b.carrier.SetStatus(down)
 	b.clock.Advance(time.Hour)
-	// n charges, the refund, and the refunded charge's own job (which
-	// finds it final and ends).
-	if ran := workDueStatusJobs(t, s, b); ran != n+2 {
-		t.Fatalf("%d status jobs ran during the outage, want %d", ran, n+2)
+	// n charges and the refund: the refunded charge's own job was taken
+	// back when its answer made it final.
+	if ran := workDueStatusJobs(t, s, b); ran != n+1 {
+		t.Fatalf("%d status jobs ran during the outage, want %d", ran, n+1)
 	}
 	for _, j := range statusJobRows(t, s) {
 		if j.State == rivertype.JobStateAvailable || j.ScheduledAt.Before(b.clock.Now().Add(9*time.Minute)) {
@@ -253,6 +254,31 @@ func TestOnlyARecoveryOfTheSameCarrierMovesStatusJobsForward(t *testing.T) {
 		// A second call finds nothing left to move.
 		if n, err := s.CatchUp(ctx, "skt"); err != nil || n != 0 {
 			t.Fatalf("second catch-up: %d, %v", n, err)
+		}
+	})
+}
+
+// A charge its carrier answered in the request ends with no status job
+// left waiting (it was taken back in the transaction that made the charge
+// final); one whose answer was lost keeps its job, the only thing that
+// will ever settle it.
+func TestOnlyAnUndecidedChargeKeepsItsStatusJob(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		ended := paid(t, s, b, 3000)
+		undecided := processing(t, s, b)
+		if ended.Status != StatusSucceeded || undecided.Status != StatusProcessing {
+			t.Fatalf("charges %s and %s, want succeeded and processing", ended.Status, undecided.Status)
+		}
+		var waitingFor []string
+		for _, j := range statusJobRows(t, s) {
+			var args ChargeStatusArgs
+			if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
+				t.Fatal(err)
+			}
+			waitingFor = append(waitingFor, args.ChargeID)
+		}
+		if !slices.Equal(waitingFor, []string{undecided.ID}) {
+			t.Fatalf("status jobs wait for %v, want only the undecided %s", waitingFor, undecided.ID)
 		}
 	})
 }

@@ -144,6 +144,17 @@ func (s *Service) enqueue(ctx context.Context, tx *gorm.DB, args river.JobArgs, 
 	return jobs.InsertTx(ctx, s.jobs, tx, args, &river.InsertOpts{ScheduledAt: s.now().Add(after)})
 }
 
+// enqueueStatusTx enqueues ch's status job in the transaction that moves it
+// to processing, and keeps the job's id on ch: when the carrier's answer
+// makes ch final in this request, the job is taken back in that same
+// transaction (applyChargeResult), so a charge that ended as it should
+// costs no scheduled job, fetch and read later on.
+func (s *Service) enqueueStatusTx(ctx context.Context, tx *gorm.DB, ch *Charge) error {
+	id, err := jobs.InsertTxID(ctx, s.jobs, tx, ChargeStatusArgs{ChargeID: ch.ID}, &river.InsertOpts{ScheduledAt: s.now().Add(s.statusDelay())})
+	ch.statusJob = id
+	return err
+}
+
 // pollBackoff spaces status queries by how long the operation has been
 // undecided — a quarter of its age, from 2 s up to 10 minutes — so a carrier
 // incident does not turn every stuck charge into a query every few seconds.

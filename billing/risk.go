@@ -357,14 +357,7 @@ func (s *Service) decline(ctx context.Context, ch *Charge, d riskDecision) (*Cha
 	})
 	if store.IsUniqueViolation(err) {
 		// The same Idempotency-Key recorded a charge first: its answer.
-		dup, err := s.chargeByKey(ctx, ch.MerchantID, ch.IdempotencyKey)
-		if err != nil {
-			return nil, fmt.Errorf("load charge by key: %w", err)
-		}
-		if p := riskProblem(dup); p != nil {
-			return nil, p
-		}
-		return dup, nil
+		return s.chargeOfKey(ctx, ch)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("record risk-declined charge: %w", err)

@@ -112,7 +112,7 @@ func TestChargesStuckInAnOutageEndFinalWhenTheBreakerCloses(t *testing.T) {
 			for _, id := range stuck {
 				r := g.call("GET", "/v1/charges/"+id, g.key, "", nil)
 				if r.str("status") != "succeeded" {
-					return false, fmt.Sprintf("%s is %s; %d status jobs still backed off", id, r.str("status"), g.backedOff(stuck, time.Minute))
+					return false, fmt.Sprintf("%s is %s; %d status jobs still backed off", id, r.str("status"), g.backedOff(stuck, time.Minute)) + g.jobsStory(id)
 				}
 			}
 			return true, ""

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"gorm.io/gorm"
 
 	"tollgate/internal/jobs"
@@ -323,6 +324,51 @@ func TestRetryNowWakesAListeningNode(t *testing.T) {
 						t.Fatalf("%d of 3 jobs moved to now ran: no notification woke the node", len(ran))
 					}
 				}
+			}
+		})
+	}
+}
+
+// A job taken back (DeleteTx) is gone, and taking it back again is no
+// error; asking to run it now with the others (the catch-up racing the
+// request that made its work needless) skips it instead of failing the
+// whole batch, so the others still come due.
+func TestATakenBackJobIsSkippedWhenTheOthersRunNow(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			s, _ := fresh(t, d)
+			c, _ := started(t, s, time.Hour, "") // polls once an hour: nothing here runs
+			ctx := context.Background()
+			var ids []int64
+			for n := range 2 {
+				err := s.DB.Transaction(func(tx *gorm.DB) error {
+					id, err := jobs.InsertTxID(ctx, c, tx, pingArgs{N: n}, &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)})
+					ids = append(ids, id)
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 2 {
+				if err := s.DB.Transaction(func(tx *gorm.DB) error { return jobs.DeleteTx(ctx, c, tx, ids[0]) }); err != nil {
+					t.Fatalf("take back job %d: %v", ids[0], err)
+				}
+			}
+			if err := s.DB.Transaction(func(tx *gorm.DB) error { return jobs.RetryNowTx(ctx, c, tx, ids) }); err != nil {
+				t.Fatalf("run %v now, one taken back: %v", ids, err)
+			}
+			var rows []struct {
+				ID    int64
+				State string
+			}
+			if err := s.DB.Raw("SELECT id, state FROM river_job WHERE kind = ? ORDER BY id", pingArgs{}.Kind()).Scan(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 1 || rows[0].ID != ids[1] || rows[0].State != string(rivertype.JobStateAvailable) {
+				t.Fatalf("jobs %+v, want only %d, available", rows, ids[1])
 			}
 		})
 	}
