@@ -476,6 +476,28 @@ func TestNoAlertBelowEightyPercent(t *testing.T) {
 // Receipts: one text per succeeded charge and refund, with the merchant,
 // the amount and what is left this month, where the carrier turns them on;
 // none where it does not. Korean for a Korean line, English elsewhere.
+// A text due now is available to the workers at once, not "scheduled" for
+// river's scheduler to release with all the others a few seconds later.
+func TestAReceiptIsDueAtOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		s.cfg.Caps = krCaps(t)
+		pm := oneTap(t, s, b, b.merchant, "+821012345678")
+		if _, err := s.CreateCharge(context.Background(), b.merchant, newKey(), tap(pm, 12000, "")); err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.jobs.JobList(context.Background(), river.NewJobListParams().Kinds(SubscriberTextArgs{}.Kind()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Jobs) != 1 || res.Jobs[0].State != rivertype.JobStateAvailable {
+			for _, j := range res.Jobs {
+				t.Errorf("text job %d: %s", j.ID, j.State)
+			}
+			t.Fatalf("%d text jobs, want one receipt, available now", len(res.Jobs))
+		}
+	})
+}
+
 func TestReceiptsFollowTheCarriersConfig(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
 		s.cfg.Caps = krCaps(t)

@@ -141,7 +141,15 @@ func (w *chargeExpiryWorker) Work(ctx context.Context, job *river.Job[ChargeExpi
 func (s *Service) statusDelay() time.Duration { return s.cfg.CarrierTimeout + 2*time.Second }
 
 func (s *Service) enqueue(ctx context.Context, tx *gorm.DB, args river.JobArgs, after time.Duration) error {
-	return jobs.InsertTx(ctx, s.jobs, tx, args, &river.InsertOpts{ScheduledAt: s.now().Add(after)})
+	opts := &river.InsertOpts{}
+	if after > 0 {
+		opts.ScheduledAt = s.now().Add(after)
+	}
+	// A job due now goes in without ScheduledAt: river makes any job given
+	// one "scheduled", whatever the time, and only its leader's scheduler
+	// (every 5 s) makes it available. Receipts waited up to 5 s, then ran
+	// in one burst of all of them, stalling the charges of that moment.
+	return jobs.InsertTx(ctx, s.jobs, tx, args, opts)
 }
 
 // enqueueStatusTx enqueues ch's status job in the transaction that moves it
