@@ -43,16 +43,23 @@ func (s *Service) spentTx(tx *gorm.DB, ch *Charge) error {
 		return nil
 	}
 	l := s.carrierLine(ch.Carrier, ch.Currency)
-	for _, b := range s.buckets(ch, l, Preferences{}) {
+	var (
+		total spendMonth
+		prefs Preferences
+		err   error
+	)
+	for _, b := range s.buckets(ch, l, Preferences{}) { // total first, as holdRoomTx locks them
+		if b.scope == scopeTotal {
+			if total, prefs, err = s.bookTotalTx(tx, ch); err != nil {
+				return err
+			}
+			continue
+		}
 		err := tx.Model(&spendMonth{}).Where("msisdn_index = ? AND currency = ? AND month = ? AND scope = ?", ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, b.scope).
 			Update("spent", gorm.Expr("spent + ?", ch.Billed())).Error
 		if err != nil {
 			return fmt.Errorf("book spend of %s: %w", ch.ID, err)
 		}
-	}
-	total, prefs, err := s.monthTx(tx, ch)
-	if err != nil {
-		return err
 	}
 	cap, which := binding(l, prefs, ch.Currency)
 	t := s.textsFor(ch.Carrier)
@@ -105,6 +112,32 @@ func (s *Service) refundedTx(tx *gorm.DB, ch *Charge, rf *Refund) error {
 	cur, _ := money.Lookup(ch.Currency)
 	body := fmt.Sprintf(t.refund, cur.Display(rf.Amount), merchant) + s.leftText(t, ch, l, cap, total, cur)
 	return s.textTx(tx, ch, "refund:"+rf.ID, body)
+}
+
+// bookTotalTx books ch's billed amount as spent in its month's total
+// bucket and answers the month as booked with the subscriber's own cap in
+// its currency, in one statement (RETURNING, both stores): what monthTx
+// would read right after.
+func (s *Service) bookTotalTx(tx *gorm.DB, ch *Charge) (spendMonth, Preferences, error) {
+	var rows []struct {
+		Reserved, Spent int64
+		OwnCap          *int64
+	}
+	err := tx.Raw(`UPDATE spend_months SET spent = spent + ?
+		WHERE msisdn_index = ? AND currency = ? AND month = ? AND scope = ?
+		RETURNING reserved, spent, (SELECT c.amount FROM subscriber_caps c WHERE c.msisdn_index = spend_months.msisdn_index AND c.currency = spend_months.currency) AS own_cap`,
+		ch.Billed(), ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, scopeTotal).Scan(&rows).Error
+	if err == nil && len(rows) == 0 {
+		err = gorm.ErrRecordNotFound
+	}
+	if err != nil {
+		return spendMonth{}, Preferences{}, fmt.Errorf("book spend of %s: %w", ch.ID, err)
+	}
+	prefs := Preferences{OwnCaps: map[string]int64{}}
+	if rows[0].OwnCap != nil {
+		prefs.OwnCaps[ch.Currency] = *rows[0].OwnCap
+	}
+	return spendMonth{MSISDNIndex: ch.MSISDNIndex, Currency: ch.Currency, Month: *ch.SpendMonth, Scope: scopeTotal, Reserved: rows[0].Reserved, Spent: rows[0].Spent}, prefs, nil
 }
 
 // monthTx reads the charge's month (total bucket) and the subscriber's own

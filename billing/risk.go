@@ -165,7 +165,7 @@ func (s *Service) riskDecide(ctx context.Context, ch *Charge) (riskDecision, err
 	}
 	cur, _ := money.Lookup(ch.Currency)
 	// Velocity first, as screenTx would: the rule named is the same either way.
-	if d, err := s.velocity(s.db.WithContext(ctx), ch, since); err != nil || d.rule != "" {
+	if d, err := s.velocity(s.db.WithContext(ctx), ch, since, false); err != nil || d.rule != "" {
 		return d, err
 	}
 	if firstCharge && cleared == nil {
@@ -219,7 +219,7 @@ func (s *Service) cashOutMoment(ctx context.Context, ch *Charge, now time.Time) 
 // watched categories came on the number within the window, counted on db.
 func (s *Service) cashOut(db *gorm.DB, ch *Charge, since time.Time) (riskDecision, error) {
 	c := s.cfg.Risk.CashOut
-	n, _, err := s.riskHistory(db, ch, later(s.now().Add(-c.Within), since), c.Categories, c.MinAmount[ch.Currency])
+	n, _, err := s.riskHistory(db, ch, later(s.now().Add(-c.Within), since), c.Categories, c.MinAmount[ch.Currency], false)
 	if err != nil || n == 0 {
 		return riskDecision{}, err
 	}
@@ -230,12 +230,15 @@ func (s *Service) cashOut(db *gorm.DB, ch *Charge, since time.Time) (riskDecisio
 
 // velocity is the velocity rule on db (the service's, or the transaction
 // recording ch), counting the number's history from since on at the most.
-func (s *Service) velocity(db *gorm.DB, ch *Charge, since time.Time) (riskDecision, error) {
+// With clearedHere, since is ignored: the count starts at the number's
+// clearance, if later than the window's start, looked up in the same
+// statement.
+func (s *Service) velocity(db *gorm.DB, ch *Charge, since time.Time, clearedHere bool) (riskDecision, error) {
 	v := s.cfg.Risk.Velocity
 	if !v.On {
 		return riskDecision{}, nil
 	}
-	n, sum, err := s.riskHistory(db, ch, later(s.now().Add(-v.Window), since), nil, 0)
+	n, sum, err := s.riskHistory(db, ch, later(s.now().Add(-v.Window), since), nil, 0, clearedHere)
 	if err != nil {
 		return riskDecision{}, err
 	}
@@ -278,6 +281,17 @@ func (s *Service) screenTx(tx *gorm.DB, ch *Charge) error {
 			return fmt.Errorf("risk lock: %w", err)
 		}
 	}
+	if ch.riskCashOut == "" {
+		// The usual charge: the velocity count reads the clearance itself.
+		d, err := s.velocity(tx, ch, time.Time{}, true)
+		if err != nil {
+			return err
+		}
+		if d.rule != "" {
+			return d
+		}
+		return nil
+	}
 	cleared, err := s.clearance(tx, ch.MSISDNIndex)
 	if err != nil {
 		return err
@@ -286,8 +300,8 @@ func (s *Service) screenTx(tx *gorm.DB, ch *Charge) error {
 	if cleared != nil {
 		since = cleared.ClearedAt
 	}
-	d, err := s.velocity(tx, ch, since)
-	if err == nil && d.rule == "" && ch.riskCashOut != "" {
+	d, err := s.velocity(tx, ch, since, false)
+	if err == nil && d.rule == "" {
 		d, err = s.cashOut(tx, ch, since)
 	}
 	if err != nil {
@@ -312,12 +326,16 @@ func (c CashOutRule) highValue(ch *Charge) bool {
 	return ok && ch.Amount >= least && slices.Contains(c.Categories, ch.Category)
 }
 
-// riskHistory counts the number's charges in ch's currency made from on,
-// and sums their amounts; categories and least narrow it to high-value
+// riskHistory counts the number's charges in ch's currency made from on
+// (and, clearedHere, from the number's clearance on), and sums their amounts; categories and least narrow it to high-value
 // charges of those categories.
-func (s *Service) riskHistory(db *gorm.DB, ch *Charge, from time.Time, categories []string, least int64) (n, sum int64, err error) {
+func (s *Service) riskHistory(db *gorm.DB, ch *Charge, from time.Time, categories []string, least int64, clearedHere bool) (n, sum int64, err error) {
 	q := db.Model(&Charge{}).
 		Where("msisdn_index = ? AND currency = ? AND created_at >= ? AND status IN ?", ch.MSISDNIndex, ch.Currency, from, countedStatuses)
+	if clearedHere {
+		// The number's clearance, when there is one, starts its history.
+		q = q.Where("created_at >= COALESCE((SELECT cleared_at FROM risk_clearances WHERE msisdn_index = ?), ?)", ch.MSISDNIndex, from)
+	}
 	if len(categories) > 0 {
 		q = q.Where("category IN ? AND amount >= ?", categories, least)
 	}
