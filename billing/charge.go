@@ -112,6 +112,18 @@ func (s *Service) CreateCharge(ctx context.Context, p auth.Principal, idemKey st
 	if err := checkMetadata(in.Metadata); err != nil {
 		return nil, err
 	}
+	if existing, err := s.chargeByKey(ctx, p.MerchantID, idemKey); err == nil {
+		// Only reachable once the stored answer is past retention (or a
+		// crashed request's lease ran out): the key still names its charge,
+		// forever, so a different request with it is refused, not merged.
+		if existing.Amount != *in.Amount || existing.Currency != in.Currency || (in.PaymentMethod != "" && deref(existing.PaymentMethodID) != in.PaymentMethod) {
+			return nil, problem.Unprocessable(problem.CodeIdempotencyKeyReused, "", "This Idempotency-Key already made charge "+existing.ID+"; use a new key for a new charge.")
+		}
+		if p := riskProblem(existing); p != nil {
+			return nil, p // a risk decline answers the same, however late the retry
+		}
+		return existing, nil
+	}
 	if in.MSISDN != "" && in.PaymentMethod != "" {
 		return nil, problem.Invalid("payment_method", "Give either payment_method (one-tap) or msisdn (SMS code), not both.")
 	}
@@ -173,7 +185,7 @@ func (s *Service) createWithCode(ctx context.Context, p auth.Principal, idemKey 
 	}
 	for _, rule := range []string{LimitChargesPerNumber, LimitSMSPerNumber} {
 		if err := s.limit(ctx, rule, ch.MSISDNIndex); err != nil {
-			return s.knownOr(ctx, ch, err)
+			return nil, err
 		}
 	}
 	if dup, err := s.screen(ctx, ch); err != nil || dup != nil {
@@ -290,10 +302,10 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 	if in.ScheduledFor != "" {
 		return s.schedule(ctx, ch, pm, in.ScheduledFor) // rules are checked when it runs
 	}
-	ch.PaymentMethodID = &pm.ID
 	if err := s.limit(ctx, LimitChargesPerNumber, ch.MSISDNIndex); err != nil {
-		return s.knownOr(ctx, ch, err)
+		return nil, err
 	}
+	ch.PaymentMethodID = &pm.ID
 	if dup, err := s.screen(ctx, ch); err != nil || dup != nil {
 		return dup, err // declined by a risk rule: recorded failed, the carrier never asked
 	}
@@ -306,6 +318,7 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 			return nil, fmt.Errorf("open token of %s: %w", pm.ID, err)
 		}
 	}
+	var dup *Charge
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.holdPeriodTx(tx, ch); err != nil {
 			return err
@@ -334,7 +347,10 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 		return s.decline(ctx, ch, d)
 	}
 	if store.IsUniqueViolation(err) {
-		return s.chargeOfKey(ctx, ch)
+		if dup, err = s.chargeByKey(ctx, ch.MerchantID, ch.IdempotencyKey); err != nil {
+			return nil, fmt.Errorf("load charge by key: %w", err)
+		}
+		return dup, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("insert charge: %w", err)
@@ -382,45 +398,12 @@ func (s *Service) insertCharge(ctx context.Context, ch *Charge) (*Charge, error)
 		return s.decline(ctx, ch, d)
 	}
 	if store.IsUniqueViolation(err) {
-		return s.chargeOfKey(ctx, ch)
+		return s.chargeByKey(ctx, ch.MerchantID, ch.IdempotencyKey)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("insert charge: %w", err)
 	}
 	return nil, nil
-}
-
-// knownOr answers a request the per-number limits refused with the charge
-// its Idempotency-Key already made, if it made one: a retry is answered, not
-// counted against the limit. Only a refusal pays for the look-up.
-func (s *Service) knownOr(ctx context.Context, ch *Charge, refused error) (*Charge, error) {
-	if _, err := s.chargeByKey(ctx, ch.MerchantID, ch.IdempotencyKey); err != nil {
-		return nil, refused
-	}
-	return s.chargeOfKey(ctx, ch)
-}
-
-// chargeOfKey answers a request whose Idempotency-Key already made a
-// charge, which the charges' unique index found when ch was recorded: the
-// same request gets that charge (a risk decline answers as it did), another
-// one under the key is refused, not merged. Within retention the stored
-// answer is replayed before any of this runs (billingapi); this is a retry
-// past it, or one racing a request whose lease ran out. No read before the
-// charge looks for the key: the index is what decides, at no cost to the
-// charges that are new.
-func (s *Service) chargeOfKey(ctx context.Context, ch *Charge) (*Charge, error) {
-	existing, err := s.chargeByKey(ctx, ch.MerchantID, ch.IdempotencyKey)
-	if err != nil {
-		return nil, fmt.Errorf("load charge by key: %w", err)
-	}
-	if existing.Amount != ch.Amount || existing.Currency != ch.Currency || existing.MSISDNIndex != ch.MSISDNIndex ||
-		(ch.PaymentMethodID != nil && deref(existing.PaymentMethodID) != *ch.PaymentMethodID) {
-		return nil, problem.Unprocessable(problem.CodeIdempotencyKeyReused, "", "This Idempotency-Key already made charge "+existing.ID+"; use a new key for a new charge.")
-	}
-	if p := riskProblem(existing); p != nil {
-		return nil, p // a risk decline answers the same, however late the retry
-	}
-	return existing, nil
 }
 
 func (s *Service) chargeByKey(ctx context.Context, merchantID, key string) (*Charge, error) {

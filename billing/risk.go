@@ -375,7 +375,14 @@ func (s *Service) decline(ctx context.Context, ch *Charge, d riskDecision) (*Cha
 	})
 	if store.IsUniqueViolation(err) {
 		// The same Idempotency-Key recorded a charge first: its answer.
-		return s.chargeOfKey(ctx, ch)
+		dup, err := s.chargeByKey(ctx, ch.MerchantID, ch.IdempotencyKey)
+		if err != nil {
+			return nil, fmt.Errorf("load charge by key: %w", err)
+		}
+		if p := riskProblem(dup); p != nil {
+			return nil, p
+		}
+		return dup, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("record risk-declined charge: %w", err)

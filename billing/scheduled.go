@@ -71,7 +71,7 @@ func (s *Service) schedule(ctx context.Context, ch *Charge, pm *PaymentMethod, w
 		return s.enqueue(ctx, tx, ScheduledChargeArgs{ChargeID: ch.ID}, at.Sub(s.now()))
 	})
 	if store.IsUniqueViolation(err) {
-		return s.chargeOfKey(ctx, ch)
+		return s.chargeByKey(ctx, ch.MerchantID, ch.IdempotencyKey)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("insert scheduled charge: %w", err)
