@@ -119,50 +119,40 @@ func (s *Service) refundedTx(tx *gorm.DB, ch *Charge, rf *Refund) error {
 // its currency, in one statement (RETURNING, both stores): what monthTx
 // would read right after.
 func (s *Service) bookTotalTx(tx *gorm.DB, ch *Charge) (spendMonth, Preferences, error) {
-	var rows []struct {
-		Reserved, Spent int64
-		OwnCap          *int64
-	}
-	err := tx.Raw(`UPDATE spend_months SET spent = spent + ?
+	return totalMonth(ch, "book spend", tx.Raw(`UPDATE spend_months SET spent = spent + ?
 		WHERE msisdn_index = ? AND currency = ? AND month = ? AND scope = ?
 		RETURNING reserved, spent, (SELECT c.amount FROM subscriber_caps c WHERE c.msisdn_index = spend_months.msisdn_index AND c.currency = spend_months.currency) AS own_cap`,
-		ch.Billed(), ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, scopeTotal).Scan(&rows).Error
-	if err == nil && len(rows) == 0 {
-		err = gorm.ErrRecordNotFound
-	}
-	if err != nil {
-		return spendMonth{}, Preferences{}, fmt.Errorf("book spend of %s: %w", ch.ID, err)
-	}
-	prefs := Preferences{OwnCaps: map[string]int64{}}
-	if rows[0].OwnCap != nil {
-		prefs.OwnCaps[ch.Currency] = *rows[0].OwnCap
-	}
-	return spendMonth{MSISDNIndex: ch.MSISDNIndex, Currency: ch.Currency, Month: *ch.SpendMonth, Scope: scopeTotal, Reserved: rows[0].Reserved, Spent: rows[0].Spent}, prefs, nil
+		ch.Billed(), ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, scopeTotal))
 }
 
 // monthTx reads the charge's month (total bucket) and the subscriber's own
 // cap in its currency (all of their choices a receipt or alert needs), in
 // one statement.
 func (s *Service) monthTx(tx *gorm.DB, ch *Charge) (spendMonth, Preferences, error) {
+	return totalMonth(ch, "read spend month", tx.Raw(`SELECT m.reserved, m.spent, c.amount AS own_cap FROM spend_months m
+		LEFT JOIN subscriber_caps c ON c.msisdn_index = m.msisdn_index AND c.currency = m.currency
+		WHERE m.msisdn_index = ? AND m.currency = ? AND m.month = ? AND m.scope = ?`, ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, scopeTotal))
+}
+
+// totalMonth runs q, a statement answering ch's total bucket as (reserved,
+// spent, own_cap), and makes of its one row the month and preferences.
+func totalMonth(ch *Charge, what string, q *gorm.DB) (spendMonth, Preferences, error) {
 	var rows []struct {
 		Reserved, Spent int64
 		OwnCap          *int64
 	}
-	err := tx.Raw(`SELECT m.reserved, m.spent, c.amount AS own_cap FROM spend_months m
-		LEFT JOIN subscriber_caps c ON c.msisdn_index = m.msisdn_index AND c.currency = m.currency
-		WHERE m.msisdn_index = ? AND m.currency = ? AND m.month = ? AND m.scope = ?`, ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, scopeTotal).Scan(&rows).Error
+	err := q.Scan(&rows).Error
 	if err == nil && len(rows) == 0 {
 		err = gorm.ErrRecordNotFound
 	}
 	if err != nil {
-		return spendMonth{}, Preferences{}, fmt.Errorf("read spend month of %s: %w", ch.ID, err)
+		return spendMonth{}, Preferences{}, fmt.Errorf("%s of %s: %w", what, ch.ID, err)
 	}
 	prefs := Preferences{OwnCaps: map[string]int64{}}
 	if rows[0].OwnCap != nil {
 		prefs.OwnCaps[ch.Currency] = *rows[0].OwnCap
 	}
-	total := spendMonth{MSISDNIndex: ch.MSISDNIndex, Currency: ch.Currency, Month: *ch.SpendMonth, Scope: scopeTotal, Reserved: rows[0].Reserved, Spent: rows[0].Spent}
-	return total, prefs, nil
+	return spendMonth{MSISDNIndex: ch.MSISDNIndex, Currency: ch.Currency, Month: *ch.SpendMonth, Scope: scopeTotal, Reserved: rows[0].Reserved, Spent: rows[0].Spent}, prefs, nil
 }
 
 // leftText is what a receipt says is left: the room under the binding cap

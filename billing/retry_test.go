@@ -17,6 +17,7 @@ import (
 
 	"tollgate/internal/problem"
 	"tollgate/internal/ratelimit"
+	"tollgate/internal/store"
 	"tollgate/internal/storetest"
 )
 
@@ -25,12 +26,8 @@ import (
 func TestARateLimitedScheduledChargeWaitsInsteadOfEnding(t *testing.T) {
 	for _, d := range storetest.Dialects(t) {
 		t.Run(string(d), func(t *testing.T) {
-			s, b := setupWith(t, d, map[string]ratelimit.Quota{
-				LimitSMSPerNumber:     {Count: 1000, Per: time.Minute},
-				LimitChargesPerNumber: {Count: 1, Per: time.Hour},
-			})
+			s, b, pm := chargesPerHour(t, d, 1)
 			ctx := context.Background()
-			pm := oneTap(t, s, b, b.merchant, "+821012345678")
 			sch, err := s.CreateCharge(ctx, b.merchant, newKey(), scheduledTap(pm, 5000, b.clock.Now().Add(time.Hour)))
 			if err != nil {
 				t.Fatal(err)
@@ -99,12 +96,8 @@ func TestARetryOfAChargeIsAnsweredAfterItsPaymentMethodIsRevoked(t *testing.T) {
 func TestRetriesAreNotCountedAgainstTheLimit(t *testing.T) {
 	for _, d := range storetest.Dialects(t) {
 		t.Run(string(d), func(t *testing.T) {
-			s, b := setupWith(t, d, map[string]ratelimit.Quota{
-				LimitSMSPerNumber:     {Count: 1000, Per: time.Minute},
-				LimitChargesPerNumber: {Count: 2, Per: time.Hour},
-			})
+			s, b, pm := chargesPerHour(t, d, 2)
 			ctx := context.Background()
-			pm := oneTap(t, s, b, b.merchant, "+821012345678")
 			key := newKey()
 			for i := range 3 {
 				if _, err := s.CreateCharge(ctx, b.merchant, key, tap(pm, 1000, "")); err != nil {
@@ -118,4 +111,15 @@ func TestRetriesAreNotCountedAgainstTheLimit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// chargesPerHour is a bundle on d whose per-number limit allows n charges
+// an hour, and an active one-tap payment method on a test number.
+func chargesPerHour(t *testing.T, d store.Dialect, n int) (*Service, *testBundle, string) {
+	t.Helper()
+	s, b := setupWith(t, d, map[string]ratelimit.Quota{
+		LimitSMSPerNumber:     {Count: 1000, Per: time.Minute},
+		LimitChargesPerNumber: {Count: n, Per: time.Hour},
+	})
+	return s, b, oneTap(t, s, b, b.merchant, "+821012345678")
 }
