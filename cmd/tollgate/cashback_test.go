@@ -120,8 +120,14 @@ func TestCashbackOverHTTP(t *testing.T) {
 		if late.num("cashback_applied") != 0 || late.num("billed_amount") != 3000 {
 			t.Fatalf("a charge after expiry: %s", late.Raw)
 		}
-		if n, err := g.app.billing.ExpireCashback(context.Background()); err != nil || n != 2 { // what is left of both lots
-			t.Fatalf("expired %d lots (%v), want 2", n, err)
+		// The periodic expiry job, due too once the clock jumped, may get
+		// there first: count what is expired, not who expired it.
+		if _, err := g.app.billing.ExpireCashback(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var expired int64
+		if err := g.store.DB.Raw(`SELECT COUNT(*) FROM cashback_lots WHERE remaining = 0 AND expired > 0`).Scan(&expired).Error; err != nil || expired != 2 {
+			t.Fatalf("%d lots expired (%v), want what was left of both", expired, err)
 		}
 		g.assertLedgerBalances()
 
