@@ -61,8 +61,8 @@ func (s *Service) applyChargeResult(ctx context.Context, held *Charge, res carri
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if held.Status == StatusProcessing {
 			out, err = s.applyChargeResultTx(tx, held, res, callErr)
-			if err == nil && out != nil && out.Status != StatusProcessing && held.statusJob != 0 {
-				// Final: the status job enqueued with it has nothing to ask.
+			if err == nil && out != nil && held.statusJob != 0 {
+				// Moved, so final: the status job enqueued with it has nothing to ask.
 				return jobs.DeleteTx(ctx, s.jobs, tx, held.statusJob)
 			}
 			if !errors.Is(err, errConflict) {

@@ -17,19 +17,11 @@ import (
 // confirmed, the carrier's answer was lost.
 func processing(t *testing.T, s *Service, b *testBundle) *Charge {
 	t.Helper()
-	ctx := context.Background()
 	b.carrier.SetAnswer(func(carriers.ChargeRequest) (carriers.Result, error) {
 		return carriers.Result{}, fmt.Errorf("read answer: %w", carriers.ErrOutcomeUnknown)
 	})
 	defer b.carrier.SetAnswer(nil)
-	ch, err := s.CreateCharge(ctx, b.merchant, newKey(), krw(5000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, lastCode(t, b))
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := paid(t, s, b, 5000) // confirmed; the answer was lost
 	if out.Status != StatusProcessing {
 		t.Fatalf("charge with an unknown outcome is %s, want processing", out.Status)
 	}

@@ -32,18 +32,11 @@ func TestAnAnswerThatLostTheRaceToACallbackChangesNothing(t *testing.T) {
 					}
 					return carriers.Result{Outcome: carriers.OutcomeSucceeded, CarrierReference: "call-1"}, nil
 				})
-				ch, err := s.CreateCharge(ctx, b.merchant, newKey(), krw(5000))
-				if err != nil {
-					t.Fatal(err)
-				}
-				out, err := s.ConfirmCharge(ctx, b.merchant, ch.ID, lastCode(t, b))
-				if err != nil {
-					t.Fatal(err)
-				}
+				out := paid(t, s, b, 5000) // the callback lands during the confirmation's carrier call
 				if out.Status != c.want || deref(out.CarrierReference) == "call-1" {
 					t.Fatalf("answered %s (carrier reference %q); want %s as the callback left it", out.Status, deref(out.CarrierReference), c.want)
 				}
-				stored, err := s.GetCharge(ctx, b.merchant, ch.ID)
+				stored, err := s.GetCharge(ctx, b.merchant, out.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -51,14 +44,14 @@ func TestAnAnswerThatLostTheRaceToACallbackChangesNothing(t *testing.T) {
 					t.Fatalf("stored %s at %s, answered %s at %s: the answer is not the row", stored.Status, stored.UpdatedAt, out.Status, out.UpdatedAt)
 				}
 				var postings int64
-				if err := b.store.DB.Table("ledger_entries").Where("charge_id = ?", ch.ID).Count(&postings).Error; err != nil {
+				if err := b.store.DB.Table("ledger_entries").Where("charge_id = ?", out.ID).Count(&postings).Error; err != nil {
 					t.Fatal(err)
 				}
 				if want := map[Status]int64{StatusSucceeded: 2, StatusFailed: 0}[c.want]; postings != want {
 					t.Fatalf("%d ledger entries; want %d", postings, want)
 				}
-				if n := slices.Index(b.events.types(ch.ID), chargeEvent(c.want)); n < 0 || slices.Contains(b.events.types(ch.ID)[n+1:], chargeEvent(c.want)) {
-					t.Fatalf("events %v; want %s once", b.events.types(ch.ID), chargeEvent(c.want))
+				if n := slices.Index(b.events.types(out.ID), chargeEvent(c.want)); n < 0 || slices.Contains(b.events.types(out.ID)[n+1:], chargeEvent(c.want)) {
+					t.Fatalf("events %v; want %s once", b.events.types(out.ID), chargeEvent(c.want))
 				}
 				assertBalanced(t, b)
 			})

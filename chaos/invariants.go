@@ -382,13 +382,9 @@ func (c *campaign) print() {
 		count(`SELECT COUNT(*) FROM charges WHERE subscription_id IS NOT NULL`),
 		count(`SELECT COUNT(*) - COUNT(DISTINCT subscription_id) FROM charges WHERE subscription_id IS NOT NULL AND status IN ('succeeded', 'partially_refunded', 'refunded')`))
 	c.book.mu.Lock()
-	var refused []string
-	for k, v := range c.book.refused {
-		refused = append(refused, fmt.Sprintf("%s ×%d", k, v))
-	}
+	refused := tally(c.book.refused)
 	c.book.mu.Unlock()
-	slices.Sort(refused)
-	fmt.Fprintf(w, "charges refused: %s\n", strings.Join(refused, ", "))
+	fmt.Fprintf(w, "charges refused: %s\n", refused)
 	fmt.Fprintf(w, "sms-code charges: %d created, %d confirmed, %d abandoned; refunds: %d attempted, %d accepted, %d refused\n",
 		n.smsCharges.Load(), n.smsConfirmed.Load(), n.smsAbandoned.Load(), n.refundsAttempted.Load(), n.refundsAccepted.Load(), n.refundsRefused.Load())
 	fmt.Fprintf(w, "faults: %d kill -9 (%d restarts), %d PostgreSQL restart, %d carrier down, %d carrier fault waves, %d toxics, %d links down, %d clock ticks of %s\n",
@@ -402,13 +398,9 @@ func (c *campaign) print() {
 	}
 	fmt.Fprintln(w, hooks)
 	c.merch.mu.Lock()
-	var kinds []string
-	for k, v := range c.merch.answers {
-		kinds = append(kinds, fmt.Sprintf("%s ×%d", k, v))
-	}
+	kinds := tally(c.merch.answers)
 	c.merch.mu.Unlock()
-	slices.Sort(kinds)
-	fmt.Fprintf(w, "answers the merchant retried: %s\n", strings.Join(kinds, ", "))
+	fmt.Fprintf(w, "answers the merchant retried: %s\n", kinds)
 	for _, ch := range c.checks {
 		mark := "ok  "
 		if len(ch.broken) > 0 {
@@ -424,4 +416,14 @@ func (c *campaign) print() {
 	} else {
 		fmt.Fprintf(w, "every invariant holds\n")
 	}
+}
+
+// tally lists counts as "kind ×n", sorted by kind; the caller holds m's lock.
+func tally(m map[string]int) string {
+	var out []string
+	for k, v := range m {
+		out = append(out, fmt.Sprintf("%s ×%d", k, v))
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
 }

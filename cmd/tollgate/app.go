@@ -156,7 +156,7 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 		return nil, fmt.Errorf("secret_key: %w", err)
 	}
 	a := &app{cfg: cfg, log: log, store: st, clock: clk, vault: vault}
-	a.keys = auth.Keys{DB: st.DB, Now: clk.Now, Cache: auth.NewKeyCache(cfg.APIKeyCacheTTL)}
+	a.keys = auth.Keys{DB: st.DB, Now: clk.Now, Cache: auth.NewKeyCache(cfg.APIKeyCacheTTL, clk)}
 
 	a.metrics = prometheus.NewRegistry()
 	breakerState := prometheus.NewGaugeVec(prometheus.GaugeOpts{

@@ -12,10 +12,12 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
+
+	"tollgate/internal/clock"
+	"tollgate/internal/ttlcache"
 )
 
 // Role is what a key may do.
@@ -96,77 +98,21 @@ type Keys struct {
 	Cache *KeyCache
 }
 
-// KeyCache remembers resolved keys for a bounded time. A key revoked on
-// this node is dropped at once; revoked on another node (or in the
-// database), it is refused here once its entry is older than the TTL: no
-// message between nodes is needed, and the TTL is the bound. Unknown keys
-// are never cached, so a key created on any node works at once everywhere.
-type KeyCache struct {
-	ttl time.Duration
-	max int
-	mu  sync.Mutex
-	m   map[string]cachedKey // by Hash(key)
-}
-
-type cachedKey struct {
-	p       Principal
-	expires time.Time
-}
+// KeyCache remembers resolved keys (by Hash) for a bounded time. A key
+// revoked on this node is dropped at once; revoked on another node (or in
+// the database), it is refused here once its entry is older than the TTL:
+// no message between nodes is needed, and the TTL is the bound. Unknown
+// keys are never cached, so a key created on any node works at once
+// everywhere.
+type KeyCache = ttlcache.Cache[string, Principal]
 
 // keyCacheMax bounds the memory a flood of distinct valid keys can take;
 // past it the cache starts over.
 const keyCacheMax = 10000
 
-// NewKeyCache keeps resolved keys for ttl; ttl <= 0 is no cache (nil).
-func NewKeyCache(ttl time.Duration) *KeyCache {
-	if ttl <= 0 {
-		return nil
-	}
-	return &KeyCache{ttl: ttl, max: keyCacheMax, m: make(map[string]cachedKey)}
-}
-
-func (c *KeyCache) get(hash string, now time.Time) (Principal, bool) {
-	if c == nil {
-		return Principal{}, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[hash]
-	if !ok {
-		return Principal{}, false
-	}
-	// The clock may move backwards in test mode: an entry never lives longer
-	// than one TTL from the time it was stored, seen from either side.
-	if !now.Before(e.expires) || now.Before(e.expires.Add(-c.ttl)) {
-		delete(c.m, hash)
-		return Principal{}, false
-	}
-	return e.p, true
-}
-
-func (c *KeyCache) put(hash string, p Principal, now time.Time) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		clear(c.m)
-	}
-	c.m[hash] = cachedKey{p: p, expires: now.Add(c.ttl)}
-}
-
-func (c *KeyCache) forget(keyID string) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for h, e := range c.m {
-		if e.p.KeyID == keyID {
-			delete(c.m, h)
-		}
-	}
+// NewKeyCache keeps resolved keys for ttl on clk; ttl <= 0 is no cache (nil).
+func NewKeyCache(ttl time.Duration, clk clock.Clock) *KeyCache {
+	return ttlcache.New[string, Principal](ttl, keyCacheMax, clk)
 }
 
 // Create makes a new key and returns it in clear, the only time it is seen.
@@ -227,7 +173,8 @@ var ErrUnknownKey = errors.New("unknown or revoked API key")
 // entry is younger than the TTL, else from the database.
 func (k Keys) Resolve(ctx context.Context, key string) (Principal, error) {
 	hash := Hash(key)
-	if p, ok := k.Cache.get(hash, k.Now()); ok {
+	p, ok, token := k.Cache.Get(hash)
+	if ok {
 		return p, nil
 	}
 	var row apiKey
@@ -238,11 +185,11 @@ func (k Keys) Resolve(ctx context.Context, key string) (Principal, error) {
 	if err != nil {
 		return Principal{}, fmt.Errorf("resolve key: %w", err)
 	}
-	p := Principal{KeyID: row.ID, Role: row.Role, Livemode: row.Livemode}
+	p = Principal{KeyID: row.ID, Role: row.Role, Livemode: row.Livemode}
 	if row.MerchantID != nil {
 		p.MerchantID = *row.MerchantID
 	}
-	k.Cache.put(hash, p, k.Now())
+	k.Cache.Put(hash, p, token) // not if a revocation came meanwhile
 	return p, nil
 }
 
@@ -252,11 +199,17 @@ var ErrKeyNotFound = errors.New("no such live API key")
 // Revoke ends a key by its id (key_…). This node refuses it at once; other
 // nodes within their cache's TTL.
 func (k Keys) Revoke(ctx context.Context, keyID string) error {
+	var hashes []string // the cache knows a key by its hash
+	if err := k.DB.WithContext(ctx).Model(&apiKey{}).Where("id = ?", keyID).Pluck("hash", &hashes).Error; err != nil {
+		return fmt.Errorf("revoke key %s: %w", keyID, err)
+	}
 	res := k.DB.WithContext(ctx).Model(&apiKey{}).Where("id = ? AND revoked_at IS NULL", keyID).Update("revoked_at", k.Now().UTC())
 	if res.Error != nil {
 		return fmt.Errorf("revoke key %s: %w", keyID, res.Error)
 	}
-	k.Cache.forget(keyID)
+	for _, h := range hashes {
+		k.Cache.Forget(h)
+	}
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("revoke key %s: %w", keyID, ErrKeyNotFound)
 	}

@@ -17,8 +17,8 @@ const ttl = 5 * time.Second
 // nodes are two gateways on one database, each with its own key cache.
 func nodes(t *testing.T, s *store.Store) (a, b auth.Keys, clk *clock.Manual) {
 	clk = clock.NewManual(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-	a = auth.Keys{DB: s.DB, Now: clk.Now, Cache: auth.NewKeyCache(ttl)}
-	b = auth.Keys{DB: s.DB, Now: clk.Now, Cache: auth.NewKeyCache(ttl)}
+	a = auth.Keys{DB: s.DB, Now: clk.Now, Cache: auth.NewKeyCache(ttl, clk)}
+	b = auth.Keys{DB: s.DB, Now: clk.Now, Cache: auth.NewKeyCache(ttl, clk)}
 	return a, b, clk
 }
 
@@ -90,7 +90,7 @@ func TestKeyCacheServesWithoutTheDatabaseAndNeverCachesUnknownKeys(t *testing.T)
 			t.Fatalf("after the TTL: %v, want refused", err)
 		}
 		// Without a cache every request reads the database.
-		none := auth.Keys{DB: s.DB, Now: clk.Now, Cache: auth.NewKeyCache(0)}
+		none := auth.Keys{DB: s.DB, Now: clk.Now, Cache: auth.NewKeyCache(0, clk)}
 		if _, err := none.Resolve(ctx, key); !errors.Is(err, auth.ErrUnknownKey) {
 			t.Fatalf("no cache: %v", err)
 		}
