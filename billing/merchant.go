@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
+
+	"tollgate/internal/store"
 )
 
 // CreateMerchant adds a merchant.
@@ -29,7 +31,13 @@ func (s *Service) EnsureMerchant(ctx context.Context, id, name string, livemode 
 		return nil, fmt.Errorf("look up merchant: %w", err)
 	}
 	m = Merchant{ID: id, Name: name, Livemode: livemode, CreatedAt: s.now()}
-	if err := s.db.WithContext(ctx).Create(&m).Error; err != nil {
+	err = s.db.WithContext(ctx).Create(&m).Error
+	if store.IsUniqueViolation(err) {
+		// Another node created it meanwhile (two gateways starting at once
+		// on a new database both ensure the demo merchant): theirs it is.
+		err = s.db.WithContext(ctx).Where("id = ?", id).Take(&m).Error
+	}
+	if err != nil {
 		return nil, fmt.Errorf("create merchant: %w", err)
 	}
 	return &m, nil
