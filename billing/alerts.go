@@ -43,23 +43,12 @@ func (s *Service) spentTx(tx *gorm.DB, ch *Charge) error {
 		return nil
 	}
 	l := s.carrierLine(ch.Carrier, ch.Currency)
-	var (
-		total spendMonth
-		prefs Preferences
-		err   error
-	)
-	for _, b := range s.buckets(ch, l, Preferences{}) { // total first, as holdRoomTx locks them
-		if b.scope == scopeTotal {
-			if total, prefs, err = s.bookTotalTx(tx, ch); err != nil {
-				return err
-			}
-			continue
-		}
-		err := tx.Model(&spendMonth{}).Where("msisdn_index = ? AND currency = ? AND month = ? AND scope = ?", ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, b.scope).
-			Update("spent", gorm.Expr("spent + ?", ch.Billed())).Error
-		if err != nil {
-			return fmt.Errorf("book spend of %s: %w", ch.ID, err)
-		}
+	// Only the total bucket keeps what was spent (alerts and receipts read
+	// it); the merchant and category buckets hold room, which is all their
+	// caps count.
+	total, prefs, err := s.bookTotalTx(tx, ch)
+	if err != nil {
+		return err
 	}
 	cap, which := binding(l, prefs, ch.Currency)
 	t := s.textsFor(ch.Carrier)

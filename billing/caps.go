@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -201,9 +203,9 @@ func (s *Service) buckets(ch *Charge, l line, prefs Preferences) []bucket {
 // holdRoomTx is every subscriber rule a charge passes in the transaction
 // (caps count the billed amount, what reaches the phone bill)
 // that records its intent, before it is inserted: a blocked category is
-// refused, and the charge's amount is reserved in each of its month's
-// buckets with one conditional UPDATE each, so concurrent charges can
-// never overshoot a cap (PostgreSQL re-checks the WHERE after the row lock;
+// refused, and the charge's amount is reserved in all of its month's
+// buckets with one conditional upsert, so concurrent charges can never
+// overshoot a cap (PostgreSQL re-checks each row's WHERE after its lock;
 // SQLite's writers queue). A cap that would be passed is a 422 problem
 // naming it, and the caller's transaction rolls back: nothing is left.
 func (s *Service) holdRoomTx(tx *gorm.DB, ch *Charge) error {
@@ -217,42 +219,55 @@ func (s *Service) holdRoomTx(tx *gorm.DB, ch *Charge) error {
 	l := s.carrierLine(ch.Carrier, ch.Currency)
 	month := monthOf(ch.CreatedAt, l.Location)
 	ch.SpendMonth = &month
-	for _, b := range s.buckets(ch, l, prefs) {
-		key := []any{ch.MSISDNIndex, ch.Currency, month, b.scope}
+	bs := s.buckets(ch, l, prefs)
+	for _, b := range bs {
 		if b.cap > 0 && ch.Billed() > b.cap {
-			return s.overCapTx(tx, b, ch, key)
+			return s.overCapTx(tx, b, ch, month)
 		}
-		// One statement: the row is created holding the amount, or the
-		// amount is added where it fits under the cap. PostgreSQL re-checks
-		// the WHERE on the row as it is once locked; SQLite's writers queue.
-		q := `INSERT INTO spend_months (msisdn_index, currency, month, scope, reserved, spent) VALUES (?, ?, ?, ?, ?, 0)
-			ON CONFLICT (msisdn_index, currency, month, scope) DO UPDATE SET reserved = spend_months.reserved + excluded.reserved`
-		args := append(append([]any{}, key...), ch.Billed())
+	}
+	// One statement: each row is created holding the amount, or the amount
+	// is added where it fits under that row's cap. The rows are locked in
+	// the order of bs, total first, as every other writer of them does.
+	// RETURNING names the rows that took the amount; a missing one is full.
+	q := `INSERT INTO spend_months (msisdn_index, currency, month, scope, reserved, spent) VALUES `
+	var args, caps []any
+	for i, b := range bs {
+		if i > 0 {
+			q += ", "
+		}
+		q += "(?, ?, ?, ?, ?, 0)"
+		args = append(args, ch.MSISDNIndex, ch.Currency, month, b.scope, ch.Billed())
 		if b.cap > 0 {
-			q += ` WHERE spend_months.reserved + excluded.reserved <= ?`
-			args = append(args, b.cap)
+			caps = append(caps, b.scope, b.cap)
 		}
-		res := tx.Exec(q, args...)
-		if res.Error != nil {
-			return fmt.Errorf("reserve spend: %w", res.Error)
-		}
-		if res.RowsAffected != 1 {
-			return s.overCapTx(tx, b, ch, key)
+	}
+	q += ` ON CONFLICT (msisdn_index, currency, month, scope) DO UPDATE SET reserved = spend_months.reserved + excluded.reserved`
+	if len(caps) > 0 {
+		q += ` WHERE spend_months.reserved + excluded.reserved <= CASE excluded.scope` + strings.Repeat(" WHEN ? THEN ?", len(caps)/2) + ` ELSE spend_months.reserved + excluded.reserved END`
+		args = append(args, caps...)
+	}
+	var held []struct{ Scope string }
+	if err := tx.Raw(q+` RETURNING scope`, args...).Scan(&held).Error; err != nil {
+		return fmt.Errorf("reserve spend: %w", err)
+	}
+	for _, b := range bs {
+		if !slices.ContainsFunc(held, func(h struct{ Scope string }) bool { return h.Scope == b.scope }) {
+			return s.overCapTx(tx, b, ch, month)
 		}
 	}
 	return nil
 }
 
-func (s *Service) overCapTx(tx *gorm.DB, b bucket, ch *Charge, key []any) error {
+func (s *Service) overCapTx(tx *gorm.DB, b bucket, ch *Charge, month string) error {
 	var rows []spendMonth
-	if err := tx.Where("msisdn_index = ? AND currency = ? AND month = ? AND scope = ?", key...).Find(&rows).Error; err != nil {
+	if err := tx.Where("msisdn_index = ? AND currency = ? AND month = ? AND scope = ?", ch.MSISDNIndex, ch.Currency, month, b.scope).Find(&rows).Error; err != nil {
 		return fmt.Errorf("read spend month: %w", err)
 	}
 	var reserved int64
 	if len(rows) == 1 {
 		reserved = rows[0].Reserved
 	}
-	return overCap(b, ch, key[2].(string), reserved)
+	return overCap(b, ch, month, reserved)
 }
 
 func overCap(b bucket, ch *Charge, month string, reserved int64) *problem.Problem {
@@ -281,11 +296,11 @@ func (s *Service) releaseTx(tx *gorm.DB, ch *Charge, amount int64, spent bool) e
 	if ch.SpendMonth == nil || amount <= 0 {
 		return nil
 	}
-	set := map[string]any{"reserved": gorm.Expr("CASE WHEN reserved >= ? THEN reserved - ? ELSE 0 END", amount, amount)}
-	if spent {
-		set["spent"] = gorm.Expr("CASE WHEN spent >= ? THEN spent - ? ELSE 0 END", amount, amount)
-	}
 	for _, b := range s.buckets(ch, line{}, Preferences{}) {
+		set := map[string]any{"reserved": gorm.Expr("CASE WHEN reserved >= ? THEN reserved - ? ELSE 0 END", amount, amount)}
+		if spent && b.scope == scopeTotal { // only the total keeps what was spent (spentTx)
+			set["spent"] = gorm.Expr("CASE WHEN spent >= ? THEN spent - ? ELSE 0 END", amount, amount)
+		}
 		err := tx.Model(&spendMonth{}).Where("msisdn_index = ? AND currency = ? AND month = ? AND scope = ?", ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, b.scope).Updates(set).Error
 		if err != nil {
 			return fmt.Errorf("release spend of %s: %w", ch.ID, err)

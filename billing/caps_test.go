@@ -246,6 +246,11 @@ func TestTheMerchantCapDeclinesAndAllows(t *testing.T) {
 		n, calls := charges(t, b), b.carrier.ChargeCalls()
 		_, err = s.CreateCharge(ctx, b.merchant, newKey(), tap(pmA, 100, ""))
 		wantCapDecline(t, b, err, carriers.FailureMerchantLimitExceeded, capMerchant, n, calls)
+		// One statement reserves in every bucket: the total had room and took
+		// the amount, and the refusal took it back with the rest.
+		if row := spendRow(t, s, b, "+821012345678", "2026-11", scopeTotal); row.Reserved != 20000 {
+			t.Fatalf("total reserved %d after the merchant cap's refusal, want 20000", row.Reserved)
+		}
 		// Another merchant has its own room with the same subscriber.
 		if _, err := s.CreateCharge(ctx, pb, newKey(), tap(pmB, 20000, "")); err != nil {
 			t.Fatalf("another merchant: %v", err)
