@@ -24,7 +24,8 @@
 # dropped and made again), GATEWAYS (1), DURATION (20s), CONCURRENCY (32),
 # PAYMENT_METHODS (200), STORE (postgres|sqlite), WEBHOOKS (0),
 # TOLLGATE_BIN (a tollgate binary to measure instead of building this tree),
-# PPROF (1: gateway i serves pprof on 127.0.0.1:1706i), PORT_BASE (18080).
+# PPROF (1: gateway i serves pprof on 127.0.0.1:1706i), PORT_BASE (18080),
+# STEPS (all | peak: step 1 alone, for a quick comparison of two builds).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,6 +39,7 @@ STORE=${STORE:-postgres}
 WEBHOOKS=${WEBHOOKS:-0}
 PPROF=${PPROF:-0}
 PORT_BASE=${PORT_BASE:-18080}
+STEPS=${STEPS:-all}
 SIM_PORT=$((PORT_BASE + 10))
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tollgate-bench.XXXXXX")
@@ -108,6 +110,12 @@ cpu_ticks() { # user+system clock ticks of the gateways so far
 	done
 	echo "$t"
 }
+pg_ticks() { # user+system clock ticks of PostgreSQL's processes so far
+	cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" { t += $14 + $15 } END { print t + 0 }'
+}
+machine_ticks() { # busy clock ticks of the whole machine so far
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
+}
 load() { # label, extra flags...
 	local label=$1
 	shift
@@ -128,13 +136,17 @@ vacuum() {
 }
 
 echo "== 1. closed loop, $CONCURRENCY in flight"
-before=$(cpu_ticks)
+before=$(cpu_ticks) pg_before=$(pg_ticks) machine_before=$(machine_ticks)
 load peak -concurrency "$CONCURRENCY"
-ticks=$(($(cpu_ticks) - before))
+ticks=$(($(cpu_ticks) - before)) pg=$(($(pg_ticks) - pg_before)) machine=$(($(machine_ticks) - machine_before))
 peak=$(figure "$work/peak.out" charges_per_s)
 charges=$(($(figure "$work/peak.out" charges) + $(figure "$work/peak.out" warmup_charges)))
 # CPU per charge depends far less than charges/s on what else the machine runs.
-awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v c="$charges" 'BEGIN { printf "gateway CPU: %.2f ms per charge (%.1f s over %d charges, warm-up included)\n", 1000 * t / hz / c, t / hz, c }' | tee -a "$work/peak.out"
+awk -v t="$ticks" -v pg="$pg" -v m="$machine" -v hz="$(getconf CLK_TCK)" -v c="$charges" 'BEGIN {
+	printf "CPU per charge: gateway %.2f ms, PostgreSQL %.2f ms, whole machine %.2f ms (%d charges, warm-up included)\n", 1000 * t / hz / c, 1000 * pg / hz / c, 1000 * m / hz / c, c }' | tee -a "$work/peak.out"
+if [ "$STEPS" = peak ]; then
+	exit 0
+fi
 half=$(awk -v p="$peak" 'BEGIN { printf "%d", p / 2 }')
 vacuum # the peak step left thousands of dead rows
 echo "== 2. open loop at half the peak: $half/s"
