@@ -335,10 +335,10 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 		if err := s.recordTx(tx, ch); err != nil {
 			return err
 		}
-		if err := s.emitCharge(tx, EventChargeProcessing, ch); err != nil {
-			return err
-		}
-		return s.enqueueStatusTx(ctx, tx, ch)
+		// No status job here: the request asks the carrier next, and only a
+		// charge its answer leaves undecided gets one (submit); a request
+		// that dies first leaves a processing charge the sweep finds.
+		return s.emitCharge(tx, EventChargeProcessing, ch)
 	})
 	if err != nil {
 		ch.CashbackApplied = 0 // rolled back with the rest
@@ -505,14 +505,7 @@ func (s *Service) ConfirmCharge(ctx context.Context, p auth.Principal, id, code 
 		req.SinkToken, hash = newSinkToken()
 		fields["sink_token_hash"] = hash
 	}
-	var moved *Charge
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var err error
-		if moved, err = s.moveTx(tx, ch, StatusProcessing, fields); err != nil {
-			return err
-		}
-		return s.enqueueStatusTx(ctx, tx, moved)
-	})
+	moved, err := s.move(ctx, ch, StatusProcessing, fields) // its status job as in createOneTap
 	if errors.Is(err, errConflict) {
 		cur, rerr := s.reload(ctx, ch)
 		if rerr != nil {

@@ -14,11 +14,13 @@ import (
 	"tollgate/internal/jobs"
 )
 
-// ChargeStatusArgs asks the carrier what became of a processing charge. One
-// is enqueued in the same transaction that moves a charge to processing,
-// due after the carrier call's deadline: if the call answers, the job finds
-// the charge final and does nothing; if the process died or the answer was
-// lost, the job finds out. That is why no charge is ever lost.
+// ChargeStatusArgs asks the carrier what became of a processing charge.
+// One is enqueued in the transaction that applies a carrier's answer that
+// left the charge undecided (no answer, pending, unclassified), due after
+// the call's deadline; a charge whose request died before any answer was
+// applied is found by the sweep (sweep.go), which enqueues its job. A
+// charge the answer made final costs no job at all. Either way a
+// processing charge always ends with a job asking: no charge is ever lost.
 type ChargeStatusArgs struct {
 	ChargeID string `json:"charge_id"`
 }
@@ -67,6 +69,7 @@ func (ChargeExpiryArgs) Kind() string { return "charge_expiry" }
 // RegisterWorkers adds billing's workers to the queue's worker set.
 func RegisterWorkers(w *river.Workers, s *Service) {
 	river.AddWorker(w, &chargeStatusWorker{s: s})
+	river.AddWorker(w, &chargeSweepWorker{s: s})
 	river.AddWorker(w, &refundStatusWorker{s: s})
 	river.AddWorker(w, &chargeExpiryWorker{s: s})
 	river.AddWorker(w, &paymentMethodExpiryWorker{s: s})
@@ -152,15 +155,12 @@ func (s *Service) enqueue(ctx context.Context, tx *gorm.DB, args river.JobArgs, 
 	return jobs.InsertTx(ctx, s.jobs, tx, args, opts)
 }
 
-// enqueueStatusTx enqueues ch's status job in the transaction that moves it
-// to processing, and keeps the job's id on ch: when the carrier's answer
-// makes ch final in this request, the job is taken back in that same
-// transaction (applyChargeResult), so a charge that ended as it should
-// costs no scheduled job, fetch and read later on.
-func (s *Service) enqueueStatusTx(ctx context.Context, tx *gorm.DB, ch *Charge) error {
-	id, err := jobs.InsertTxID(ctx, s.jobs, tx, ChargeStatusArgs{ChargeID: ch.ID}, &river.InsertOpts{ScheduledAt: s.now().Add(s.statusDelay())})
-	ch.statusJob = id
-	return err
+// watchTx enqueues the status job of ch, a charge the carrier's answer in
+// its request left processing, in the transaction that applies that
+// answer: due when a job enqueued with the intent would have been, the
+// call's deadline and a margin after ch moved to processing.
+func (s *Service) watchTx(ctx context.Context, tx *gorm.DB, ch *Charge) error {
+	return s.enqueue(ctx, tx, ChargeStatusArgs{ChargeID: ch.ID}, ch.UpdatedAt.Add(s.statusDelay()).Sub(s.now()))
 }
 
 // pollBackoff spaces status queries by how long the operation has been

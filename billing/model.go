@@ -33,7 +33,6 @@ type Charge struct {
 	CarrierReference   *string
 	RiskRule           *string // the risk rule that declined the charge, if one did
 	riskCashOut        string  // why screen found it at a cash-out moment, for screenTx; never stored
-	statusJob          int64   // the status job enqueued with it by this request, taken back once final; never stored
 	AuthorizationRef   *string `json:"-"`
 	SinkTokenHash      *string `json:"-"` // SHA-256 hex of the charge's callback credential
 	Description        string

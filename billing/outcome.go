@@ -9,7 +9,6 @@ import (
 	"gorm.io/gorm"
 
 	"tollgate/carriers"
-	"tollgate/internal/jobs"
 )
 
 // submit sends a processing charge to its carrier and applies the answer.
@@ -61,9 +60,10 @@ func (s *Service) applyChargeResult(ctx context.Context, held *Charge, res carri
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if held.Status == StatusProcessing {
 			out, err = s.applyChargeResultTx(tx, held, res, callErr)
-			if err == nil && out != nil && held.statusJob != 0 {
-				// Moved, so final: the status job enqueued with it has nothing to ask.
-				return jobs.DeleteTx(ctx, s.jobs, tx, held.statusJob)
+			if err == nil && out == nil {
+				// Undecided after its request's own call: from now on a
+				// status job asks the carrier.
+				return s.watchTx(ctx, tx, held)
 			}
 			if !errors.Is(err, errConflict) {
 				return err

@@ -278,8 +278,9 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	ratelimit.RegisterWorkers(workers, a.limits)
 	a.jobs.PeriodicJobs().AddMany(a.settle.Periodic())
 	a.jobs.PeriodicJobs().Add(a.limits.Periodic())
-	a.jobs.PeriodicJobs().Add(a.billing.Periodic())         // due subscription periods without a job
-	a.jobs.PeriodicJobs().Add(a.billing.CashbackPeriodic()) // cashback balances past their days
+	a.jobs.PeriodicJobs().Add(a.billing.Periodic())            // due subscription periods without a job
+	a.jobs.PeriodicJobs().Add(a.billing.CashbackPeriodic())    // cashback balances past their days
+	a.jobs.PeriodicJobs().Add(a.billing.ChargeSweepPeriodic()) // processing charges whose request died
 	if a.inbound, err = webhooks.NewInbound(st.DB, a.carriers, a.billing, clk, log); err != nil {
 		return nil, err
 	}

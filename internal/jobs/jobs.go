@@ -146,35 +146,12 @@ func pollEvery(st *store.Store, o Options) time.Duration {
 // InsertTx inserts a job inside a GORM transaction, so it commits or rolls
 // back with the state change it belongs to.
 func InsertTx(ctx context.Context, c *Client, tx *gorm.DB, args river.JobArgs, opts *river.InsertOpts) error {
-	_, err := InsertTxID(ctx, c, tx, args, opts)
-	return err
-}
-
-// InsertTxID is InsertTx answering the job's id, for a caller that may
-// take the job back with DeleteTx once its work turned out needless.
-func InsertTxID(ctx context.Context, c *Client, tx *gorm.DB, args river.JobArgs, opts *river.InsertOpts) (int64, error) {
 	ctx, sqlTx, err := inTx(ctx, tx)
 	if err != nil {
-		return 0, fmt.Errorf("insert %s job: %w", args.Kind(), err)
+		return fmt.Errorf("insert %s job: %w", args.Kind(), err)
 	}
-	res, err := c.InsertTx(ctx, sqlTx, args, opts)
-	if err != nil {
-		return 0, fmt.Errorf("insert %s job: %w", args.Kind(), err)
-	}
-	return res.Job.ID, nil
-}
-
-// DeleteTx takes back a job that has nothing left to do, inside the GORM
-// transaction that made it needless: a job already running is left to
-// finish (it finds its work done), and one already gone is no error.
-func DeleteTx(ctx context.Context, c *Client, tx *gorm.DB, id int64) error {
-	ctx, sqlTx, err := inTx(ctx, tx)
-	if err != nil {
-		return fmt.Errorf("delete job %d: %w", id, err)
-	}
-	_, err = c.JobDeleteTx(ctx, sqlTx, id)
-	if err != nil && !errors.Is(err, rivertype.ErrJobRunning) && !errors.Is(err, river.ErrNotFound) {
-		return fmt.Errorf("delete job %d: %w", id, err)
+	if _, err := c.InsertTx(ctx, sqlTx, args, opts); err != nil {
+		return fmt.Errorf("insert %s job: %w", args.Kind(), err)
 	}
 	return nil
 }
@@ -220,7 +197,7 @@ func RetryNowTx(ctx context.Context, c *Client, tx *gorm.DB, ids []int64) error 
 		// JobRetryTx: due now on the queue's clock, unless already past.
 		job, err := c.JobRetryTx(ctx, sqlTx, id)
 		if errors.Is(err, river.ErrNotFound) {
-			continue // taken back meanwhile (DeleteTx): nothing left to do
+			continue // gone meanwhile (its retention ended): nothing left to do
 		}
 		if err != nil {
 			return fmt.Errorf("run job %d now: %w", id, err)

@@ -1,0 +1,85 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// ChargeSweepArgs is the periodic look for processing charges that no
+// status job asks about: their request recorded the intent and died (a
+// crash, a kill, a lost database) before it could apply the carrier's
+// answer, which is where an undecided charge gets its job (watchTx).
+type ChargeSweepArgs struct{}
+
+// Kind names the job; frozen once jobs of it exist.
+func (ChargeSweepArgs) Kind() string { return "charge_sweep" }
+
+// chargeSweepEvery is how often the elected leader sweeps. An orphaned
+// charge is asked about at most this long after its status job would
+// have been due.
+const chargeSweepEvery = 10 * time.Second
+
+// ChargeSweepPeriodic is the sweep; river runs periodic jobs on its elected
+// leader, so many nodes sweep once.
+func (s *Service) ChargeSweepPeriodic() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(chargeSweepEvery), func() (river.JobArgs, *river.InsertOpts) {
+		return ChargeSweepArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: chargeSweepEvery}}
+	}, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
+type chargeSweepWorker struct {
+	river.WorkerDefaults[ChargeSweepArgs]
+	s *Service
+}
+
+func (w *chargeSweepWorker) Work(ctx context.Context, _ *river.Job[ChargeSweepArgs]) error {
+	_, err := w.s.SweepCharges(ctx)
+	return err
+}
+
+// SweepCharges enqueues a status job, due now, for every charge processing
+// since before its status job would have been due that has no status job
+// waiting or running, and says how many it found. A request still applying
+// its answer that late gets a job it did not need: the job finds the
+// charge final and ends.
+func (s *Service) SweepCharges(ctx context.Context) (int, error) {
+	found := 0
+	for {
+		// From the few processing rows (charges_status) and the waiting
+		// status jobs; args->>'x' reads the job's JSON arguments on
+		// PostgreSQL and SQLite alike.
+		var ids []string
+		err := s.db.WithContext(ctx).Raw(`
+			SELECT c.id FROM charges c
+			WHERE c.status = ? AND c.updated_at < ?
+			AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = ? AND j.state IN ? AND j.args->>'charge_id' = c.id)
+			ORDER BY c.updated_at LIMIT ?`,
+			StatusProcessing, s.now().Add(-s.statusDelay()), ChargeStatusArgs{}.Kind(), waitingJobStates, sweepBatch).Scan(&ids).Error
+		if err != nil {
+			return found, fmt.Errorf("sweep processing charges: %w", err)
+		}
+		for _, id := range ids {
+			// Unique per charge: a job enqueued meanwhile is left as it is.
+			if _, err := s.jobs.Insert(ctx, ChargeStatusArgs{ChargeID: id}, nil); err != nil {
+				return found, fmt.Errorf("status job of %s: %w", id, err)
+			}
+		}
+		found += len(ids)
+		if len(ids) < sweepBatch {
+			return found, nil
+		}
+	}
+}
+
+// waitingJobStates are the states of a job that has yet to end: those
+// oneStatusJob keeps unique.
+var waitingJobStates = func() []string {
+	out := make([]string, len(oneStatusJob.ByState))
+	for i, st := range oneStatusJob.ByState {
+		out[i] = string(st)
+	}
+	return out
+}()
