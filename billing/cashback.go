@@ -546,9 +546,7 @@ const cashbackExpiryEvery = time.Hour
 // CashbackPeriodic is the expiry sweep; river runs periodic jobs on its
 // elected leader, so many nodes sweep once.
 func (s *Service) CashbackPeriodic() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(cashbackExpiryEvery), func() (river.JobArgs, *river.InsertOpts) {
-		return CashbackExpiryArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: cashbackExpiryEvery}}
-	}, &river.PeriodicJobOpts{RunOnStart: true})
+	return sweeping(CashbackExpiryArgs{}, cashbackExpiryEvery)
 }
 
 type cashbackExpiryWorker struct {

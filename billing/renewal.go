@@ -59,9 +59,7 @@ const sweepEvery = time.Minute
 // Periodic is the sweep; river runs periodic jobs on its elected leader, so
 // many nodes sweep once.
 func (s *Service) Periodic() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(sweepEvery), func() (river.JobArgs, *river.InsertOpts) {
-		return SubscriptionSweepArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: sweepEvery}}
-	}, &river.PeriodicJobOpts{RunOnStart: true})
+	return sweeping(SubscriptionSweepArgs{}, sweepEvery)
 }
 
 // renewalRetries space a failed period's retries; the last repeats. No

@@ -25,8 +25,14 @@ const chargeSweepEvery = 10 * time.Second
 // ChargeSweepPeriodic is the sweep; river runs periodic jobs on its elected
 // leader, so many nodes sweep once.
 func (s *Service) ChargeSweepPeriodic() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(chargeSweepEvery), func() (river.JobArgs, *river.InsertOpts) {
-		return ChargeSweepArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: chargeSweepEvery}}
+	return sweeping(ChargeSweepArgs{}, chargeSweepEvery)
+}
+
+// sweeping is the periodic job of a sweep: every so often and once at
+// start, one job per period however many nodes enqueue it.
+func sweeping(args river.JobArgs, every time.Duration) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
+		return args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: every}}
 	}, &river.PeriodicJobOpts{RunOnStart: true})
 }
 

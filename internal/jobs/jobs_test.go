@@ -332,7 +332,7 @@ func TestRetryNowWakesAListeningNode(t *testing.T) {
 // Asking to run a job that is gone now with the others (the catch-up read
 // it just before it went) skips it instead of failing the whole batch, so
 // the others still come due.
-func TestATakenBackJobIsSkippedWhenTheOthersRunNow(t *testing.T) {
+func TestAVanishedJobIsSkippedWhenTheOthersRunNow(t *testing.T) {
 	t.Parallel()
 	for _, d := range storetest.Dialects(t) {
 		t.Run(string(d), func(t *testing.T) {
