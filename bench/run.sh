@@ -111,8 +111,15 @@ cpu_ticks() { # user+system clock ticks of the gateways so far
 	done
 	echo "$t"
 }
-pg_ticks() { # user+system clock ticks of PostgreSQL's processes so far
-	cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" { t += $14 + $15 } END { print t + 0 }'
+pg_ticks() { # user+system clock ticks of the server's processes so far, the exited ones' too
+	# (reaped by the postmaster: its children's time); every database's,
+	# so the figure is the bench's only on a server nothing else uses.
+	local pm
+	pm=$(pgrep -o -x postgres || true)
+	{
+		cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" { t += $14 + $15 } END { print t + 0 }'
+		if [ -n "$pm" ]; then awk '{ print $16 + $17 }' "/proc/$pm/stat"; fi
+	} | awk '{ t += $1 } END { print t + 0 }'
 }
 machine_ticks() { # busy clock ticks of the whole machine so far
 	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
@@ -141,7 +148,8 @@ vacuum() {
 # the merchant's rows, instead of its primary key. A production database
 # is analyzed (autovacuum); so is this one, after a few seconds of charges.
 if [ "$STORE" != sqlite ]; then
-	"$work/load" -targets "$list" -key "$key" -duration 3s -warmup 0 -payment-methods "$PAYMENT_METHODS" -concurrency "$CONCURRENCY" -label prime >/dev/null 2>&1
+	"$work/load" -targets "$list" -key "$key" -duration 3s -warmup 0 -payment-methods "$PAYMENT_METHODS" -concurrency "$CONCURRENCY" -label prime >"$work/prime.out" 2>&1 ||
+		{ cat "$work/prime.out" >&2; exit 1; }
 	psql "$PGURL/${DB_PREFIX}_gw" -qc "VACUUM (ANALYZE)"
 fi
 echo "== 1. closed loop, $CONCURRENCY in flight"

@@ -246,12 +246,12 @@ func (s *Service) holdRoomTx(tx *gorm.DB, ch *Charge) error {
 		q += ` WHERE spend_months.reserved + excluded.reserved <= CASE excluded.scope` + strings.Repeat(" WHEN ? THEN ?", len(caps)/2) + ` ELSE spend_months.reserved + excluded.reserved END`
 		args = append(args, caps...)
 	}
-	var held []struct{ Scope string }
+	var held []string
 	if err := tx.Raw(q+` RETURNING scope`, args...).Scan(&held).Error; err != nil {
-		return fmt.Errorf("reserve spend: %w", err)
+		return fmt.Errorf("reserve spend of %s: %w", ch.ID, err)
 	}
 	for _, b := range bs {
-		if !slices.ContainsFunc(held, func(h struct{ Scope string }) bool { return h.Scope == b.scope }) {
+		if !slices.Contains(held, b.scope) {
 			return s.overCapTx(tx, b, ch, month)
 		}
 	}

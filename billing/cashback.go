@@ -543,8 +543,8 @@ func (CashbackExpiryArgs) Kind() string { return "cashback_expiry" }
 // cashbackExpiryEvery is how often the elected leader expires balances.
 const cashbackExpiryEvery = time.Hour
 
-// CashbackPeriodic is the expiry sweep; river runs periodic jobs on its
-// elected leader, so many nodes sweep once.
+// CashbackPeriodic is the expiry sweep; river's elected leader enqueues
+// periodic jobs, so many nodes sweep once.
 func (s *Service) CashbackPeriodic() *river.PeriodicJob {
 	return sweeping(CashbackExpiryArgs{}, cashbackExpiryEvery)
 }

@@ -56,7 +56,7 @@ func (SubscriptionSweepArgs) Kind() string { return "subscription_sweep" }
 // sweepEvery is how often the elected leader looks for due periods.
 const sweepEvery = time.Minute
 
-// Periodic is the sweep; river runs periodic jobs on its elected leader, so
+// Periodic is the sweep; river's elected leader enqueues periodic jobs, so
 // many nodes sweep once.
 func (s *Service) Periodic() *river.PeriodicJob {
 	return sweeping(SubscriptionSweepArgs{}, sweepEvery)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"gorm.io/gorm"
 )
 
 // ChargeSweepArgs is the periodic look for processing charges that no
@@ -22,8 +23,8 @@ func (ChargeSweepArgs) Kind() string { return "charge_sweep" }
 // have been due.
 const chargeSweepEvery = 10 * time.Second
 
-// ChargeSweepPeriodic is the sweep; river runs periodic jobs on its elected
-// leader, so many nodes sweep once.
+// ChargeSweepPeriodic is the sweep; river's elected leader enqueues
+// periodic jobs, so many nodes sweep once.
 func (s *Service) ChargeSweepPeriodic() *river.PeriodicJob {
 	return sweeping(ChargeSweepArgs{}, chargeSweepEvery)
 }
@@ -54,20 +55,15 @@ func (w *chargeSweepWorker) Work(ctx context.Context, _ *river.Job[ChargeSweepAr
 func (s *Service) SweepCharges(ctx context.Context) (int, error) {
 	found := 0
 	for {
-		// From the few processing rows (charges_status) and the waiting
-		// status jobs; args->>'x' reads the job's JSON arguments on
-		// PostgreSQL and SQLite alike.
 		var ids []string
-		err := s.db.WithContext(ctx).Raw(`
-			SELECT c.id FROM charges c
-			WHERE c.status = ? AND c.updated_at < ?
-			AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = ? AND j.state IN ? AND j.args->>'charge_id' = c.id)
-			ORDER BY c.updated_at LIMIT ?`,
-			StatusProcessing, s.now().Add(-s.statusDelay()), ChargeStatusArgs{}.Kind(), waitingJobStates, sweepBatch).Scan(&ids).Error
+		err := s.unwatched(ctx, s.now().Add(-s.statusDelay())).Order("c.updated_at").Limit(sweepBatch).Pluck("c.id", &ids).Error
 		if err != nil {
 			return found, fmt.Errorf("sweep processing charges: %w", err)
 		}
 		for _, id := range ids {
+			// Each is a request that died (a crash, a kill) or failed to
+			// record the carrier's answer: worth a look by whoever is on call.
+			s.log.Warn("processing charge without a status job; asking the carrier", "charge", id)
 			// Unique per charge: a job enqueued meanwhile is left as it is.
 			if _, err := s.jobs.Insert(ctx, ChargeStatusArgs{ChargeID: id}, nil); err != nil {
 				return found, fmt.Errorf("status job of %s: %w", id, err)
@@ -78,6 +74,27 @@ func (s *Service) SweepCharges(ctx context.Context) (int, error) {
 			return found, nil
 		}
 	}
+}
+
+// UnwatchedCharges counts the charges processing since before or earlier
+// that no status job waits for or runs on: what the sweep finds. Older
+// than a few sweeps, any such charge means the sweep is not running.
+func (s *Service) UnwatchedCharges(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	if err := s.unwatched(ctx, before).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count unwatched charges: %w", err)
+	}
+	return n, nil
+}
+
+// unwatched selects the charges (as c) processing since before or earlier
+// with no status job waiting or running: from the few processing rows
+// (charges_status) and the waiting status jobs; args->>'x' reads a job's
+// JSON arguments on PostgreSQL and SQLite alike.
+func (s *Service) unwatched(ctx context.Context, before time.Time) *gorm.DB {
+	return s.db.WithContext(ctx).Table("charges AS c").
+		Where("c.status = ? AND c.updated_at < ?", StatusProcessing, before).
+		Where("NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = ? AND j.state IN ? AND j.args->>'charge_id' = c.id)", ChargeStatusArgs{}.Kind(), waitingJobStates)
 }
 
 // waitingJobStates are the states of a job that has yet to end: those

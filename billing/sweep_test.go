@@ -45,7 +45,15 @@ func TestTheSweepFindsAChargeWhoseRequestDied(t *testing.T) {
 		}
 		sweep(0) // its request may still be applying the answer
 		b.clock.Advance(s.statusDelay() + time.Second)
+		unwatched := func(want int64) {
+			t.Helper()
+			if n, err := s.UnwatchedCharges(ctx, b.clock.Now().Add(-s.statusDelay())); err != nil || n != want {
+				t.Fatalf("unwatched charges: %d (%v), want %d", n, err, want)
+			}
+		}
+		unwatched(1)
 		sweep(1)
+		unwatched(0)
 		sweep(0) // it has its job now
 		jobs := statusJobRows(t, s)
 		var args ChargeStatusArgs

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -162,7 +163,10 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	breakerState := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tollgate_carrier_breaker_state", Help: "Each carrier's circuit breaker: 0 available (closed), 1 degraded (half-open), 2 unavailable (open).",
 	}, []string{"carrier"})
-	a.metrics.MustRegister(breakerState, dbCollector{db: st.DB, now: clk.Now, log: log, carriers: func() []string { return a.carriers.Names() }})
+	a.metrics.MustRegister(breakerState, dbCollector{db: st.DB, now: clk.Now, log: log, carriers: func() []string { return a.carriers.Names() },
+		unwatched: func(ctx context.Context, before time.Time) (int64, error) {
+			return a.billing.UnwatchedCharges(ctx, before)
+		}})
 	a.obs = newObserver(a.metrics)
 
 	publicURL := cfg.PublicURL

@@ -249,7 +249,15 @@ type dbCollector struct {
 	now      func() time.Time
 	log      *slog.Logger
 	carriers func() []string // the configured carriers' names
+	// unwatched counts the charges processing since before or earlier
+	// that no status job asks about (billing's sweep gives them one).
+	unwatched func(ctx context.Context, before time.Time) (int64, error)
 }
+
+// unwatchedAfter is how long a charge may be processing without a status
+// job before tollgate_charges_unwatched counts it: the sweep gives one to
+// each within carrier_timeout + 2 s and one sweep (10 s).
+const unwatchedAfter = 5 * time.Minute
 
 var (
 	jobStates        = []string{"available", "scheduled", "retryable", "running"}
@@ -265,6 +273,8 @@ var (
 		"Webhook deliveries to merchants not yet delivered nor given up (status pending).", nil, nil)
 	descWebhookOldest = prometheus.NewDesc("tollgate_webhook_oldest_pending_age_seconds",
 		"Age of the oldest pending webhook delivery; 0 when none is pending.", nil, nil)
+	descUnwatched = prometheus.NewDesc("tollgate_charges_unwatched",
+		"Charges processing for over 5 minutes with no status job waiting or running; above 0, the sweep that gives them one is not running.", nil, nil)
 	descJobs = prometheus.NewDesc("tollgate_jobs",
 		"Jobs in the durable queue (river) by queue and state (available, scheduled, retryable, running).", []string{"queue", "state"}, nil)
 	descDiscrepancies = prometheus.NewDesc("tollgate_settlement_discrepancies",
@@ -272,7 +282,7 @@ var (
 )
 
 func (d dbCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, x := range []*prometheus.Desc{descCharges, descWebhookBacklog, descWebhookOldest, descJobs, descDiscrepancies} {
+	for _, x := range []*prometheus.Desc{descCharges, descUnwatched, descWebhookBacklog, descWebhookOldest, descJobs, descDiscrepancies} {
 		ch <- x
 	}
 }
@@ -296,6 +306,10 @@ func (d dbCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			ch <- prometheus.MustNewConstMetric(descCharges, prometheus.GaugeValue, float64(c.N), c.Carrier, c.Status, c.FailureCode, mode)
 		}
+	}
+
+	if n, err := d.unwatched(ctx, d.now().Add(-unwatchedAfter)); d.ok("unwatched charges", err) {
+		ch <- prometheus.MustNewConstMetric(descUnwatched, prometheus.GaugeValue, float64(n))
 	}
 
 	var backlog int64

@@ -78,6 +78,7 @@ func TestBusinessMetricsAfterAShortLoad(t *testing.T) {
 			`tollgate_declines_total{code="rate_limited",reason="rate_limit"} 1`,
 			`tollgate_declines_total{code="risk_declined",reason="risk"} 0`,
 			`tollgate_carrier_breaker_transitions_total{carrier="skt",to="unavailable"} 0`,
+			`tollgate_charges_unwatched 0`,
 			`tollgate_webhook_backlog `,
 			`tollgate_webhook_oldest_pending_age_seconds `,
 			`tollgate_jobs{queue="default",state="available"}`,
