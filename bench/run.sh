@@ -18,7 +18,9 @@
 #   (VACUUM (ANALYZE) between steps when the server has autovacuum off;)
 #   4. pgbench running bench/charge_writes.sql (the same durable writes) with
 #      CONCURRENCY clients on a database migrated the same way;
-# and prints the ratio gateway / pgbench.
+#   5. pgbench running bench/charge_statements.sql (every statement the
+#      gateway runs for a charge, in its transactions) the same way;
+# and prints the ratio gateway / pgbench, and what step 5 says of it.
 #
 # Settings (environment): PGURL (postgres://postgres@127.0.0.1:5432, trust
 # auth), DB_PREFIX (tgbench: databases DB_PREFIX_gw and DB_PREFIX_pg are
@@ -189,13 +191,22 @@ fi
 cleanup
 pids=()
 
+pgbench_run() { # script, label: pgbench tps of script on a fresh database like the gateway's
+	fresh_db "${DB_PREFIX}_pg"
+	TOLLGATE_DATABASE_URL=$PGURL/${DB_PREFIX}_pg?sslmode=disable "$bin" migrate >/dev/null 2>>"$work/migrate.log"
+	psql "$PGURL/${DB_PREFIX}_pg" -qc "INSERT INTO merchants (id, name, livemode, created_at) VALUES ('mer_bench', 'Bench', false, now())" \
+		-c "INSERT INTO payment_methods (id, merchant_id, livemode, carrier, msisdn_enc, msisdn_index, msisdn_masked, status, created_at, updated_at)
+			VALUES ('pm_bench', 'mer_bench', false, 'skt', 'v1.sealed', repeat(md5('1'), 2), '+82 10-****-0001', 'active', now(), now())"
+	pgbench -n -c "$CONCURRENCY" -j 2 -T "${DURATION%s}" -f "bench/$1.sql" "$PGURL/${DB_PREFIX}_pg" 2>&1 | tee "$work/$2.out" | grep -E "tps|latency|failed" >&2
+	sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$work/$2.out" | head -n 1
+}
 echo "== 4. pgbench: the same durable writes, $CONCURRENCY clients"
-fresh_db "${DB_PREFIX}_pg"
-TOLLGATE_DATABASE_URL=$PGURL/${DB_PREFIX}_pg?sslmode=disable "$bin" migrate >/dev/null 2>>"$work/migrate.log"
-psql "$PGURL/${DB_PREFIX}_pg" -qc "INSERT INTO merchants (id, name, livemode, created_at) VALUES ('mer_bench', 'Bench', false, now())"
-secs=${DURATION%s}
-pgbench -n -c "$CONCURRENCY" -j 2 -T "$secs" -f bench/charge_writes.sql "$PGURL/${DB_PREFIX}_pg" 2>&1 | tee "$work/pgbench.out" | grep -E "tps|latency|failed"
-tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$work/pgbench.out" | head -n 1)
+tps=$(pgbench_run charge_writes pgbench)
+echo "== 5. pgbench: every statement the gateway runs for a charge, $CONCURRENCY clients"
+own=$(pgbench_run charge_statements pgbench-statements)
 
 echo "== result ($STORE, $GATEWAYS gateway(s); logs and outputs in $work)"
 awk -v g="$peak" -v p="$tps" 'BEGIN { printf "gateway %.0f charges/s / pgbench %.0f tps = %.2f\n", g, p, g / p }'
+# The ceiling the gateway's own statements set, with nothing else on the
+# machine: how much of the distance is the statements, how much the rest.
+awk -v g="$peak" -v p="$tps" -v o="$own" 'BEGIN { printf "PostgreSQL alone, the gateway'"'"'s statements: %.0f charges/s = %.2f of pgbench; the gateway reached %.2f of that\n", o, o / p, g / o }'
