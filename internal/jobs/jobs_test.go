@@ -257,24 +257,36 @@ func TestRunNowWakesAListeningNode(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			// Until the listener listens a notification is lost; ask again
-			// (RunNowTx on a job already due changes nothing but notifies).
-			deadline := time.After(30 * time.Second)
-			for {
-				if err := s.DB.Transaction(func(tx *gorm.DB) error {
-					return jobs.RunNowTx(context.Background(), c, tx, uniqueArgs{N: 7}, time.Now())
-				}); err != nil {
-					t.Fatal(err)
-				}
-				select {
-				case <-uw.ran:
-					return
-				case <-time.After(200 * time.Millisecond):
-				case <-deadline:
-					t.Fatal("the job moved to now never ran: no notification woke the node")
-				}
-			}
+			// RunNowTx on a job already due changes nothing but notifies.
+			askUntilRan(t, s, uw.ran, 1, func(tx *gorm.DB) error {
+				return jobs.RunNowTx(context.Background(), c, tx, uniqueArgs{N: 7}, time.Now())
+			})
 		})
+	}
+}
+
+// askUntilRan runs ask, which makes waiting jobs due and notifies, in a
+// transaction, until want different jobs have run (each sends its number
+// on ran). Until the node's listener listens a notification is lost, so it
+// asks again every 200 ms, for 30 s at most.
+func askUntilRan(t *testing.T, s *store.Store, ran <-chan int, want int, ask func(tx *gorm.DB) error) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	seen := map[int]bool{}
+	for len(seen) < want {
+		if err := s.DB.Transaction(ask); err != nil {
+			t.Fatal(err)
+		}
+		for waiting := true; waiting && len(seen) < want; {
+			select {
+			case n := <-ran:
+				seen[n] = true
+			case <-time.After(200 * time.Millisecond):
+				waiting = false
+			case <-deadline:
+				t.Fatalf("%d of %d jobs moved to now ran: no notification woke the node", len(seen), want)
+			}
+		}
 	}
 }
 
@@ -304,27 +316,10 @@ func TestRetryNowWakesAListeningNode(t *testing.T) {
 			if err := s.DB.Table("river_job").Where("kind = ?", uniqueArgs{}.Kind()).Order("id").Pluck("id", &ids).Error; err != nil || len(ids) != 3 {
 				t.Fatalf("jobs %v: %v", ids, err)
 			}
-			// Until the listener listens a notification is lost; ask again
-			// (a job already due stays due, and is notified again).
-			deadline := time.After(30 * time.Second)
-			ran := map[int]bool{}
-			for len(ran) < 3 {
-				if err := s.DB.Transaction(func(tx *gorm.DB) error {
-					return jobs.RetryNowTx(context.Background(), c, tx, ids)
-				}); err != nil {
-					t.Fatal(err)
-				}
-				for waiting := true; waiting && len(ran) < 3; {
-					select {
-					case n := <-uw.ran:
-						ran[n] = true
-					case <-time.After(200 * time.Millisecond):
-						waiting = false
-					case <-deadline:
-						t.Fatalf("%d of 3 jobs moved to now ran: no notification woke the node", len(ran))
-					}
-				}
-			}
+			// A job already due stays due, and is notified again.
+			askUntilRan(t, s, uw.ran, 3, func(tx *gorm.DB) error {
+				return jobs.RetryNowTx(context.Background(), c, tx, ids)
+			})
 		})
 	}
 }
