@@ -60,14 +60,20 @@ func (s *Service) SweepCharges(ctx context.Context) (int, error) {
 		if err != nil {
 			return found, fmt.Errorf("sweep processing charges: %w", err)
 		}
-		for _, id := range ids {
+		if len(ids) == 0 {
+			return found, nil
+		}
+		params := make([]river.InsertManyParams, len(ids))
+		for i, id := range ids {
 			// Each is a request that died (a crash, a kill) or failed to
 			// record the carrier's answer: worth a look by whoever is on call.
 			s.log.Warn("processing charge without a status job; asking the carrier", "charge", id)
-			// Unique per charge: a job enqueued meanwhile is left as it is.
-			if _, err := s.jobs.Insert(ctx, ChargeStatusArgs{ChargeID: id}, nil); err != nil {
-				return found, fmt.Errorf("status job of %s: %w", id, err)
-			}
+			params[i] = river.InsertManyParams{Args: ChargeStatusArgs{ChargeID: id}}
+		}
+		// One statement for the batch; unique per charge, so a job enqueued
+		// meanwhile is left as it is.
+		if _, err := s.jobs.InsertMany(ctx, params); err != nil {
+			return found, fmt.Errorf("status jobs of %d charges: %w", len(ids), err)
 		}
 		found += len(ids)
 		if len(ids) < sweepBatch {
