@@ -190,7 +190,38 @@ func (s *Service) CreateCashbackProgram(ctx context.Context, p auth.Principal, i
 	if err != nil {
 		return nil, fmt.Errorf("create cashback program: %w", err)
 	}
+	s.cashbackEver.Forget(cashbackKey(p.MerchantID, p.Livemode))
 	return prog, nil
+}
+
+func cashbackKey(merchantID string, livemode bool) string {
+	if livemode {
+		return merchantID + "/live"
+	}
+	return merchantID + "/test"
+}
+
+// everHadCashback is whether the merchant has ever had a cashback program
+// in this mode: only then can a charge earn or spend a balance there, so
+// the charges of every other merchant skip both reads. Programs are never
+// deleted, so once true it stays true; a first program made on another
+// node counts here within Settings.LookupCacheTTL (its first charges there
+// earn nothing, and a balance earned elsewhere is spent a little later).
+func (s *Service) everHadCashback(db *gorm.DB, merchantID string, livemode bool) (bool, error) {
+	if s.cashbackEver == nil {
+		return true, nil // no cache: read the program and lots each time, as they say
+	}
+	key := cashbackKey(merchantID, livemode)
+	had, ok, token := s.cashbackEver.Get(key)
+	if ok {
+		return had, nil
+	}
+	var ids []string
+	if err := db.Model(&CashbackProgram{}).Where("merchant_id = ? AND livemode = ?", merchantID, livemode).Limit(1).Pluck("id", &ids).Error; err != nil {
+		return false, fmt.Errorf("cashback programs of %s: %w", merchantID, err)
+	}
+	s.cashbackEver.Put(key, len(ids) > 0, token)
+	return len(ids) > 0, nil
 }
 
 // GetCashbackProgram returns one of the merchant's programs.
@@ -250,6 +281,9 @@ func (s *Service) applyCashbackTx(tx *gorm.DB, ch *Charge) error {
 	room := ch.Amount - floor
 	if room <= 0 || ch.MSISDNIndex == "" {
 		return nil
+	}
+	if had, err := s.everHadCashback(tx, ch.MerchantID, ch.Livemode); err != nil || !had {
+		return err
 	}
 	var lots []cashbackLot
 	err := tx.Where("msisdn_index = ? AND merchant_id = ? AND livemode = ? AND currency = ? AND remaining > 0 AND expires_at > ?",
@@ -316,6 +350,9 @@ func (s *Service) giveBackCashbackTx(tx *gorm.DB, ch *Charge) error {
 // merchant's active program (0 and nil: nothing), so that the charge moves
 // to succeeded with it and its event says so.
 func (s *Service) cashbackToEarnTx(tx *gorm.DB, ch *Charge) (int64, *CashbackProgram, error) {
+	if had, err := s.everHadCashback(tx, ch.MerchantID, ch.Livemode); err != nil || !had {
+		return 0, nil, err
+	}
 	var progs []CashbackProgram
 	if err := tx.Where("merchant_id = ? AND livemode = ? AND currency = ? AND status = ?", ch.MerchantID, ch.Livemode, ch.Currency, CashbackProgramActive).Limit(1).Find(&progs).Error; err != nil {
 		return 0, nil, fmt.Errorf("cashback program of %s: %w", ch.ID, err)

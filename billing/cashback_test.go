@@ -4,8 +4,11 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"tollgate/carriers"
 	"tollgate/internal/problem"
@@ -463,5 +466,57 @@ func TestCashbackTotalsForStatements(t *testing.T) {
 			t.Fatalf("another carrier's totals: %+v %v", none, err)
 		}
 		assertCashbackBooks(t, b)
+	})
+}
+
+// A merchant that never had a cashback program pays no read for it on its
+// charges; its first program counts at once on the node that made it and
+// within the lookup TTL on the others.
+func TestOnlyAMerchantWithAProgramPaysForCashbackReads(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		ctx := context.Background()
+		const ttl = 5 * time.Second
+		node := func() *Service {
+			n, err := NewService(Deps{DB: s.db, Carriers: s.carriers, Vault: s.vault, Clock: s.clock, Log: s.log, Jobs: s.jobs, Events: s.events, Limits: s.limits},
+				Settings{CodeTTL: s.cfg.CodeTTL, MaxAttempts: s.cfg.MaxAttempts, CarrierTimeout: s.cfg.CarrierTimeout, LookupCacheTTL: ttl})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		one, other := node(), node()
+		var reads atomic.Int64
+		if err := b.store.DB.Callback().Query().After("*").Register("test:cashback_reads", func(db *gorm.DB) {
+			if strings.Contains(db.Statement.SQL.String(), "cashback_") {
+				reads.Add(1)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		pm := oneTap(t, s, b, b.merchant, "+821012340001")
+		charge := func(on *Service, wantReads, wantEarned int64) *Charge {
+			t.Helper()
+			reads.Store(0)
+			ch, err := on.CreateCharge(ctx, b.merchant, newKey(), tap(pm, 5000, ""))
+			if err != nil || ch.Status != StatusSucceeded {
+				t.Fatalf("charge: %+v %v", ch, err)
+			}
+			if got := reads.Load(); got != wantReads || ch.CashbackEarned != wantEarned {
+				t.Fatalf("%d cashback reads and %d earned, want %d and %d", got, ch.CashbackEarned, wantReads, wantEarned)
+			}
+			return ch
+		}
+		charge(one, 1, 0)   // learns the merchant has no program
+		charge(one, 0, 0)   // and keeps it
+		charge(other, 1, 0) // each node on its own
+		if _, err := one.CreateCashbackProgram(ctx, b.merchant, program(200, 500, 1000, 90)); err != nil {
+			t.Fatal(err)
+		}
+		charge(one, 3, 100)  // at once where it was made: whether, the lots, the program
+		charge(other, 0, 0)  // within the TTL elsewhere: not yet
+		b.clock.Advance(ttl) // past it, the other node sees it and spends the balance earned on the first
+		if ch := charge(other, 3, 98); ch.CashbackApplied != 100 {
+			t.Fatalf("applied %d of the balance, want 100", ch.CashbackApplied)
+		}
 	})
 }

@@ -63,6 +63,9 @@ type Service struct {
 	limits   Limiter
 	catchUp  catchUpThrottle                 // when this node last caught each carrier up (catchup.go)
 	names    *ttlcache.Cache[string, string] // merchant id → name (merchant.go)
+	// cashbackEver: whether a merchant has ever had a cashback program in a
+	// mode (cashback.go), so charges of the many that never did read none.
+	cashbackEver *ttlcache.Cache[string, bool]
 }
 
 // Deps are what the service is built from; all are required.
@@ -102,7 +105,8 @@ func NewService(d Deps, cfg Settings) (*Service, error) {
 		return nil, err
 	}
 	return &Service{db: d.DB, carriers: d.Carriers, vault: d.Vault, clock: d.Clock, cfg: cfg, log: d.Log, jobs: d.Jobs, events: d.Events, limits: d.Limits,
-		names: ttlcache.New[string, string](cfg.LookupCacheTTL, lookupCacheMax, d.Clock)}, nil
+		names:        ttlcache.New[string, string](cfg.LookupCacheTTL, lookupCacheMax, d.Clock),
+		cashbackEver: ttlcache.New[string, bool](cfg.LookupCacheTTL, lookupCacheMax, d.Clock)}, nil
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

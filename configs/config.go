@@ -46,7 +46,7 @@ type Config struct {
 	SpendingCaps    SpendingCapsConfig `yaml:"spending_caps"`
 	Carriers        []CarrierConfig    `yaml:"carriers"`
 	APIKeyCacheTTL  time.Duration      `yaml:"api_key_cache_ttl"` // how long a node trusts a resolved key; 0 = every request reads it
-	LookupCacheTTL  time.Duration      `yaml:"lookup_cache_ttl"`  // how long a node keeps merchants' names and webhook endpoints; 0 = every charge reads them
+	LookupCacheTTL  time.Duration      `yaml:"lookup_cache_ttl"`  // how long a node keeps merchants' names, webhook endpoints and whether they ever had a cashback program; 0 = every charge reads them
 	PprofListen     string             `yaml:"pprof_listen"`      // a loopback host:port serving /debug/pprof/; empty = off
 	TrustedProxies  []string           `yaml:"trusted_proxies"`   // CIDRs of reverse proxies whose X-Forwarded-For names the client; empty = the TCP peer is the client
 	DatabasePool    int                `yaml:"database_pool"`     // open connections per node; 0 = the store's default (PostgreSQL 32, SQLite 8)
