@@ -123,6 +123,14 @@ pg_ticks() { # user+system clock ticks of the server's processes so far, the exi
 		if [ -n "$pm" ]; then awk '{ print $16 + $17 }' "/proc/$pm/stat"; fi
 	} | awk '{ t += $1 } END { print t + 0 }'
 }
+peak_rss() { # the gateways' largest resident set so far, MiB
+	local m=0 r
+	for p in "${gwpids[@]}"; do
+		r=$(awk '/^VmHWM:/ { print int($2 / 1024) }' "/proc/$p/status")
+		[ "$r" -gt "$m" ] && m=$r
+	done
+	echo "$m"
+}
 machine_ticks() { # busy clock ticks of the whole machine so far
 	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
 }
@@ -161,8 +169,8 @@ ticks=$(($(cpu_ticks) - before)) pg=$(($(pg_ticks) - pg_before)) machine=$(($(ma
 peak=$(figure "$work/peak.out" charges_per_s)
 charges=$(($(figure "$work/peak.out" charges) + $(figure "$work/peak.out" warmup_charges)))
 # CPU per charge depends far less than charges/s on what else the machine runs.
-awk -v t="$ticks" -v pg="$pg" -v m="$machine" -v hz="$(getconf CLK_TCK)" -v c="$charges" 'BEGIN {
-	printf "CPU per charge: gateway %.2f ms, PostgreSQL %.2f ms, whole machine %.2f ms (%d charges, warm-up included)\n", 1000 * t / hz / c, 1000 * pg / hz / c, 1000 * m / hz / c, c }' | tee -a "$work/peak.out"
+awk -v t="$ticks" -v pg="$pg" -v m="$machine" -v hz="$(getconf CLK_TCK)" -v c="$charges" -v rss="$(peak_rss)" 'BEGIN {
+	printf "CPU per charge: gateway %.2f ms, PostgreSQL %.2f ms, whole machine %.2f ms (%d charges, warm-up included); gateway peak RSS %d MiB\n", 1000 * t / hz / c, 1000 * pg / hz / c, 1000 * m / hz / c, c, rss }' | tee -a "$work/peak.out"
 if [ "$STEPS" = peak ]; then
 	exit 0
 fi

@@ -50,6 +50,7 @@ type Config struct {
 	PprofListen     string             `yaml:"pprof_listen"`      // a loopback host:port serving /debug/pprof/; empty = off
 	TrustedProxies  []string           `yaml:"trusted_proxies"`   // CIDRs of reverse proxies whose X-Forwarded-For names the client; empty = the TCP peer is the client
 	DatabasePool    int                `yaml:"database_pool"`     // open connections per node; 0 = the store's default (PostgreSQL 32, SQLite 8)
+	GCPercent       int                `yaml:"gc_percent"`        // Go's GOGC for serve (heap growth between collections, %); the GOGC environment variable wins
 }
 
 // JobsConfig tunes the durable job queue.
@@ -274,6 +275,9 @@ func (c Config) Validate() error {
 	}
 	if c.LookupCacheTTL < 0 || c.LookupCacheTTL > time.Minute {
 		return fmt.Errorf("lookup_cache_ttl: must be between 0 and 1m (an endpoint created or deleted on one node counts on the others this late), got %s", c.LookupCacheTTL)
+	}
+	if c.GCPercent < 25 || c.GCPercent > 2000 {
+		return fmt.Errorf("gc_percent: must be between 25 and 2000 (Go's default is 100), got %d", c.GCPercent)
 	}
 	if c.DatabasePool < 0 || c.DatabasePool > 500 {
 		return fmt.Errorf("database_pool: must be between 0 (the default) and 500, got %d", c.DatabasePool)

@@ -23,6 +23,9 @@ func TestSpeedSettingsNameTheirKey(t *testing.T) {
 		{func(c *Config) { c.DatabasePool = -1 }, "database_pool"},
 		{func(c *Config) { c.DatabasePool = 501 }, "database_pool"},
 		{func(c *Config) { c.DatabasePool = 16 }, ""},
+		{func(c *Config) { c.GCPercent = 0 }, "gc_percent"},
+		{func(c *Config) { c.GCPercent = 2001 }, "gc_percent"},
+		{func(c *Config) { c.GCPercent = 100 }, ""},
 		{func(c *Config) { c.APIKeyCacheTTL = 0 }, ""},
 		{func(c *Config) { c.APIKeyCacheTTL = time.Minute }, ""},
 		{func(c *Config) { c.PprofListen = "127.0.0.1:6060" }, ""},
@@ -40,7 +43,7 @@ func TestSpeedSettingsNameTheirKey(t *testing.T) {
 		}
 	}
 	c := defaults(t)
-	if c.APIKeyCacheTTL != 5*time.Second || c.LookupCacheTTL != 5*time.Second || c.PprofListen != "" {
-		t.Fatalf("shipped: api_key_cache_ttl %s, lookup_cache_ttl %s, pprof_listen %q; want 5s, 5s and off", c.APIKeyCacheTTL, c.LookupCacheTTL, c.PprofListen)
+	if c.APIKeyCacheTTL != 5*time.Second || c.LookupCacheTTL != 5*time.Second || c.PprofListen != "" || c.GCPercent != 400 {
+		t.Fatalf("shipped: api_key_cache_ttl %s, lookup_cache_ttl %s, pprof_listen %q, gc_percent %d; want 5s, 5s, off and 400", c.APIKeyCacheTTL, c.LookupCacheTTL, c.PprofListen, c.GCPercent)
 	}
 }

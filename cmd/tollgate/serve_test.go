@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -140,4 +141,19 @@ func TestSimURLWithoutSimPath(t *testing.T) {
 			t.Fatalf("charge through a simulator at %s: %d %v", sim.base, r.Status, r.Body)
 		}
 	})
+}
+
+// gc_percent sets the collector's target unless the operator's GOGC,
+// already applied by the runtime, says otherwise.
+func TestGCPercentYieldsToGOGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	if got := applyGCPercent(400, getenv); got != "400" || debug.SetGCPercent(100) != 400 {
+		t.Fatalf("without GOGC: %s, want 400 in force", got)
+	}
+	env["GOGC"] = "off"
+	if got := applyGCPercent(400, getenv); got != "GOGC=off" || debug.SetGCPercent(100) != 100 {
+		t.Fatalf("with GOGC=off: %s, want the runtime's setting left alone", got)
+	}
 }
