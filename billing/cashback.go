@@ -181,6 +181,7 @@ func (s *Service) CreateCashbackProgram(ctx context.Context, p auth.Principal, i
 	}
 	err := s.db.WithContext(ctx).Create(prog).Error
 	if store.IsUniqueViolation(err) {
+		s.cashbackEver.Forget(cashbackKey(p.MerchantID, p.Livemode)) // it has one, whatever this node kept
 		var cur CashbackProgram
 		if err := s.db.WithContext(ctx).Where("merchant_id = ? AND livemode = ? AND currency = ? AND status = ?", p.MerchantID, p.Livemode, in.Currency, CashbackProgramActive).Take(&cur).Error; err != nil {
 			return nil, fmt.Errorf("load active program: %w", err)

@@ -513,6 +513,9 @@ func TestOnlyAMerchantWithAProgramPaysForCashbackReads(t *testing.T) {
 			t.Fatal(err)
 		}
 		charge(one, 3, 100)  // at once where it was made: whether, the lots, the program
+		if had, err := one.everHadCashback(s.db, b.merchant.MerchantID, true); err != nil || had {
+			t.Fatalf("live mode: had a program %v (%v); only test mode has one", had, err)
+		}
 		charge(other, 0, 0)  // within the TTL elsewhere: not yet
 		b.clock.Advance(ttl) // past it, the other node sees it and spends the balance earned on the first
 		if ch := charge(other, 3, 98); ch.CashbackApplied != 100 {

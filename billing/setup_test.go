@@ -78,7 +78,8 @@ func setupWith(t *testing.T, d store.Dialect, quotas map[string]ratelimit.Quota)
 		t.Fatal(err)
 	}
 	s, err := NewService(Deps{DB: st.DB, Carriers: b.carriers, Vault: vault, Clock: clk, Log: log, Jobs: q, Events: b.events, Limits: limits},
-		Settings{CodeTTL: 5 * time.Minute, MaxAttempts: 3, CarrierTimeout: 3 * time.Second})
+		Settings{CodeTTL: 5 * time.Minute, MaxAttempts: 3, CarrierTimeout: 3 * time.Second,
+			LookupCacheTTL: 5 * time.Second}) // as shipped: every test runs through the node's caches
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
@@ -93,7 +92,8 @@ func cmdServe(stdout, stderr io.Writer, getenv func(string) string) (*flag.FlagS
 			return err
 		}
 		log := newLogger(stderr, cfg.LogLevel)
-		log.Info("starting", "mode", cfg.Mode, "listen", cfg.Listen, "database", cfg.Redacted().DatabaseURL, "gc_percent", applyGCPercent(cfg.GCPercent, getenv))
+		gcPercent, gcFrom := applyGCPercent(cfg.GCPercent, getenv)
+		log.Info("starting", "mode", cfg.Mode, "listen", cfg.Listen, "database", cfg.Redacted().DatabaseURL, "gc_percent", gcPercent, "gc_percent_from", gcFrom)
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
 			return fmt.Errorf("listen: %s: %w", cfg.Listen, err)
@@ -162,13 +162,14 @@ func cmdServe(stdout, stderr io.Writer, getenv func(string) string) (*flag.FlagS
 }
 
 // applyGCPercent sets the collector's target to gc_percent unless the
-// operator set GOGC, which the runtime has already applied and which wins;
-// it answers the setting in force. A gateway's live heap is small and its
-// garbage per charge large, so collecting less often saves CPU for memory.
-func applyGCPercent(configured int, getenv func(string) string) string {
+// operator set GOGC, which the runtime has already applied and which wins
+// (a value it cannot parse leaves Go's 100). It answers the target in
+// force (-1: off) and where it came from. A gateway's live heap is small
+// and its garbage per charge large, so collecting less often saves CPU.
+func applyGCPercent(configured int, getenv func(string) string) (int, string) {
 	if v := getenv("GOGC"); v != "" {
-		return "GOGC=" + v
+		return debug.SetGCPercent(debug.SetGCPercent(-1)), "GOGC=" + v
 	}
 	debug.SetGCPercent(configured)
-	return strconv.Itoa(configured)
+	return configured, "gc_percent"
 }

@@ -144,16 +144,19 @@ func TestSimURLWithoutSimPath(t *testing.T) {
 }
 
 // gc_percent sets the collector's target unless the operator's GOGC,
-// already applied by the runtime, says otherwise.
+// already applied by the runtime, says otherwise; the log names what is in
+// force either way.
 func TestGCPercentYieldsToGOGC(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	env := map[string]string{}
 	getenv := func(k string) string { return env[k] }
-	if got := applyGCPercent(400, getenv); got != "400" || debug.SetGCPercent(100) != 400 {
-		t.Fatalf("without GOGC: %s, want 400 in force", got)
+	if got, from := applyGCPercent(400, getenv); got != 400 || from != "gc_percent" || debug.SetGCPercent(100) != 400 {
+		t.Fatalf("without GOGC: %d from %s, want 400 in force", got, from)
 	}
+	// As the runtime leaves it for GOGC=off (or 100 for GOGC=abc): untouched.
+	debug.SetGCPercent(-1)
 	env["GOGC"] = "off"
-	if got := applyGCPercent(400, getenv); got != "GOGC=off" || debug.SetGCPercent(100) != 100 {
-		t.Fatalf("with GOGC=off: %s, want the runtime's setting left alone", got)
+	if got, from := applyGCPercent(400, getenv); got != -1 || from != "GOGC=off" || debug.SetGCPercent(100) != -1 {
+		t.Fatalf("with GOGC=off: %d from %s, want the runtime's setting left alone and named", got, from)
 	}
 }
