@@ -28,7 +28,9 @@
 # PAYMENT_METHODS (200), STORE (postgres|sqlite), WEBHOOKS (0),
 # TOLLGATE_BIN (a tollgate binary to measure instead of building this tree),
 # PPROF (1: gateway i serves pprof on 127.0.0.1:1706i), PORT_BASE (18080),
-# STEPS (all | peak: step 1 alone, for a quick comparison of two builds).
+# STEPS (all | peak: step 1 alone, for a quick comparison of two builds),
+# WHATIF (1: also step 6, charge_statements_batched_results.sql: the
+# ceiling if the results of 8 charges were written together).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -43,6 +45,7 @@ WEBHOOKS=${WEBHOOKS:-0}
 PPROF=${PPROF:-0}
 PORT_BASE=${PORT_BASE:-18080}
 STEPS=${STEPS:-all}
+WHATIF=${WHATIF:-0}
 SIM_PORT=$((PORT_BASE + 10))
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tollgate-bench.XXXXXX")
@@ -212,9 +215,16 @@ echo "== 4. pgbench: the same durable writes, $CONCURRENCY clients"
 tps=$(pgbench_run charge_writes pgbench)
 echo "== 5. pgbench: every statement the gateway runs for a charge, $CONCURRENCY clients"
 own=$(pgbench_run charge_statements pgbench-statements)
+if [ "$WHATIF" = 1 ]; then
+	echo "== 6. pgbench: the same statements with the results of 8 charges written together, $CONCURRENCY clients"
+	batched=$(pgbench_run charge_statements_batched_results pgbench-whatif)
+fi
 
 echo "== result ($STORE, $GATEWAYS gateway(s); logs and outputs in $work)"
 awk -v g="$peak" -v p="$tps" 'BEGIN { printf "gateway %.0f charges/s / pgbench %.0f tps = %.2f\n", g, p, g / p }'
 # The ceiling the gateway's own statements set, with nothing else on the
 # machine: how much of the distance is the statements, how much the rest.
 awk -v g="$peak" -v p="$tps" -v o="$own" 'BEGIN { printf "PostgreSQL alone, the gateway'"'"'s statements: %.0f charges/s = %.2f of pgbench; the gateway reached %.2f of that\n", o, o / p, g / o }'
+if [ "$WHATIF" = 1 ]; then
+	awk -v p="$tps" -v o="$own" -v b="$batched" 'BEGIN { printf "what if results were batched by 8: %.0f charges/s = %.2f of pgbench (%+.0f %% over one at a time)\n", 8 * b, 8 * b / p, 100 * (8 * b / o - 1) }'
+fi
