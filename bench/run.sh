@@ -94,6 +94,7 @@ wait_up() { # url
 echo "== simulator and $GATEWAYS gateway(s) on $STORE"
 "$bin" sim --listen "127.0.0.1:$SIM_PORT" >"$work/sim.log" 2>&1 &
 pids+=($!)
+simpid=$!
 targets=()
 gwpids=()
 for i in $(seq 1 "$GATEWAYS"); do
@@ -115,6 +116,9 @@ cpu_ticks() { # user+system clock ticks of the gateways so far
 		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
 	done
 	echo "$t"
+}
+sim_ticks() { # user+system clock ticks of the simulator so far
+	awk '{ print $14 + $15 }' "/proc/$simpid/stat"
 }
 pg_ticks() { # user+system clock ticks of the server's processes so far, the exited ones' too
 	# (reaped by the postmaster: its children's time); every database's,
@@ -166,14 +170,15 @@ if [ "$STORE" != sqlite ]; then
 	psql "$PGURL/${DB_PREFIX}_gw" -qc "VACUUM (ANALYZE)"
 fi
 echo "== 1. closed loop, $CONCURRENCY in flight"
-before=$(cpu_ticks) pg_before=$(pg_ticks) machine_before=$(machine_ticks)
+before=$(cpu_ticks) pg_before=$(pg_ticks) sim_before=$(sim_ticks) machine_before=$(machine_ticks)
 load peak -concurrency "$CONCURRENCY"
-ticks=$(($(cpu_ticks) - before)) pg=$(($(pg_ticks) - pg_before)) machine=$(($(machine_ticks) - machine_before))
+ticks=$(($(cpu_ticks) - before)) pg=$(($(pg_ticks) - pg_before)) sim=$(($(sim_ticks) - sim_before)) machine=$(($(machine_ticks) - machine_before))
 peak=$(figure "$work/peak.out" charges_per_s)
 charges=$(($(figure "$work/peak.out" charges) + $(figure "$work/peak.out" warmup_charges)))
 # CPU per charge depends far less than charges/s on what else the machine runs.
-awk -v t="$ticks" -v pg="$pg" -v m="$machine" -v hz="$(getconf CLK_TCK)" -v c="$charges" -v rss="$(peak_rss)" 'BEGIN {
-	printf "CPU per charge: gateway %.2f ms, PostgreSQL %.2f ms, whole machine %.2f ms (%d charges, warm-up included); gateway peak RSS %d MiB\n", 1000 * t / hz / c, 1000 * pg / hz / c, 1000 * m / hz / c, c, rss }' | tee -a "$work/peak.out"
+awk -v t="$ticks" -v pg="$pg" -v sim="$sim" -v m="$machine" -v hz="$(getconf CLK_TCK)" -v c="$charges" -v rss="$(peak_rss)" 'BEGIN {
+	f = 1000 / hz / c
+	printf "CPU per charge: gateway %.2f ms, PostgreSQL %.2f ms, simulator %.2f ms, load tool and the rest %.2f ms, whole machine %.2f ms (%d charges, warm-up included); gateway peak RSS %d MiB\n", t * f, pg * f, sim * f, (m - t - pg - sim) * f, m * f, c, rss }' | tee -a "$work/peak.out"
 if [ "$STEPS" = peak ]; then
 	exit 0
 fi
