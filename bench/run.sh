@@ -28,7 +28,8 @@
 # PAYMENT_METHODS (200), STORE (postgres|sqlite), WEBHOOKS (0),
 # TOLLGATE_BIN (a tollgate binary to measure instead of building this tree),
 # PPROF (1: gateway i serves pprof on 127.0.0.1:1706i), PORT_BASE (18080),
-# STEPS (all | peak: step 1 alone, for a quick comparison of two builds),
+# STEPS (all | peak: step 1 alone, for a quick comparison of two builds |
+# latency: steps 1 and 2, the peak and the open loop at half of it),
 # WHATIF (1: also step 6, charge_statements_batched_results.sql: the
 # ceiling if the results of 8 charges were written together).
 set -euo pipefail
@@ -186,6 +187,9 @@ half=$(awk -v p="$peak" 'BEGIN { printf "%d", p / 2 }')
 vacuum # the peak step left thousands of dead rows
 echo "== 2. open loop at half the peak: $half/s"
 load half -rate "$half" -concurrency "$CONCURRENCY"
+if [ "$STEPS" = latency ]; then
+	exit 0
+fi
 if [ "$WEBHOOKS" = 1 ]; then
 	vacuum
 	# The peak with deliveries on: closed loop as in step 1, with a webhook

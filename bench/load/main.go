@@ -70,7 +70,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.IntVar(&o.concurrency, "concurrency", 32, "charges in flight (closed loop), or the workers open loop starts with")
 	fs.IntVar(&o.rate, "rate", 0, "open loop: charges started per second; 0 = closed loop")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long to measure")
-	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "closed-loop load before measuring (connections, caches), not counted")
+	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "load before measuring (connections, caches), not counted: closed loop, or the open loop's own rate with -rate")
 	fs.IntVar(&o.methods, "payment-methods", 200, "one-tap payment methods (numbers) charged round-robin")
 	fs.StringVar(&o.carrier, "carrier", "skt", "the simulated carrier")
 	fs.IntVar(&o.amount, "amount", 100, "amount per charge in KRW (minor units)")
@@ -139,7 +139,14 @@ func run(args []string, stdout io.Writer) error {
 	}
 	warm := 0
 	if o.warmup > 0 {
-		for range attacker(o.concurrency, o.concurrency).Attack(targeter, vegeta.ConstantPacer{}, o.warmup, "warmup") {
+		// Warm up as the measurement will run: an open loop at its own rate,
+		// not a closed loop at full concurrency, whose backlog (receipts,
+		// a queue of commits) would land in the first second measured.
+		wa, wp := attacker(o.concurrency, o.concurrency), vegeta.Pacer(vegeta.ConstantPacer{})
+		if o.rate > 0 {
+			wa, wp = attacker(o.concurrency, 1<<20), vegeta.ConstantPacer{Freq: o.rate, Per: time.Second}
+		}
+		for range wa.Attack(targeter, wp, o.warmup, "warmup") {
 			warm++
 		}
 	}
