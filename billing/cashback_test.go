@@ -512,7 +512,7 @@ func TestOnlyAMerchantWithAProgramPaysForCashbackReads(t *testing.T) {
 		if _, err := one.CreateCashbackProgram(ctx, b.merchant, program(200, 500, 1000, 90)); err != nil {
 			t.Fatal(err)
 		}
-		charge(one, 3, 100)  // at once where it was made: whether, the lots, the program
+		charge(one, 3, 100) // at once where it was made: whether, the lots, the program
 		if had, err := one.everHadCashback(s.db, b.merchant.MerchantID, true); err != nil || had {
 			t.Fatalf("live mode: had a program %v (%v); only test mode has one", had, err)
 		}
