@@ -30,8 +30,9 @@
 # PPROF (1: gateway i serves pprof on 127.0.0.1:1706i), PORT_BASE (18080),
 # STEPS (all | peak: step 1 alone, for a quick comparison of two builds |
 # latency: steps 1 and 2, the peak and the open loop at half of it),
-# WHATIF (1: also step 6, charge_statements_batched_results.sql: the
-# ceiling if the results of 8 charges were written together).
+# WHATIF (1: also steps 6 and 7, the ceilings if the results of 8 charges,
+# then all of their statements, were written together:
+# charge_statements_batched_results.sql, charge_statements_batched.sql).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -227,6 +228,8 @@ own=$(pgbench_run charge_statements pgbench-statements)
 if [ "$WHATIF" = 1 ]; then
 	echo "== 6. pgbench: the same statements with the results of 8 charges written together, $CONCURRENCY clients"
 	batched=$(pgbench_run charge_statements_batched_results pgbench-whatif)
+	echo "== 7. pgbench: all of those statements for 8 charges of 8 numbers written together, $CONCURRENCY clients"
+	all=$(pgbench_run charge_statements_batched pgbench-whatif-all)
 fi
 
 echo "== result ($STORE, $GATEWAYS gateway(s); logs and outputs in $work)"
@@ -236,4 +239,5 @@ awk -v g="$peak" -v p="$tps" 'BEGIN { printf "gateway %.0f charges/s / pgbench %
 awk -v g="$peak" -v p="$tps" -v o="$own" 'BEGIN { printf "PostgreSQL alone, the gateway'"'"'s statements: %.0f charges/s = %.2f of pgbench; the gateway reached %.2f of that\n", o, o / p, g / o }'
 if [ "$WHATIF" = 1 ]; then
 	awk -v p="$tps" -v o="$own" -v b="$batched" 'BEGIN { printf "what if results were batched by 8: %.0f charges/s = %.2f of pgbench (%+.0f %% over one at a time)\n", 8 * b, 8 * b / p, 100 * (8 * b / o - 1) }'
+	awk -v p="$tps" -v o="$own" -v b="$all" 'BEGIN { printf "what if every statement were batched by 8: %.0f charges/s = %.2f of pgbench (%+.0f %% over one at a time)\n", 8 * b, 8 * b / p, 100 * (8 * b / o - 1) }'
 fi
