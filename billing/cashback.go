@@ -181,7 +181,7 @@ func (s *Service) CreateCashbackProgram(ctx context.Context, p auth.Principal, i
 	}
 	err := s.db.WithContext(ctx).Create(prog).Error
 	if store.IsUniqueViolation(err) {
-		s.cashbackEver.Forget(cashbackKey(p.MerchantID, p.Livemode)) // it has one, whatever this node kept
+		s.cashbackEver.Forget(merchantMode{p.MerchantID, p.Livemode}) // it has one, whatever this node kept
 		var cur CashbackProgram
 		if err := s.db.WithContext(ctx).Where("merchant_id = ? AND livemode = ? AND currency = ? AND status = ?", p.MerchantID, p.Livemode, in.Currency, CashbackProgramActive).Take(&cur).Error; err != nil {
 			return nil, fmt.Errorf("load active program: %w", err)
@@ -191,15 +191,8 @@ func (s *Service) CreateCashbackProgram(ctx context.Context, p auth.Principal, i
 	if err != nil {
 		return nil, fmt.Errorf("create cashback program: %w", err)
 	}
-	s.cashbackEver.Forget(cashbackKey(p.MerchantID, p.Livemode))
+	s.cashbackEver.Forget(merchantMode{p.MerchantID, p.Livemode})
 	return prog, nil
-}
-
-func cashbackKey(merchantID string, livemode bool) string {
-	if livemode {
-		return merchantID + "/live"
-	}
-	return merchantID + "/test"
 }
 
 // everHadCashback is whether the merchant has ever had a cashback program
@@ -212,17 +205,13 @@ func (s *Service) everHadCashback(db *gorm.DB, merchantID string, livemode bool)
 	if s.cashbackEver == nil {
 		return true, nil // no cache: read the program and lots each time, as they say
 	}
-	key := cashbackKey(merchantID, livemode)
-	had, ok, token := s.cashbackEver.Get(key)
-	if ok {
-		return had, nil
-	}
-	var ids []string
-	if err := db.Model(&CashbackProgram{}).Where("merchant_id = ? AND livemode = ?", merchantID, livemode).Limit(1).Pluck("id", &ids).Error; err != nil {
-		return false, fmt.Errorf("cashback programs of %s: %w", merchantID, err)
-	}
-	s.cashbackEver.Put(key, len(ids) > 0, token)
-	return len(ids) > 0, nil
+	return s.cashbackEver.Load(merchantMode{merchantID, livemode}, func() (bool, error) {
+		var ids []string
+		if err := db.Model(&CashbackProgram{}).Where("merchant_id = ? AND livemode = ?", merchantID, livemode).Limit(1).Pluck("id", &ids).Error; err != nil {
+			return false, fmt.Errorf("cashback programs of %s: %w", merchantID, err)
+		}
+		return len(ids) > 0, nil
+	})
 }
 
 // GetCashbackProgram returns one of the merchant's programs.

@@ -53,16 +53,13 @@ func (s *Service) merchantName(ctx context.Context, id string) (string, error) {
 
 // merchantNameOn is merchantName read on db (a transaction's, for receipts).
 func (s *Service) merchantNameOn(db *gorm.DB, id string) (string, error) {
-	name, ok, token := s.names.Get(id)
-	if ok {
-		return name, nil
-	}
-	var m Merchant
-	if err := db.Select("name").Where("id = ?", id).Take(&m).Error; err != nil {
-		return "", fmt.Errorf("merchant %s: %w", id, err)
-	}
-	s.names.Put(id, m.Name, token)
-	return m.Name, nil
+	return s.names.Load(id, func() (string, error) {
+		var m Merchant
+		if err := db.Select("name").Where("id = ?", id).Take(&m).Error; err != nil {
+			return "", fmt.Errorf("merchant %s: %w", id, err)
+		}
+		return m.Name, nil
+	})
 }
 
 // ownedChunk bounds the ids of one look-up in Owned, well inside every

@@ -65,7 +65,13 @@ type Service struct {
 	names    *ttlcache.Cache[string, string] // merchant id → name (merchant.go)
 	// cashbackEver: whether a merchant has ever had a cashback program in a
 	// mode (cashback.go), so charges of the many that never did read none.
-	cashbackEver *ttlcache.Cache[string, bool]
+	cashbackEver *ttlcache.Cache[merchantMode, bool]
+}
+
+// merchantMode names one merchant in one mode (test or live).
+type merchantMode struct {
+	merchantID string
+	livemode   bool
 }
 
 // Deps are what the service is built from; all are required.
@@ -106,7 +112,7 @@ func NewService(d Deps, cfg Settings) (*Service, error) {
 	}
 	return &Service{db: d.DB, carriers: d.Carriers, vault: d.Vault, clock: d.Clock, cfg: cfg, log: d.Log, jobs: d.Jobs, events: d.Events, limits: d.Limits,
 		names:        ttlcache.New[string, string](cfg.LookupCacheTTL, lookupCacheMax, d.Clock),
-		cashbackEver: ttlcache.New[string, bool](cfg.LookupCacheTTL, lookupCacheMax, d.Clock)}, nil
+		cashbackEver: ttlcache.New[merchantMode, bool](cfg.LookupCacheTTL, lookupCacheMax, d.Clock)}, nil
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

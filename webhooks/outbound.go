@@ -232,16 +232,13 @@ const endpointsCacheMax = 10000
 // enabledTx is the merchant's enabled endpoints, from this node's copy
 // while it is younger than CacheTTL. The slice is shared: read it only.
 func (o *Outbound) enabledTx(tx *gorm.DB, merchantID string, livemode bool) ([]endpoint, error) {
-	key := endpointsKey{merchantID, livemode}
-	eps, ok, token := o.endpoints.Get(key)
-	if ok {
+	return o.endpoints.Load(endpointsKey{merchantID, livemode}, func() ([]endpoint, error) {
+		var eps []endpoint
+		if err := tx.Where("merchant_id = ? AND livemode = ? AND status = ?", merchantID, livemode, endpointEnabled).Find(&eps).Error; err != nil {
+			return nil, fmt.Errorf("endpoints of %s: %w", merchantID, err)
+		}
 		return eps, nil
-	}
-	if err := tx.Where("merchant_id = ? AND livemode = ? AND status = ?", merchantID, livemode, endpointEnabled).Find(&eps).Error; err != nil {
-		return nil, fmt.Errorf("endpoints of %s: %w", merchantID, err)
-	}
-	o.endpoints.Put(key, eps, token)
-	return eps, nil
+	})
 }
 
 // changed drops this node's copy of a merchant's endpoints: call it once

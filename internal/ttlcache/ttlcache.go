@@ -76,6 +76,21 @@ func (c *Cache[K, V]) Put(k K, v V, token uint64) {
 	c.m[k] = entry[V]{v: v, stored: now}
 }
 
+// Load returns k's copy, or what read answers, kept unless a Forget came
+// while it read. A failed read is not kept. A nil cache reads every time.
+func (c *Cache[K, V]) Load(k K, read func() (V, error)) (V, error) {
+	v, ok, token := c.Get(k)
+	if ok {
+		return v, nil
+	}
+	v, err := read()
+	if err != nil {
+		return v, err
+	}
+	c.Put(k, v, token)
+	return v, nil
+}
+
 // Forget drops k's copy, after a change to it committed on this node.
 func (c *Cache[K, V]) Forget(k K) {
 	if c == nil {

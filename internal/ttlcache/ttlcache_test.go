@@ -1,6 +1,7 @@
 package ttlcache
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -58,5 +59,33 @@ func TestTheCacheIsBoundedAndOffIsNil(t *testing.T) {
 	off.Forget(1)
 	if _, ok, _ := off.Get(1); ok {
 		t.Fatal("no cache hit")
+	}
+}
+
+func TestLoadReadsOnAMissAndKeepsOnlyWhatItMayKeep(t *testing.T) {
+	c := New[string, int](time.Minute, 10, &clock.Offset{})
+	reads := 0
+	read := func(v int, err error) func() (int, error) {
+		return func() (int, error) { reads++; return v, err }
+	}
+	if _, err := c.Load("a", read(0, errors.New("down"))); err == nil {
+		t.Fatal("a failed read was not reported")
+	}
+	if v, err := c.Load("a", read(1, nil)); err != nil || v != 1 || reads != 2 {
+		t.Fatalf("got %d %v after %d reads; a failed read must not be kept", v, err, reads)
+	}
+	if v, _ := c.Load("a", read(2, nil)); v != 1 || reads != 2 {
+		t.Fatalf("got %d after %d reads; want the copy, no read", v, reads)
+	}
+	// A change on this node while a read is out: what the read saw is not kept.
+	c.Forget("a")
+	c.Load("a", func() (int, error) { c.Forget("a"); return 3, nil })
+	if _, ok, _ := c.Get("a"); ok {
+		t.Fatal("a read that raced a Forget was kept")
+	}
+	var off *Cache[string, int]
+	off.Load("a", read(4, nil))
+	if v, _ := off.Load("a", read(5, nil)); v != 5 {
+		t.Fatalf("no cache answered %d; want a fresh read each time", v)
 	}
 }
