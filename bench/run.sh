@@ -181,6 +181,10 @@ charges=$(($(figure "$work/peak.out" charges) + $(figure "$work/peak.out" warmup
 awk -v t="$ticks" -v pg="$pg" -v sim="$sim" -v m="$machine" -v hz="$(getconf CLK_TCK)" -v c="$charges" -v rss="$(peak_rss)" 'BEGIN {
 	f = 1000 / hz / c
 	printf "CPU per charge: gateway %.2f ms, PostgreSQL %.2f ms, simulator %.2f ms, load tool and the rest %.2f ms, whole machine %.2f ms (%d charges, warm-up included); gateway peak RSS %d MiB\n", t * f, pg * f, sim * f, (m - t - pg - sim) * f, m * f, c, rss }' | tee -a "$work/peak.out"
+# The coalesced statements' mean batch sizes so far (internal/batch).
+for t in "${targets[@]}"; do curl -fsS "$t/metrics"; done | awk -F'[{}" ]+' '
+	/^tollgate_batches_total/ { b[$3] += $NF } /^tollgate_batched_calls_total/ { c[$3] += $NF }
+	END { line = "mean batch size:"; for (k in b) if (b[k] > 0) line = line sprintf(" %s %.2f (%d calls),", k, c[k] / b[k], c[k]); print line }' | sed 's/,$//' | tee -a "$work/peak.out"
 if [ "$STEPS" = peak ]; then
 	exit 0
 fi

@@ -1,14 +1,16 @@
 package billing
 
 import (
-	"tollgate/money"
-
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
+
+	"tollgate/internal/batch"
+	"tollgate/money"
 )
 
 // EventSpendThresholdReached tells the merchant whose charge took a
@@ -206,8 +208,17 @@ type subscriberTextWorker struct {
 // by the queue; a text is at least once, never lost.
 func (w *subscriberTextWorker) Work(ctx context.Context, job *river.Job[SubscriberTextArgs]) error {
 	s := w.s
-	var ch Charge
-	if err := s.db.WithContext(ctx).Where("id = ?", job.Args.ChargeID).Take(&ch).Error; err != nil {
+	ch, err := s.textCharges.Do(ctx, job.Args.ChargeID)
+	if errors.Is(err, batch.ErrBatch) {
+		var chs []*Charge
+		if chs, err = s.chargesByID(ctx, []string{job.Args.ChargeID}); err == nil {
+			ch = chs[0]
+		}
+	}
+	if err == nil && ch == nil {
+		err = gorm.ErrRecordNotFound
+	}
+	if err != nil {
 		return fmt.Errorf("text about %s: %w", job.Args.ChargeID, err)
 	}
 	c, ok := s.carriers.Get(ch.Carrier)
@@ -223,6 +234,27 @@ func (w *subscriberTextWorker) Work(ctx context.Context, job *river.Job[Subscrib
 		return err
 	}
 	return nil
+}
+
+// textBatchMax bounds one read of texts' charges; the queue hands out at
+// most its fetch limit (100 by default) at a time.
+const textBatchMax = 100
+
+// chargesByID reads charges in one statement, nil for an id not found.
+func (s *Service) chargesByID(ctx context.Context, ids []string) ([]*Charge, error) {
+	var found []Charge
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&found).Error; err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*Charge, len(found))
+	for i := range found {
+		byID[found[i].ID] = &found[i]
+	}
+	out := make([]*Charge, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out, nil
 }
 
 // texts are the messages to subscribers in one language. Amounts are

@@ -14,6 +14,7 @@ import (
 
 	"tollgate/carriers"
 	"tollgate/internal/auth"
+	"tollgate/internal/batch"
 	"tollgate/internal/clock"
 	"tollgate/internal/jobs"
 	"tollgate/internal/msisdn"
@@ -66,6 +67,9 @@ type Service struct {
 	// cashbackEver: whether a merchant has ever had a cashback program in a
 	// mode (cashback.go), so charges of the many that never did read none.
 	cashbackEver *ttlcache.Cache[merchantMode, bool]
+	// textCharges reads the charges of subscriber texts due together, as
+	// the queue hands them out together (alerts.go).
+	textCharges *batch.Batcher[string, *Charge]
 }
 
 // merchantMode names one merchant in one mode (test or live).
@@ -110,9 +114,16 @@ func NewService(d Deps, cfg Settings) (*Service, error) {
 	if err := cfg.Risk.validate(); err != nil {
 		return nil, err
 	}
-	return &Service{db: d.DB, carriers: d.Carriers, vault: d.Vault, clock: d.Clock, cfg: cfg, log: d.Log, jobs: d.Jobs, events: d.Events, limits: d.Limits,
+	s := &Service{db: d.DB, carriers: d.Carriers, vault: d.Vault, clock: d.Clock, cfg: cfg, log: d.Log, jobs: d.Jobs, events: d.Events, limits: d.Limits,
 		names:        ttlcache.New[string, string](cfg.LookupCacheTTL, lookupCacheMax, d.Clock),
-		cashbackEver: ttlcache.New[merchantMode, bool](cfg.LookupCacheTTL, lookupCacheMax, d.Clock)}, nil
+		cashbackEver: ttlcache.New[merchantMode, bool](cfg.LookupCacheTTL, lookupCacheMax, d.Clock)}
+	s.textCharges = batch.New(textBatchMax, s.chargesByID)
+	return s, nil
+}
+
+// BatchStats are the service's batches' counts, by name, for /metrics.
+func (s *Service) BatchStats() map[string]batch.Stats {
+	return map[string]batch.Stats{"text_charge_read": s.textCharges.Stats()}
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"tollgate/billing"
+	"tollgate/internal/batch"
 	"tollgate/internal/clock"
 )
 
@@ -30,6 +31,9 @@ type API struct {
 	clock clock.Clock
 	cfg   Settings
 	log   *slog.Logger
+
+	claims  *batch.Batcher[idempotencyKey, bool]
+	answers *batch.Batcher[keptAnswer, struct{}]
 }
 
 // New builds the app layer over a billing service.
@@ -40,7 +44,15 @@ func New(svc *billing.Service, db *gorm.DB, clk clock.Clock, cfg Settings, log *
 	if cfg.Retention <= 0 || cfg.Wait <= 0 {
 		return nil, errors.New("billingapi: idempotency retention and wait must be positive")
 	}
-	return &API{svc: svc, db: db, clock: clk, cfg: cfg, log: log}, nil
+	a := &API{svc: svc, db: db, clock: clk, cfg: cfg, log: log}
+	a.claims = batch.New(idemBatchMax, a.insertClaims)
+	a.answers = batch.New(idemBatchMax, a.storeAnswers)
+	return a, nil
 }
 
 func (a *API) now() time.Time { return a.clock.Now().UTC() }
+
+// BatchStats are the idempotency batches' counts, by name, for /metrics.
+func (a *API) BatchStats() map[string]batch.Stats {
+	return map[string]batch.Stats{"idempotency_claim": a.claims.Stats(), "idempotency_answer": a.answers.Stats()}
+}

@@ -38,6 +38,7 @@ type testBundle struct {
 	carrier  *carrierfake.Carrier
 	carriers *carrierfake.Set
 	events   *sink
+	api      *API
 	base     string
 	key      string
 	otherKey string // another merchant's
@@ -82,6 +83,7 @@ func setup(t *testing.T, d store.Dialect) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.api = api
 	keys := auth.Keys{DB: st.DB, Now: clk.Now}
 	m, err := b.svc.CreateMerchant(ctx, "Shop A", false)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"gorm.io/gorm"
 
 	"tollgate/internal/problem"
-	"tollgate/internal/store"
 	"tollgate/internal/web"
 )
 
@@ -139,12 +138,12 @@ func (a *API) claimKey(ctx context.Context, merchantID, key, hash string) (idemp
 	// clock must not hand a key still in flight to a duplicate.
 	wall := time.Now().UTC()
 	row := idempotencyKey{MerchantID: merchantID, Key: key, RequestHash: hash, State: idemInProgress, CreatedAt: now, LockedUntil: wall.Add(idemLease)}
-	err := a.db.WithContext(ctx).Create(&row).Error
-	if err == nil {
-		return row, true, nil
-	}
-	if !store.IsUniqueViolation(err) {
+	inserted, err := a.claimNew(ctx, row)
+	if err != nil {
 		return row, false, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if inserted {
+		return row, true, nil
 	}
 	var cur idempotencyKey
 	err = a.db.WithContext(ctx).Where("merchant_id = ? AND key = ?", merchantID, key).Take(&cur).Error
@@ -203,10 +202,8 @@ func (a *API) runAndStore(c echo.Context, next echo.HandlerFunc, merchantID, key
 		}
 		return nil
 	}
-	err := where.Model(&idempotencyKey{}).Updates(map[string]any{
-		"state": idemDone, "response_status": rec.status,
-		"response_type": c.Response().Header().Get(echo.HeaderContentType), "response_body": rec.body.Bytes(),
-	}).Error
+	err := a.storeAnswer(ctx, keptAnswer{merchantID: merchantID, key: key, status: rec.status,
+		contentType: c.Response().Header().Get(echo.HeaderContentType), body: rec.body.Bytes()})
 	if err != nil {
 		a.log.Error("store idempotent response", "error", err)
 	}

@@ -259,6 +259,7 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	if err != nil {
 		return nil, err
 	}
+	a.metrics.MustRegister(batchCollector{a.billingAPI.BatchStats, a.billing.BatchStats})
 	pageSettings, err := withPageLimits(mypage.Settings{Livemode: cfg.Mode == "live", SessionTTL: cfg.MyPage.SessionTTL,
 		CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts}, cfg.RateLimits)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm"
 
 	"tollgate/carriers"
+	"tollgate/internal/batch"
 	"tollgate/internal/problem"
 	"tollgate/settlement"
 )
@@ -394,4 +395,29 @@ func carrierBases(conns []carriers.Connection, simURL string) map[string]string 
 		out[strings.TrimRight(c.BaseURL, "/")] = c.Name
 	}
 	return out
+}
+
+// batchCollector reports this node's coalesced statements (internal/batch):
+// calls over batches is the mean batch size, which grows with load.
+type batchCollector []func() map[string]batch.Stats
+
+var (
+	batchesDesc = prometheus.NewDesc("tollgate_batches_total",
+		"Statements run for coalesced calls on this node, by batch (idempotency_claim, idempotency_answer, text_charge_read).", []string{"batch"}, nil)
+	batchedCallsDesc = prometheus.NewDesc("tollgate_batched_calls_total",
+		"Calls those statements served, by batch; divided by tollgate_batches_total, the mean batch size.", []string{"batch"}, nil)
+)
+
+func (c batchCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- batchesDesc
+	ch <- batchedCallsDesc
+}
+
+func (c batchCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, stats := range c {
+		for name, st := range stats() {
+			ch <- prometheus.MustNewConstMetric(batchesDesc, prometheus.CounterValue, float64(st.Batches), name)
+			ch <- prometheus.MustNewConstMetric(batchedCallsDesc, prometheus.CounterValue, float64(st.Calls), name)
+		}
+	}
 }

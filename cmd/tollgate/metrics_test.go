@@ -91,6 +91,14 @@ func TestBusinessMetricsAfterAShortLoad(t *testing.T) {
 				t.Errorf("/metrics lacks %s; it has:\n%s", want, grepLines(text, family))
 			}
 		}
+		// One request at a time: every coalesced statement served one call.
+		for _, name := range []string{"idempotency_claim", "idempotency_answer"} {
+			batches := regexp.MustCompile(`tollgate_batches_total\{batch="` + name + `"\} (\d+)`).FindStringSubmatch(text)
+			calls := regexp.MustCompile(`tollgate_batched_calls_total\{batch="` + name + `"\} (\d+)`).FindStringSubmatch(text)
+			if batches == nil || calls == nil || batches[1] != calls[1] || batches[1] == "0" {
+				t.Errorf("%s: batches %v, calls %v; want as many of each as requests with a key", name, batches, calls)
+			}
+		}
 		// The numbers themselves (national digits too), not a prefix such
 		// as "8210", which a float in a histogram's sum can hold.
 		for _, leak := range []string{"1099990001", "1012340002", "1012340007", "1077770001", "tel:", "+82"} {

@@ -1,0 +1,109 @@
+package billingapi
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"strings"
+
+	"tollgate/internal/batch"
+)
+
+// Concurrent requests write their keys together: claims in one insert,
+// answers in one update, each a statement and a commit for many (see
+// internal/batch). A batch that fails is retried call by call, so one bad
+// row never fails the requests written with it.
+const idemBatchMax = 64
+
+type keyID struct{ merchantID, key string }
+
+// claimNew inserts row if its key is new and reports whether it did; a key
+// already held is left to claimKey's slow path, which reads it.
+func (a *API) claimNew(ctx context.Context, row idempotencyKey) (bool, error) {
+	inserted, err := a.claims.Do(ctx, row)
+	if errors.Is(err, batch.ErrBatch) {
+		res := a.db.WithContext(ctx).Exec(insertClaimsSQL(1), claimArgs(nil, row)...)
+		return res.RowsAffected == 1, res.Error
+	}
+	return inserted, err
+}
+
+func insertClaimsSQL(n int) string {
+	return "INSERT INTO idempotency_keys (merchant_id, key, request_hash, state, created_at, locked_until) VALUES " +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", n), ", ") + " ON CONFLICT DO NOTHING"
+}
+
+func claimArgs(args []any, r idempotencyKey) []any {
+	return append(args, r.MerchantID, r.Key, r.RequestHash, r.State, r.CreatedAt, r.LockedUntil)
+}
+
+// insertClaims is the claims' batch: the rows it returns are the keys it
+// inserted. A key twice in one batch is inserted for its first call only;
+// the second reads it as a duplicate would.
+func (a *API) insertClaims(ctx context.Context, rows []idempotencyKey) ([]bool, error) {
+	first := make(map[keyID]int, len(rows))
+	args := make([]any, 0, 6*len(rows))
+	for i, r := range rows {
+		if _, dup := first[keyID{r.MerchantID, r.Key}]; dup {
+			continue
+		}
+		first[keyID{r.MerchantID, r.Key}] = i
+		args = claimArgs(args, r)
+	}
+	var got []struct{ MerchantID, Key string }
+	err := a.db.WithContext(ctx).Raw(insertClaimsSQL(len(first))+" RETURNING merchant_id, key", args...).Scan(&got).Error
+	if err != nil {
+		return nil, err
+	}
+	inserted := make([]bool, len(rows))
+	for _, g := range got {
+		if i, ok := first[keyID{g.MerchantID, g.Key}]; ok {
+			inserted[i] = true
+		}
+	}
+	return inserted, nil
+}
+
+// keptAnswer is a request's answer, kept for replay.
+type keptAnswer struct {
+	merchantID, key string
+	status          int
+	contentType     string
+	body            []byte
+}
+
+// storeAnswer marks the key done with its answer.
+func (a *API) storeAnswer(ctx context.Context, ans keptAnswer) error {
+	_, err := a.answers.Do(ctx, ans)
+	if errors.Is(err, batch.ErrBatch) {
+		_, err = a.storeAnswers(ctx, []keptAnswer{ans})
+	}
+	return err
+}
+
+// storeAnswers updates the keys from a list of values; the casts type the
+// parameters, which VALUES alone leaves as text.
+func (a *API) storeAnswers(ctx context.Context, answers []keptAnswer) ([]struct{}, error) {
+	blobType := "BLOB"
+	if a.db.Dialector.Name() == "postgres" {
+		blobType = "BYTEA"
+	}
+	row := "(?, ?, CAST(? AS INTEGER), ?, CAST(? AS " + blobType + ")), "
+	args := make([]any, 0, 5*len(answers))
+	for _, ans := range answers {
+		args = append(args, ans.merchantID, ans.key, ans.status, ans.contentType, blob(ans.body))
+	}
+	err := a.db.WithContext(ctx).Exec("UPDATE idempotency_keys AS k SET state = ?, response_status = v.column3, response_type = v.column4, response_body = v.column5"+
+		" FROM (VALUES "+strings.TrimSuffix(strings.Repeat(row, len(answers)), ", ")+") AS v WHERE k.merchant_id = v.column1 AND k.key = v.column2",
+		append([]any{idemDone}, args...)...).Error
+	if err != nil {
+		return nil, err
+	}
+	return make([]struct{}, len(answers)), nil
+}
+
+// blob keeps GORM from spreading bytes over placeholders, as it does with
+// any other slice given to raw SQL.
+type blob []byte
+
+func (b blob) Value() (driver.Value, error) { return []byte(b), nil }

@@ -1,0 +1,141 @@
+// Package batch runs concurrent calls of one kind together, as a database
+// does group commit: while one batch is running, the calls that arrive
+// wait and form the next. Nothing waits on a timer, so a lone call runs at
+// once and batches only grow when calls overlap, that is with load.
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Func runs one batch: one output per input, in the same order, or an
+// error for the whole batch.
+type Func[In, Out any] func(ctx context.Context, ins []In) ([]Out, error)
+
+// Batcher coalesces calls to one Func. The zero value is not usable; see New.
+type Batcher[In, Out any] struct {
+	run Func[In, Out]
+	max int
+
+	mu      sync.Mutex
+	queue   []*call[In, Out]
+	running bool
+
+	batches, items atomic.Uint64
+}
+
+type call[In, Out any] struct {
+	in  In
+	out Out
+	err error
+	// lead is set when the call is woken to run the next batch itself
+	// rather than with its result.
+	lead bool
+	done chan struct{}
+}
+
+// New returns a Batcher running at most max inputs per batch (max >= 1).
+func New[In, Out any](max int, run Func[In, Out]) *Batcher[In, Out] {
+	if max < 1 {
+		max = 1
+	}
+	return &Batcher[In, Out]{run: run, max: max}
+}
+
+// ErrBatch wraps a whole batch's error, so a caller can tell it from its own
+// and retry alone: one bad input must not fail the calls batched with it.
+var ErrBatch = errors.New("batch failed")
+
+type batchError struct{ err error }
+
+func (e *batchError) Error() string   { return "batch failed: " + e.err.Error() }
+func (e *batchError) Unwrap() []error { return []error{ErrBatch, e.err} }
+
+// Do runs in within the next batch and returns its output. The batch runs
+// on the context of the call that leads it, without its cancellation: the
+// calls that joined it must not fail because that caller went away.
+func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
+	c := &call[In, Out]{in: in, done: make(chan struct{})}
+	b.mu.Lock()
+	b.queue = append(b.queue, c)
+	if b.running {
+		b.mu.Unlock()
+		<-c.done
+		if !c.lead {
+			return c.out, c.err
+		}
+		b.mu.Lock()
+	}
+	b.running = true
+	n := min(len(b.queue), b.max)
+	calls := b.queue[:n:n]
+	b.queue = b.queue[n:]
+	b.mu.Unlock()
+
+	panicked := b.runBatch(context.WithoutCancel(ctx), c, calls)
+
+	b.mu.Lock()
+	if len(b.queue) > 0 {
+		next := b.queue[0]
+		next.lead = true
+		close(next.done) // it takes the queue, this caller goes back
+	} else {
+		b.running = false
+		b.queue = nil // let the backing array go
+	}
+	b.mu.Unlock()
+	if panicked != nil {
+		panic(panicked)
+	}
+	return c.out, c.err
+}
+
+func (b *Batcher[In, Out]) runBatch(ctx context.Context, leader *call[In, Out], calls []*call[In, Out]) (panicked any) {
+	ins := make([]In, len(calls))
+	for i, c := range calls {
+		ins[i] = c.in
+	}
+	outs, panicked, err := b.call(ctx, ins)
+	if err == nil && len(outs) != len(ins) {
+		err = errors.New("batch: wrong number of outputs")
+	}
+	b.batches.Add(1)
+	b.items.Add(uint64(len(calls)))
+	for i, c := range calls {
+		if err != nil {
+			c.err = &batchError{err}
+		} else {
+			c.out = outs[i]
+		}
+		if c != leader { // the leader is not waiting
+			close(c.done)
+		}
+	}
+	return panicked
+}
+
+// call runs the Func, turning a panic into the batch's error so that the
+// calls waiting on it are answered; the leader panics again afterwards.
+func (b *Batcher[In, Out]) call(ctx context.Context, ins []In) (outs []Out, panicked any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			outs, panicked, err = nil, p, fmt.Errorf("batch panicked: %v", p)
+		}
+	}()
+	outs, err = b.run(ctx, ins)
+	return outs, nil, err
+}
+
+// Stats count a Batcher's work: Calls / Batches is its mean batch size.
+type Stats struct {
+	Batches, Calls uint64
+}
+
+// Stats are the batches run so far and the calls they held.
+func (b *Batcher[In, Out]) Stats() Stats {
+	return Stats{Batches: b.batches.Load(), Calls: b.items.Load()}
+}

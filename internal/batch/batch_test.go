@@ -1,0 +1,247 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+)
+
+// gate is a Func that records each batch and holds it until released.
+type gate struct {
+	mu      sync.Mutex
+	batches [][]int
+	hold    chan struct{}
+}
+
+func (g *gate) run(ctx context.Context, ins []int) ([]int, error) {
+	g.mu.Lock()
+	g.batches = append(g.batches, slices.Clone(ins))
+	g.mu.Unlock()
+	if g.hold != nil {
+		<-g.hold
+	}
+	outs := make([]int, len(ins))
+	for i, in := range ins {
+		outs[i] = in * 10
+	}
+	return outs, nil
+}
+
+// waitQueued yields until n calls wait behind the running batch.
+func waitQueued[In, Out any](b *Batcher[In, Out], n int) {
+	for {
+		b.mu.Lock()
+		q := len(b.queue)
+		b.mu.Unlock()
+		if q >= n {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+func TestALoneCallRunsAtOnceAlone(t *testing.T) {
+	g := &gate{}
+	b := New(8, g.run)
+	for i := 1; i <= 3; i++ {
+		out, err := b.Do(context.Background(), i)
+		if err != nil || out != i*10 {
+			t.Fatalf("Do(%d) = %d, %v", i, out, err)
+		}
+	}
+	if want := [][]int{{1}, {2}, {3}}; !slices.EqualFunc(g.batches, want, slices.Equal) {
+		t.Fatalf("batches %v, want %v", g.batches, want)
+	}
+}
+
+// Calls that arrive while a batch runs form the next one, at most max at a
+// time, and each gets its own output.
+func TestCallsArrivingDuringABatchFormTheNext(t *testing.T) {
+	g := &gate{hold: make(chan struct{})}
+	b := New(3, g.run)
+	var wg sync.WaitGroup
+	got := make([]int, 8)
+	do := func(i int) {
+		defer wg.Done()
+		out, err := b.Do(context.Background(), i)
+		if err != nil {
+			t.Errorf("Do(%d): %v", i, err)
+		}
+		got[i] = out
+	}
+	wg.Add(1)
+	go do(0)
+	for { // the first batch is running, alone
+		g.mu.Lock()
+		n := len(g.batches)
+		g.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		runtime.Gosched()
+	}
+	for i := 1; i < 8; i++ {
+		wg.Add(1)
+		go do(i)
+		waitQueued(b, i) // in a known order
+	}
+	close(g.hold)
+	wg.Wait()
+	for i, out := range got {
+		if out != i*10 {
+			t.Errorf("call %d got %d, want %d", i, out, i*10)
+		}
+	}
+	want := [][]int{{0}, {1, 2, 3}, {4, 5, 6}, {7}}
+	if !slices.EqualFunc(g.batches, want, slices.Equal) {
+		t.Fatalf("batches %v, want %v", g.batches, want)
+	}
+	if st := b.Stats(); st != (Stats{Batches: 4, Calls: 8}) {
+		t.Fatalf("Stats() = %+v, want 4 batches of 8 calls", st)
+	}
+}
+
+func TestABatchErrorReachesEveryCallAsErrBatch(t *testing.T) {
+	boom := errors.New("boom")
+	hold := make(chan struct{})
+	var first sync.Once
+	b := New(8, func(ctx context.Context, ins []int) ([]int, error) {
+		first.Do(func() { <-hold })
+		if len(ins) > 1 {
+			return nil, boom
+		}
+		return []int{1}, nil
+	})
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	wg.Add(1)
+	go func() { defer wg.Done(); _, err := b.Do(context.Background(), 0); errs <- err }()
+	for {
+		b.mu.Lock()
+		running := b.running
+		b.mu.Unlock()
+		if running {
+			break
+		}
+		runtime.Gosched()
+	}
+	for i := 1; i <= 3; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, err := b.Do(context.Background(), i); errs <- err }()
+	}
+	waitQueued(b, 3)
+	close(hold)
+	wg.Wait()
+	close(errs)
+	var ok, failed int
+	for err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrBatch) && errors.Is(err, boom):
+			failed++
+		default:
+			t.Errorf("unexpected error %v", err)
+		}
+	}
+	if ok != 1 || failed != 3 {
+		t.Fatalf("%d succeeded and %d failed as a batch; want 1 and 3", ok, failed)
+	}
+}
+
+func TestAWrongNumberOfOutputsIsABatchError(t *testing.T) {
+	b := New(8, func(ctx context.Context, ins []int) ([]int, error) { return nil, nil })
+	if _, err := b.Do(context.Background(), 1); !errors.Is(err, ErrBatch) {
+		t.Fatalf("Do = %v, want ErrBatch", err)
+	}
+}
+
+// The leader's caller going away must not cancel the calls batched with it.
+func TestTheBatchOutlivesItsLeadersCancellation(t *testing.T) {
+	b := New(8, func(ctx context.Context, ins []int) ([]int, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return ins, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if out, err := b.Do(ctx, 7); err != nil || out != 7 {
+		t.Fatalf("Do = %d, %v; want 7, nil", out, err)
+	}
+}
+
+// A panic answers the calls batched with it with an error, panics in its
+// leader, and leaves the Batcher usable.
+func TestAPanicAnswersTheCallsBatchedWithIt(t *testing.T) {
+	hold := make(chan struct{})
+	var first sync.Once
+	b := New(8, func(ctx context.Context, ins []int) ([]int, error) {
+		first.Do(func() { <-hold })
+		if slices.Contains(ins, 0) {
+			panic("bug")
+		}
+		return ins, nil
+	})
+	go b.Do(context.Background(), 1) // holds the first batch
+	for {
+		b.mu.Lock()
+		running := b.running
+		b.mu.Unlock()
+		if running {
+			break
+		}
+		runtime.Gosched()
+	}
+	leader := make(chan any)
+	go func() {
+		defer func() { leader <- recover() }()
+		b.Do(context.Background(), 0)
+	}()
+	waitQueued(b, 1)
+	joined := make(chan error)
+	go func() { _, err := b.Do(context.Background(), 2); joined <- err }()
+	waitQueued(b, 2)
+	close(hold)
+	if p := <-leader; p != "bug" {
+		t.Fatalf("leader recovered %v, want the panic", p)
+	}
+	if err := <-joined; !errors.Is(err, ErrBatch) {
+		t.Fatalf("the call batched with the panic got %v, want ErrBatch", err)
+	}
+	if out, err := b.Do(context.Background(), 3); err != nil || out != 3 {
+		t.Fatalf("after the panic Do = %d, %v; want 3, nil", out, err)
+	}
+}
+
+func TestManyConcurrentCallersEachGetTheirOwnOutput(t *testing.T) {
+	b := New(16, func(ctx context.Context, ins []int) ([]int, error) {
+		outs := make([]int, len(ins))
+		for i, in := range ins {
+			outs[i] = in + 1
+		}
+		return outs, nil
+	})
+	const workers, each = 32, 200
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				in := w*each + i
+				if out, err := b.Do(context.Background(), in); err != nil || out != in+1 {
+					t.Errorf("Do(%d) = %d, %v", in, out, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if st := b.Stats(); st.Calls != workers*each || st.Batches == 0 || st.Batches > st.Calls {
+		t.Fatalf("Stats() = %+v, want %d calls", st, workers*each)
+	}
+}
