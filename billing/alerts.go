@@ -2,14 +2,12 @@ package billing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
-	"tollgate/internal/batch"
 	"tollgate/money"
 )
 
@@ -209,12 +207,6 @@ type subscriberTextWorker struct {
 func (w *subscriberTextWorker) Work(ctx context.Context, job *river.Job[SubscriberTextArgs]) error {
 	s := w.s
 	ch, err := s.textCharges.Do(ctx, job.Args.ChargeID)
-	if errors.Is(err, batch.ErrBatch) {
-		var chs []*Charge
-		if chs, err = s.chargesByID(ctx, []string{job.Args.ChargeID}); err == nil {
-			ch = chs[0]
-		}
-	}
 	if err == nil && ch == nil {
 		err = gorm.ErrRecordNotFound
 	}
@@ -240,7 +232,8 @@ func (w *subscriberTextWorker) Work(ctx context.Context, job *river.Job[Subscrib
 // most its fetch limit (100 by default) at a time.
 const textBatchMax = 100
 
-// chargesByID reads charges in one statement, nil for an id not found.
+// chargesByID reads charges in one statement, nil for an id not found, a
+// copy for each id asked.
 func (s *Service) chargesByID(ctx context.Context, ids []string) ([]*Charge, error) {
 	var found []Charge
 	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&found).Error; err != nil {
@@ -252,7 +245,10 @@ func (s *Service) chargesByID(ctx context.Context, ids []string) ([]*Charge, err
 	}
 	out := make([]*Charge, len(ids))
 	for i, id := range ids {
-		out[i] = byID[id]
+		if ch := byID[id]; ch != nil {
+			c := *ch // the callers' own
+			out[i] = &c
+		}
 	}
 	return out, nil
 }

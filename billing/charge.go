@@ -407,12 +407,40 @@ func (s *Service) insertCharge(ctx context.Context, ch *Charge) (*Charge, error)
 }
 
 func (s *Service) chargeByKey(ctx context.Context, merchantID, key string) (*Charge, error) {
-	var ch Charge
-	err := s.db.WithContext(ctx).Where("merchant_id = ? AND idempotency_key = ?", merchantID, key).Take(&ch).Error
-	if err != nil {
+	ch, err := s.keyedCharges.Do(ctx, chargeKey{merchantID, key})
+	if err == nil && ch == nil {
+		err = gorm.ErrRecordNotFound
+	}
+	return ch, err
+}
+
+// chargeKey is a charge's idempotency key: unique per merchant.
+type chargeKey struct{ merchantID, key string }
+
+// chargesByKey reads charges by key in one statement, nil for a key that
+// made none. Every new charge asks first, so requests arriving together
+// ask together.
+func (s *Service) chargesByKey(ctx context.Context, keys []chargeKey) ([]*Charge, error) {
+	pairs := make([][]any, len(keys))
+	for i, k := range keys {
+		pairs[i] = []any{k.merchantID, k.key}
+	}
+	var found []Charge
+	if err := s.db.WithContext(ctx).Where("(merchant_id, idempotency_key) IN ?", pairs).Find(&found).Error; err != nil {
 		return nil, err
 	}
-	return &ch, nil
+	byKey := make(map[chargeKey]*Charge, len(found))
+	for i := range found {
+		byKey[chargeKey{found[i].MerchantID, found[i].IdempotencyKey}] = &found[i]
+	}
+	out := make([]*Charge, len(keys))
+	for i, k := range keys {
+		if ch := byKey[k]; ch != nil {
+			c := *ch // the callers' own: they change what they read
+			out[i] = &c
+		}
+	}
+	return out, nil
 }
 
 // GetCharge returns a charge the principal may see; anything else is 404.

@@ -122,15 +122,34 @@ func samePaymentMethod(pm *PaymentMethod, carrier, index string) (*PaymentMethod
 }
 
 func (s *Service) getPaymentMethod(ctx context.Context, p auth.Principal, id string) (*PaymentMethod, error) {
-	var pm PaymentMethod
-	err := s.db.WithContext(ctx).Where("id = ? AND merchant_id = ?", id, p.MerchantID).Take(&pm).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, problem.NotFound("payment method")
-	}
+	pm, err := s.paymentMethods.Do(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("get payment method %s: %w", id, err)
 	}
-	return &pm, nil
+	if pm == nil || pm.MerchantID != p.MerchantID {
+		return nil, problem.NotFound("payment method")
+	}
+	return pm, nil
+}
+
+// paymentMethodsByID reads payment methods in one statement, nil for an id
+// not found; every one-tap charge reads its own first. Each caller gets its
+// own copy: callers change what they read.
+func (s *Service) paymentMethodsByID(ctx context.Context, ids []string) ([]*PaymentMethod, error) {
+	var found []PaymentMethod
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&found).Error; err != nil {
+		return nil, err
+	}
+	out := make([]*PaymentMethod, len(ids))
+	for i, id := range ids {
+		for j := range found {
+			if found[j].ID == id {
+				pm := found[j]
+				out[i] = &pm
+			}
+		}
+	}
+	return out, nil
 }
 
 // GetPaymentMethod returns one of the merchant's payment methods.

@@ -70,6 +70,11 @@ type Service struct {
 	// textCharges reads the charges of subscriber texts due together, as
 	// the queue hands them out together (alerts.go).
 	textCharges *batch.Batcher[string, *Charge]
+	// keyedCharges and paymentMethods read what each new charge reads
+	// first, for the requests that arrive together (charge.go,
+	// payment_method.go).
+	keyedCharges   *batch.Batcher[chargeKey, *Charge]
+	paymentMethods *batch.Batcher[string, *PaymentMethod]
 }
 
 // merchantMode names one merchant in one mode (test or live).
@@ -118,13 +123,19 @@ func NewService(d Deps, cfg Settings) (*Service, error) {
 		names:        ttlcache.New[string, string](cfg.LookupCacheTTL, lookupCacheMax, d.Clock),
 		cashbackEver: ttlcache.New[merchantMode, bool](cfg.LookupCacheTTL, lookupCacheMax, d.Clock)}
 	s.textCharges = batch.New(textBatchMax, s.chargesByID)
+	s.keyedCharges = batch.New(readBatchMax, s.chargesByKey)
+	s.paymentMethods = batch.New(readBatchMax, s.paymentMethodsByID)
 	return s, nil
 }
 
 // BatchStats are the service's batches' counts, by name, for /metrics.
 func (s *Service) BatchStats() map[string]batch.Stats {
-	return map[string]batch.Stats{"text_charge_read": s.textCharges.Stats()}
+	return map[string]batch.Stats{"text_charge_read": s.textCharges.Stats(),
+		"charge_by_key_read": s.keyedCharges.Stats(), "payment_method_read": s.paymentMethods.Stats()}
 }
+
+// readBatchMax bounds one read for requests arriving together.
+const readBatchMax = 64
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }
 

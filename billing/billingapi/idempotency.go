@@ -138,7 +138,7 @@ func (a *API) claimKey(ctx context.Context, merchantID, key, hash string) (idemp
 	// clock must not hand a key still in flight to a duplicate.
 	wall := time.Now().UTC()
 	row := idempotencyKey{MerchantID: merchantID, Key: key, RequestHash: hash, State: idemInProgress, CreatedAt: now, LockedUntil: wall.Add(idemLease)}
-	inserted, err := a.claimNew(ctx, row)
+	inserted, err := a.claims.Do(ctx, row)
 	if err != nil {
 		return row, false, fmt.Errorf("claim idempotency key: %w", err)
 	}

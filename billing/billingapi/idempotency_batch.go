@@ -3,42 +3,19 @@ package billingapi
 import (
 	"context"
 	"database/sql/driver"
-	"errors"
 	"strings"
-
-	"tollgate/internal/batch"
 )
 
 // Concurrent requests write their keys together: claims in one insert,
 // answers in one update, each a statement and a commit for many (see
-// internal/batch). A batch that fails is retried call by call, so one bad
-// row never fails the requests written with it.
+// internal/batch, which runs each call of a failed batch again alone, so one
+// bad row never fails the requests written with it).
 const idemBatchMax = 64
 
 type keyID struct{ merchantID, key string }
 
-// claimNew inserts row if its key is new and reports whether it did; a key
-// already held is left to claimKey's slow path, which reads it.
-func (a *API) claimNew(ctx context.Context, row idempotencyKey) (bool, error) {
-	inserted, err := a.claims.Do(ctx, row)
-	if errors.Is(err, batch.ErrBatch) {
-		res := a.db.WithContext(ctx).Exec(insertClaimsSQL(1), claimArgs(nil, row)...)
-		return res.RowsAffected == 1, res.Error
-	}
-	return inserted, err
-}
-
-func insertClaimsSQL(n int) string {
-	return "INSERT INTO idempotency_keys (merchant_id, key, request_hash, state, created_at, locked_until) VALUES " +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", n), ", ") + " ON CONFLICT DO NOTHING"
-}
-
-func claimArgs(args []any, r idempotencyKey) []any {
-	return append(args, r.MerchantID, r.Key, r.RequestHash, r.State, r.CreatedAt, r.LockedUntil)
-}
-
-// insertClaims is the claims' batch: the rows it returns are the keys it
-// inserted. A key twice in one batch is inserted for its first call only;
+// insertClaims inserts the keys that are new and reports which it did; a
+// key already held is left to claimKey's slow path, which reads it. A key twice in one batch is inserted for its first call only;
 // the second reads it as a duplicate would.
 func (a *API) insertClaims(ctx context.Context, rows []idempotencyKey) ([]bool, error) {
 	first := make(map[keyID]int, len(rows))
@@ -48,10 +25,12 @@ func (a *API) insertClaims(ctx context.Context, rows []idempotencyKey) ([]bool, 
 			continue
 		}
 		first[keyID{r.MerchantID, r.Key}] = i
-		args = claimArgs(args, r)
+		args = append(args, r.MerchantID, r.Key, r.RequestHash, r.State, r.CreatedAt, r.LockedUntil)
 	}
 	var got []struct{ MerchantID, Key string }
-	err := a.db.WithContext(ctx).Raw(insertClaimsSQL(len(first))+" RETURNING merchant_id, key", args...).Scan(&got).Error
+	err := a.db.WithContext(ctx).Raw("INSERT INTO idempotency_keys (merchant_id, key, request_hash, state, created_at, locked_until) VALUES "+
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(first)), ", ")+
+		" ON CONFLICT DO NOTHING RETURNING merchant_id, key", args...).Scan(&got).Error
 	if err != nil {
 		return nil, err
 	}
@@ -75,9 +54,6 @@ type keptAnswer struct {
 // storeAnswer marks the key done with its answer.
 func (a *API) storeAnswer(ctx context.Context, ans keptAnswer) error {
 	_, err := a.answers.Do(ctx, ans)
-	if errors.Is(err, batch.ErrBatch) {
-		_, err = a.storeAnswers(ctx, []keptAnswer{ans})
-	}
 	return err
 }
 

@@ -46,19 +46,40 @@ func New[In, Out any](max int, run Func[In, Out]) *Batcher[In, Out] {
 	return &Batcher[In, Out]{run: run, max: max}
 }
 
-// ErrBatch wraps a whole batch's error, so a caller can tell it from its own
-// and retry alone: one bad input must not fail the calls batched with it.
-var ErrBatch = errors.New("batch failed")
+// errShared is a batch's error as its calls see it when there were several:
+// each then runs alone, so one bad input fails only its own call.
+type errShared struct{ err error }
 
-type batchError struct{ err error }
-
-func (e *batchError) Error() string   { return "batch failed: " + e.err.Error() }
-func (e *batchError) Unwrap() []error { return []error{ErrBatch, e.err} }
+func (e *errShared) Error() string { return "batch failed: " + e.err.Error() }
 
 // Do runs in within the next batch and returns its output. The batch runs
 // on the context of the call that leads it, without its cancellation: the
-// calls that joined it must not fail because that caller went away.
+// calls that joined it must not fail because that caller went away. When a
+// batch of several fails, each of its calls runs again alone, and gets that
+// run's output or error.
 func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
+	out, err := b.join(ctx, in)
+	var shared *errShared
+	if !errors.As(err, &shared) {
+		return out, err
+	}
+	outs, panicked, err := b.call(ctx, []In{in})
+	b.batches.Add(1)
+	b.items.Add(1)
+	if panicked != nil {
+		panic(panicked)
+	}
+	if err == nil && len(outs) != 1 {
+		err = errors.New("batch: wrong number of outputs")
+	}
+	if err != nil {
+		var zero Out
+		return zero, err
+	}
+	return outs[0], nil
+}
+
+func (b *Batcher[In, Out]) join(ctx context.Context, in In) (Out, error) {
 	c := &call[In, Out]{in: in, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
@@ -106,9 +127,12 @@ func (b *Batcher[In, Out]) runBatch(ctx context.Context, leader *call[In, Out], 
 	b.batches.Add(1)
 	b.items.Add(uint64(len(calls)))
 	for i, c := range calls {
-		if err != nil {
-			c.err = &batchError{err}
-		} else {
+		switch {
+		case err != nil && len(calls) > 1:
+			c.err = &errShared{err}
+		case err != nil:
+			c.err = err
+		default:
 			c.out = outs[i]
 		}
 		if c != leader { // the leader is not waiting
@@ -135,7 +159,8 @@ type Stats struct {
 	Batches, Calls uint64
 }
 
-// Stats are the batches run so far and the calls they held.
+// Stats are the statements run so far and the calls they served, the
+// retries alone after a failed batch included.
 func (b *Batcher[In, Out]) Stats() Stats {
 	return Stats{Batches: b.batches.Load(), Calls: b.items.Load()}
 }

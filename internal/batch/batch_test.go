@@ -104,21 +104,30 @@ func TestCallsArrivingDuringABatchFormTheNext(t *testing.T) {
 	}
 }
 
-func TestABatchErrorReachesEveryCallAsErrBatch(t *testing.T) {
-	boom := errors.New("boom")
+// A batch of several that fails runs each call again alone: only the bad
+// input fails, with its own error.
+func TestAFailedBatchRunsEachCallAlone(t *testing.T) {
+	bad := errors.New("bad input")
 	hold := make(chan struct{})
 	var first sync.Once
+	var mu sync.Mutex
+	var sizes []int
 	b := New(8, func(ctx context.Context, ins []int) ([]int, error) {
 		first.Do(func() { <-hold })
-		if len(ins) > 1 {
-			return nil, boom
+		mu.Lock()
+		sizes = append(sizes, len(ins))
+		mu.Unlock()
+		if slices.Contains(ins, 2) {
+			return nil, bad
 		}
-		return []int{1}, nil
+		return ins, nil
 	})
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
+	errs := make([]error, 4)
+	outs := make([]int, 4)
+	do := func(i int) { defer wg.Done(); outs[i], errs[i] = b.Do(context.Background(), i) }
 	wg.Add(1)
-	go func() { defer wg.Done(); _, err := b.Do(context.Background(), 0); errs <- err }()
+	go do(0)
 	for {
 		b.mu.Lock()
 		running := b.running
@@ -130,32 +139,29 @@ func TestABatchErrorReachesEveryCallAsErrBatch(t *testing.T) {
 	}
 	for i := 1; i <= 3; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); _, err := b.Do(context.Background(), i); errs <- err }()
+		go do(i)
 	}
 	waitQueued(b, 3)
 	close(hold)
 	wg.Wait()
-	close(errs)
-	var ok, failed int
-	for err := range errs {
+	for i, err := range errs {
 		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, ErrBatch) && errors.Is(err, boom):
-			failed++
-		default:
-			t.Errorf("unexpected error %v", err)
+		case i == 2 && err != bad:
+			t.Errorf("the bad input got %v, want its own error", err)
+		case i != 2 && (err != nil || outs[i] != i):
+			t.Errorf("call %d got %d, %v", i, outs[i], err)
 		}
 	}
-	if ok != 1 || failed != 3 {
-		t.Fatalf("%d succeeded and %d failed as a batch; want 1 and 3", ok, failed)
+	slices.Sort(sizes)
+	if want := []int{1, 1, 1, 1, 3}; !slices.Equal(sizes, want) {
+		t.Fatalf("batch sizes %v, want %v (the first, the failed three, each again)", sizes, want)
 	}
 }
 
-func TestAWrongNumberOfOutputsIsABatchError(t *testing.T) {
+func TestAWrongNumberOfOutputsIsAnError(t *testing.T) {
 	b := New(8, func(ctx context.Context, ins []int) ([]int, error) { return nil, nil })
-	if _, err := b.Do(context.Background(), 1); !errors.Is(err, ErrBatch) {
-		t.Fatalf("Do = %v, want ErrBatch", err)
+	if _, err := b.Do(context.Background(), 1); err == nil {
+		t.Fatal("Do = nil error for a Func that answered nothing")
 	}
 }
 
@@ -174,8 +180,8 @@ func TestTheBatchOutlivesItsLeadersCancellation(t *testing.T) {
 	}
 }
 
-// A panic answers the calls batched with it with an error, panics in its
-// leader, and leaves the Batcher usable.
+// A panic ends the batch: its leader panics, the calls batched with it run
+// again alone, and the Batcher stays usable.
 func TestAPanicAnswersTheCallsBatchedWithIt(t *testing.T) {
 	hold := make(chan struct{})
 	var first sync.Once
@@ -209,8 +215,8 @@ func TestAPanicAnswersTheCallsBatchedWithIt(t *testing.T) {
 	if p := <-leader; p != "bug" {
 		t.Fatalf("leader recovered %v, want the panic", p)
 	}
-	if err := <-joined; !errors.Is(err, ErrBatch) {
-		t.Fatalf("the call batched with the panic got %v, want ErrBatch", err)
+	if err := <-joined; err != nil {
+		t.Fatalf("the call batched with the panic, run alone, got %v", err)
 	}
 	if out, err := b.Do(context.Background(), 3); err != nil || out != 3 {
 		t.Fatalf("after the panic Do = %d, %v; want 3, nil", out, err)
