@@ -140,13 +140,15 @@ func (s *Service) paymentMethodsByID(ctx context.Context, ids []string) ([]*Paym
 	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&found).Error; err != nil {
 		return nil, err
 	}
+	byID := make(map[string]*PaymentMethod, len(found))
+	for i := range found {
+		byID[found[i].ID] = &found[i]
+	}
 	out := make([]*PaymentMethod, len(ids))
 	for i, id := range ids {
-		for j := range found {
-			if found[j].ID == id {
-				pm := found[j]
-				out[i] = &pm
-			}
+		if pm := byID[id]; pm != nil {
+			c := *pm
+			out[i] = &c
 		}
 	}
 	return out, nil

@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
@@ -60,8 +63,8 @@ func (a *API) idempotency(required bool) echo.MiddlewareFunc {
 				}
 				return next(c)
 			}
-			if len(key) > 255 {
-				return problem.New(http.StatusBadRequest, problem.CodeIdempotencyKeyInvalid, "Idempotency-Key must be 1 to 255 characters.")
+			if len(key) > 255 || !printable(key) {
+				return problem.New(http.StatusBadRequest, problem.CodeIdempotencyKeyInvalid, "Idempotency-Key must be 1 to 255 printable characters (UTF-8, no control characters).")
 			}
 			body, err := io.ReadAll(c.Request().Body)
 			if err != nil {
@@ -111,6 +114,12 @@ func (a *API) idempotency(required bool) echo.MiddlewareFunc {
 			}
 		}
 	}
+}
+
+// printable: valid UTF-8 without control characters, which no key needs
+// and PostgreSQL's text refuses (a NUL) or cannot compare.
+func printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // requestHash identifies "the same request": method, path and the body's

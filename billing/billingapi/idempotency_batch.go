@@ -1,8 +1,11 @@
 package billingapi
 
 import (
+	"cmp"
 	"context"
 	"database/sql/driver"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -14,17 +17,25 @@ const idemBatchMax = 64
 
 type keyID struct{ merchantID, key string }
 
+func (k keyID) compare(o keyID) int {
+	return cmp.Or(cmp.Compare(k.merchantID, o.merchantID), cmp.Compare(k.key, o.key))
+}
+
 // insertClaims inserts the keys that are new and reports which it did; a
-// key already held is left to claimKey's slow path, which reads it. A key twice in one batch is inserted for its first call only;
-// the second reads it as a duplicate would.
+// key already held is left to claimKey's slow path, which reads it. A key
+// twice in one batch is inserted for its first call only; the second reads
+// it as a duplicate would. Rows go in key order, as in every batch that
+// writes keys, so two nodes' batches cannot deadlock on each other's keys.
 func (a *API) insertClaims(ctx context.Context, rows []idempotencyKey) ([]bool, error) {
 	first := make(map[keyID]int, len(rows))
-	args := make([]any, 0, 6*len(rows))
 	for i, r := range rows {
-		if _, dup := first[keyID{r.MerchantID, r.Key}]; dup {
-			continue
+		if _, dup := first[keyID{r.MerchantID, r.Key}]; !dup {
+			first[keyID{r.MerchantID, r.Key}] = i
 		}
-		first[keyID{r.MerchantID, r.Key}] = i
+	}
+	args := make([]any, 0, 6*len(first))
+	for _, k := range slices.SortedFunc(maps.Keys(first), keyID.compare) {
+		r := rows[first[k]]
 		args = append(args, r.MerchantID, r.Key, r.RequestHash, r.State, r.CreatedAt, r.LockedUntil)
 	}
 	var got []struct{ MerchantID, Key string }
@@ -66,7 +77,10 @@ func (a *API) storeAnswers(ctx context.Context, answers []keptAnswer) ([]struct{
 	}
 	row := "(?, ?, CAST(? AS INTEGER), ?, CAST(? AS " + blobType + ")), "
 	args := make([]any, 0, 5*len(answers))
-	for _, ans := range answers {
+	inOrder := slices.SortedFunc(slices.Values(answers), func(a, b keptAnswer) int {
+		return keyID{a.merchantID, a.key}.compare(keyID{b.merchantID, b.key})
+	})
+	for _, ans := range inOrder {
 		args = append(args, ans.merchantID, ans.key, ans.status, ans.contentType, blob(ans.body))
 	}
 	err := a.db.WithContext(ctx).Exec("UPDATE idempotency_keys AS k SET state = ?, response_status = v.column3, response_type = v.column4, response_body = v.column5"+

@@ -24,11 +24,13 @@ func TestOneBatchClaimsNewKeysAndStoresAnswers(t *testing.T) {
 		if got, err := b.api.insertClaims(ctx, []idempotencyKey{claim("held", "h0")}); err != nil || !slices.Equal(got, []bool{true}) {
 			t.Fatalf("first claim: %v, %v", got, err)
 		}
-		got, err := b.api.insertClaims(ctx, []idempotencyKey{claim("a", "h1"), claim("b", "h2"), claim("a", "h3"), claim("held", "h4")})
+		others := claim("a", "h5")
+		others.MerchantID = "mer_other"
+		got, err := b.api.insertClaims(ctx, []idempotencyKey{claim("b", "h2"), claim("a", "h1"), claim("a", "h3"), claim("held", "h4"), others})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []bool{true, true, false, false}; !slices.Equal(got, want) {
+		if want := []bool{true, true, false, false, true}; !slices.Equal(got, want) {
 			t.Fatalf("claimed %v, want %v", got, want)
 		}
 		binary := []byte{0, 0xff, '{', 0x80, '}'}
@@ -40,7 +42,7 @@ func TestOneBatchClaimsNewKeysAndStoresAnswers(t *testing.T) {
 			t.Fatal(err)
 		}
 		var rows []idempotencyKey
-		if err := b.store.DB.Order("key").Find(&rows).Error; err != nil {
+		if err := b.store.DB.Where("merchant_id = ?", b.merchant.MerchantID).Order("key").Find(&rows).Error; err != nil {
 			t.Fatal(err)
 		}
 		if len(rows) != 3 {
@@ -55,6 +57,13 @@ func TestOneBatchClaimsNewKeysAndStoresAnswers(t *testing.T) {
 		}
 		if held.RequestHash != "h0" || held.State != idemInProgress || held.ResponseBody != nil {
 			t.Errorf("held = %+v", held)
+		}
+		var other idempotencyKey
+		if err := b.store.DB.Where("merchant_id = ? AND key = ?", "mer_other", "a").Take(&other).Error; err != nil {
+			t.Fatal(err)
+		}
+		if other.RequestHash != "h5" || other.State != idemInProgress || other.ResponseBody != nil {
+			t.Errorf("another merchant's key a was touched: %+v", other)
 		}
 	})
 }
@@ -120,6 +129,27 @@ func TestConcurrentKeysEachRunOnce(t *testing.T) {
 		}
 		if len(ids) != keys {
 			t.Errorf("%d distinct charges answered for %d keys", len(ids), keys)
+		}
+	})
+}
+
+// A key or a payment method id no request needs, which PostgreSQL would
+// refuse, is a 4xx before any statement: it never fails a batch.
+func TestUnprintableKeysAndIdsAreRefusedBeforeTheDatabase(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *testBundle) {
+		for _, key := range []string{"tab\tkey", "bad\xffutf8"} {
+			a := b.post("/v1/charges", key, newCharge)
+			if a.status != http.StatusBadRequest || a.field("code") != "idempotency_key_invalid" {
+				t.Errorf("key %q: %d %s", key, a.status, a.body)
+			}
+		}
+		// The body's decoder refuses a NUL (invalid UTF-8 it reads as U+FFFD).
+		a := b.post("/v1/charges", "nul-id", `{"amount": 1000, "currency": "KRW", "payment_method": "pm_\u0000"}`)
+		if a.status != http.StatusBadRequest || a.field("code") != "invalid_json" {
+			t.Errorf("payment method id with a NUL: %d %s", a.status, a.body)
+		}
+		if n := b.charges(); n != 0 {
+			t.Errorf("%d charges made", n)
 		}
 	})
 }

@@ -53,10 +53,12 @@ type errShared struct{ err error }
 func (e *errShared) Error() string { return "batch failed: " + e.err.Error() }
 
 // Do runs in within the next batch and returns its output. The batch runs
-// on the context of the call that leads it, without its cancellation: the
-// calls that joined it must not fail because that caller went away. When a
-// batch of several fails, each of its calls runs again alone, and gets that
-// run's output or error.
+// on the context of the call that leads it, without its cancellation but
+// with its deadline: the calls that joined it must not fail because that
+// caller went away. A call whose context ends while it waits for the next
+// batch leaves with the context's error; once its batch runs, it waits for
+// it. When a batch of several fails, each of its calls runs again alone, and
+// gets that run's output or error.
 func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	out, err := b.join(ctx, in)
 	var shared *errShared
@@ -85,7 +87,15 @@ func (b *Batcher[In, Out]) join(ctx context.Context, in In) (Out, error) {
 	b.queue = append(b.queue, c)
 	if b.running {
 		b.mu.Unlock()
-		<-c.done
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			if b.leave(c) {
+				var zero Out
+				return zero, ctx.Err()
+			}
+			<-c.done // in a running batch, or just made its leader
+		}
 		if !c.lead {
 			return c.out, c.err
 		}
@@ -97,7 +107,13 @@ func (b *Batcher[In, Out]) join(ctx context.Context, in In) (Out, error) {
 	b.queue = b.queue[n:]
 	b.mu.Unlock()
 
-	panicked := b.runBatch(context.WithoutCancel(ctx), c, calls)
+	bctx := context.WithoutCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		bctx, cancel = context.WithDeadline(bctx, deadline)
+		defer cancel()
+	}
+	panicked := b.runBatch(bctx, c, calls)
 
 	b.mu.Lock()
 	if len(b.queue) > 0 {
@@ -113,6 +129,23 @@ func (b *Batcher[In, Out]) join(ctx context.Context, in In) (Out, error) {
 		panic(panicked)
 	}
 	return c.out, c.err
+}
+
+// leave takes c out of the queue if no batch has taken it, nor made it the
+// next leader; false means c must wait for its answer.
+func (b *Batcher[In, Out]) leave(c *call[In, Out]) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if c.lead {
+		return false
+	}
+	for i, q := range b.queue {
+		if q == c {
+			b.queue = append(b.queue[:i:i], b.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 func (b *Batcher[In, Out]) runBatch(ctx context.Context, leader *call[In, Out], calls []*call[In, Out]) (panicked any) {

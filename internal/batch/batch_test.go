@@ -3,10 +3,12 @@ package batch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // gate is a Func that records each batch and holds it until released.
@@ -128,15 +130,7 @@ func TestAFailedBatchRunsEachCallAlone(t *testing.T) {
 	do := func(i int) { defer wg.Done(); outs[i], errs[i] = b.Do(context.Background(), i) }
 	wg.Add(1)
 	go do(0)
-	for {
-		b.mu.Lock()
-		running := b.running
-		b.mu.Unlock()
-		if running {
-			break
-		}
-		runtime.Gosched()
-	}
+	waitRunning(b)
 	for i := 1; i <= 3; i++ {
 		wg.Add(1)
 		go do(i)
@@ -193,15 +187,7 @@ func TestAPanicAnswersTheCallsBatchedWithIt(t *testing.T) {
 		return ins, nil
 	})
 	go b.Do(context.Background(), 1) // holds the first batch
-	for {
-		b.mu.Lock()
-		running := b.running
-		b.mu.Unlock()
-		if running {
-			break
-		}
-		runtime.Gosched()
-	}
+	waitRunning(b)
 	leader := make(chan any)
 	go func() {
 		defer func() { leader <- recover() }()
@@ -249,5 +235,61 @@ func TestManyConcurrentCallersEachGetTheirOwnOutput(t *testing.T) {
 	wg.Wait()
 	if st := b.Stats(); st.Calls != workers*each || st.Batches == 0 || st.Batches > st.Calls {
 		t.Fatalf("Stats() = %+v, want %d calls", st, workers*each)
+	}
+}
+
+// A call whose context ends while it waits for the next batch leaves, and
+// its input is not run.
+func TestAQueuedCallLeavesWhenItsContextEnds(t *testing.T) {
+	g := &gate{hold: make(chan struct{})}
+	b := New(8, g.run)
+	first := make(chan error)
+	go func() { _, err := b.Do(context.Background(), 1); first <- err }()
+	waitRunning(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	left := make(chan error)
+	go func() { _, err := b.Do(ctx, 2); left <- err }()
+	waitQueued(b, 1)
+	cancel()
+	if err := <-left; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the queued call whose context ended got %v", err)
+	}
+	close(g.hold)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if out, err := b.Do(context.Background(), 3); err != nil || out != 30 {
+		t.Fatalf("Do(3) = %d, %v", out, err)
+	}
+	if want := [][]int{{1}, {3}}; !slices.EqualFunc(g.batches, want, slices.Equal) {
+		t.Fatalf("batches %v, want %v: the call that left must not run", g.batches, want)
+	}
+}
+
+// The batch keeps its leader's deadline, so a stalled statement ends.
+func TestTheBatchKeepsItsLeadersDeadline(t *testing.T) {
+	want := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	b := New(8, func(ctx context.Context, ins []int) ([]int, error) {
+		if got, ok := ctx.Deadline(); !ok || !got.Equal(want) {
+			return nil, fmt.Errorf("deadline %v, %v", got, ok)
+		}
+		return ins, nil
+	})
+	ctx, cancel := context.WithDeadline(context.Background(), want)
+	defer cancel()
+	if _, err := b.Do(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitRunning[In, Out any](b *Batcher[In, Out]) {
+	for {
+		b.mu.Lock()
+		running := b.running
+		b.mu.Unlock()
+		if running {
+			return
+		}
+		runtime.Gosched()
 	}
 }
