@@ -42,7 +42,6 @@ func (s *Service) spentTx(tx *gorm.DB, ch *Charge) error {
 	if ch.SpendMonth == nil {
 		return nil
 	}
-	l := s.carrierLine(ch.Carrier, ch.Currency)
 	// Only the total bucket keeps what was spent (alerts and receipts read
 	// it); the merchant and category buckets hold room, which is all their
 	// caps count.
@@ -50,6 +49,18 @@ func (s *Service) spentTx(tx *gorm.DB, ch *Charge) error {
 	if err != nil {
 		return err
 	}
+	receipt, err := s.bookedTx(tx, ch, total, prefs)
+	if err != nil || receipt == nil {
+		return err
+	}
+	return s.textTx(tx, ch, receipt.What, receipt.Body)
+}
+
+// bookedTx follows a charge's booking as spent in its month (total, as
+// booked): the thresholds it reached are alerted, and the receipt the
+// subscriber gets, if the carrier sends them, is returned to be queued.
+func (s *Service) bookedTx(tx *gorm.DB, ch *Charge, total spendMonth, prefs Preferences) (*SubscriberTextArgs, error) {
+	l := s.carrierLine(ch.Carrier, ch.Currency)
 	cap, which := binding(l, prefs, ch.Currency)
 	t := s.textsFor(ch.Carrier)
 	cur, _ := money.Lookup(ch.Currency)
@@ -60,19 +71,19 @@ func (s *Service) spentTx(tx *gorm.DB, ch *Charge) error {
 			}
 			if err := s.alertTx(tx, ch, SpendThreshold{Threshold: pct, Spent: total.Spent, Cap: cap, Binding: which,
 				Currency: ch.Currency, Month: *ch.SpendMonth, Charge: ch.ID, MSISDNMasked: ch.MSISDNMasked, CreatedAt: s.now()}, t, cur); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 	if !l.Receipts {
-		return nil
+		return nil, nil
 	}
 	merchant, err := s.merchantNameOn(tx, ch.MerchantID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	body := fmt.Sprintf(t.receipt, cur.Display(ch.Billed()), merchant) + s.leftText(t, ch, l, cap, total, cur)
-	return s.textTx(tx, ch, "receipt:"+ch.ID, body)
+	return &SubscriberTextArgs{ChargeID: ch.ID, What: "receipt:" + ch.ID, Body: body}, nil
 }
 
 // refundedTx gives a succeeded refund's amount back to the charge's month

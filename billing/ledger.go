@@ -36,16 +36,21 @@ func post(tx *gorm.DB, merchantID, chargeID string, refundID *string, amount int
 	return postKind(tx, merchantID, chargeID, refundID, amount, currency, at, debit, credit, "")
 }
 
+// legs are a posting's two entries: debit +amount, credit -amount.
+func legs(merchantID, chargeID string, refundID *string, amount int64, currency string, at time.Time, debit, credit, kind string) []LedgerEntry {
+	return []LedgerEntry{
+		{MerchantID: merchantID, ChargeID: chargeID, RefundID: refundID, Account: debit, Amount: amount, Currency: currency, Kind: kind, CreatedAt: at},
+		{MerchantID: merchantID, ChargeID: chargeID, RefundID: refundID, Account: credit, Amount: -amount, Currency: currency, Kind: kind, CreatedAt: at},
+	}
+}
+
 // postKind is post with the posting's kind (ledger_entries.kind); an
 // amount of 0 posts nothing.
 func postKind(tx *gorm.DB, merchantID, chargeID string, refundID *string, amount int64, currency string, at time.Time, debit, credit, kind string) error {
 	if amount == 0 && kind != "" {
 		return nil
 	}
-	entries := []LedgerEntry{
-		{MerchantID: merchantID, ChargeID: chargeID, RefundID: refundID, Account: debit, Amount: amount, Currency: currency, Kind: kind, CreatedAt: at},
-		{MerchantID: merchantID, ChargeID: chargeID, RefundID: refundID, Account: credit, Amount: -amount, Currency: currency, Kind: kind, CreatedAt: at},
-	}
+	entries := legs(merchantID, chargeID, refundID, amount, currency, at, debit, credit, kind)
 	if err := tx.Create(&entries).Error; err != nil {
 		return fmt.Errorf("post ledger for %s: %w", chargeID, err)
 	}

@@ -57,6 +57,16 @@ func (s *Service) ApplyChargeResult(ctx context.Context, chargeID string, res ca
 // Any other held charge (an id alone) is read first. out is the charge as
 // this result moved it, nil when it did not move it.
 func (s *Service) applyChargeResult(ctx context.Context, held *Charge, res carriers.Result, callErr error) (out *Charge, err error) {
+	if s.batchable(ctx, held, res, callErr) {
+		out, err := s.successes.Do(ctx, success{held: held, res: res})
+		if err == nil && out != nil {
+			return out, nil
+		}
+		if err != nil {
+			// Nothing of it was written: the single path below decides.
+			s.log.Warn("batched success failed; applying it alone", "charge", held.ID, "error", err)
+		}
+	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if held.Status == StatusProcessing {
 			out, err = s.applyChargeResultTx(tx, held, res, callErr)
@@ -116,10 +126,7 @@ func (s *Service) applyChargeResultTx(tx *gorm.DB, held *Charge, res carriers.Re
 	}
 	switch res.Outcome {
 	case carriers.OutcomeSucceeded:
-		at := now
-		if !res.BilledAt.IsZero() && res.BilledAt.Before(now) && res.BilledAt.After(ch.CreatedAt.Add(-time.Minute)) {
-			at = res.BilledAt.UTC()
-		}
+		at := succeededAt(&ch, res, now)
 		fields["succeeded_at"] = at
 		earned, prog, err := s.cashbackToEarnTx(tx, &ch)
 		if err != nil {
@@ -159,6 +166,15 @@ func (s *Service) applyChargeResultTx(tx *gorm.DB, held *Charge, res carriers.Re
 	default:
 		return nil, fmt.Errorf("charge %s: carrier %s answered unknown outcome %q", ch.ID, ch.Carrier, res.Outcome)
 	}
+}
+
+// succeededAt is when the carrier billed ch: its own time where that is
+// plausible, else now.
+func succeededAt(ch *Charge, res carriers.Result, now time.Time) time.Time {
+	if !res.BilledAt.IsZero() && res.BilledAt.Before(now) && res.BilledAt.After(ch.CreatedAt.Add(-time.Minute)) {
+		return res.BilledAt.UTC()
+	}
+	return now
 }
 
 func declineMessage(code, carrierMsg string) string {

@@ -75,6 +75,9 @@ type Service struct {
 	// payment_method.go).
 	keyedCharges   *batch.Batcher[chargeKey, *Charge]
 	paymentMethods *batch.Batcher[string, *PaymentMethod]
+	// successes applies the carrier's successes that arrive together
+	// (outcome_batch.go); nil on the embedded store.
+	successes *batch.Batcher[success, *Charge]
 }
 
 // merchantMode names one merchant in one mode (test or live).
@@ -125,13 +128,18 @@ func NewService(d Deps, cfg Settings) (*Service, error) {
 	s.textCharges = batch.New(textBatchMax, s.chargesByID)
 	s.keyedCharges = batch.New(readBatchMax, s.chargesByKey)
 	s.paymentMethods = batch.New(readBatchMax, s.paymentMethodsByID)
+	s.successes = newSuccessBatcher(s)
 	return s, nil
 }
 
 // BatchStats are the service's batches' counts, by name, for /metrics.
 func (s *Service) BatchStats() map[string]batch.Stats {
-	return map[string]batch.Stats{"text_charge_read": s.textCharges.Stats(),
+	stats := map[string]batch.Stats{"text_charge_read": s.textCharges.Stats(),
 		"charge_by_key_read": s.keyedCharges.Stats(), "payment_method_read": s.paymentMethods.Stats()}
+	if s.successes != nil {
+		stats["charge_success"] = s.successes.Stats()
+	}
+	return stats
 }
 
 // readBatchMax bounds one read for requests arriving together.

@@ -156,6 +156,26 @@ func InsertTx(ctx context.Context, c *Client, tx *gorm.DB, args river.JobArgs, o
 	return nil
 }
 
+// InsertManyTx inserts jobs due now in one statement, inside a GORM
+// transaction.
+func InsertManyTx(ctx context.Context, c *Client, tx *gorm.DB, args []river.JobArgs) error {
+	if len(args) == 0 {
+		return nil
+	}
+	ctx, sqlTx, err := inTx(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("insert %d jobs: %w", len(args), err)
+	}
+	params := make([]river.InsertManyParams, len(args))
+	for i, a := range args {
+		params[i] = river.InsertManyParams{Args: a}
+	}
+	if _, err := c.InsertManyTx(ctx, sqlTx, params); err != nil {
+		return fmt.Errorf("insert %d jobs: %w", len(args), err)
+	}
+	return nil
+}
+
 // RunNowTx makes a unique job due at now, inside a GORM transaction. args
 // must declare river UniqueOpts (JobArgsWithInsertOpts): when a job with the
 // same unique key is already waiting, that job is moved forward to now
