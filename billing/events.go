@@ -39,6 +39,25 @@ type EventSink interface {
 	EmitTx(tx *gorm.DB, e Event) error
 }
 
+// ManyEventSink is an EventSink that records many events with one
+// statement per kind; a sink without it records them one by one.
+type ManyEventSink interface {
+	EmitManyTx(tx *gorm.DB, es []Event) error
+}
+
+// EmitMany records es in tx through sink, together where it can.
+func EmitMany(tx *gorm.DB, sink EventSink, es []Event) error {
+	if many, ok := sink.(ManyEventSink); ok {
+		return many.EmitManyTx(tx, es)
+	}
+	for _, e := range es {
+		if err := sink.EmitTx(tx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Service) emit(tx *gorm.DB, e Event) error {
 	if err := s.events.EmitTx(tx, e); err != nil {
 		return fmt.Errorf("record %s event: %w", e.Type, err)
@@ -47,7 +66,11 @@ func (s *Service) emit(tx *gorm.DB, e Event) error {
 }
 
 func (s *Service) emitCharge(tx *gorm.DB, typ string, ch *Charge) error {
-	return s.emit(tx, Event{MerchantID: ch.MerchantID, Livemode: ch.Livemode, Type: typ, ObjectID: ch.ID, Object: ptr(*ch)})
+	return s.emit(tx, chargeEventOf(typ, ch))
+}
+
+func chargeEventOf(typ string, ch *Charge) Event {
+	return Event{MerchantID: ch.MerchantID, Livemode: ch.Livemode, Type: typ, ObjectID: ch.ID, Object: ptr(*ch)}
 }
 
 // chargeEvent is the event a move to status publishes.

@@ -63,7 +63,8 @@ func (s *Service) applyChargeResult(ctx context.Context, held *Charge, res carri
 			return out, nil
 		}
 		if err != nil {
-			// Nothing of it was written: the single path below decides.
+			// Rolled back (or, its commit's answer lost, committed: then
+			// the single path below finds the charge moved and does nothing).
 			s.log.Warn("batched success failed; applying it alone", "charge", held.ID, "error", err)
 		}
 	}

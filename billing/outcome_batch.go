@@ -19,7 +19,8 @@ import (
 // The plainest and most frequent result, a one-tap charge the carrier
 // billed, is applied for the charges whose answers arrive together in one
 // transaction of one statement per kind: the moves to succeeded, the
-// ledger's rows, the months' spend and the receipts' jobs (PostgreSQL; the
+// ledger's rows, the events (and their deliveries), the months' spend and
+// the receipts' jobs (PostgreSQL; the
 // embedded store has one writer, which batching would not spread). What it
 // writes is what applyChargeResultTx writes for each, in the same
 // transaction, so the invariants hold as they do one at a time.
@@ -42,6 +43,8 @@ func (s *Service) batchable(ctx context.Context, held *Charge, res carriers.Resu
 		held.Status != StatusProcessing || held.CashbackApplied != 0 {
 		return false
 	}
+	// The same per-node answer cashbackToEarnTx would get (within
+	// lookup_cache_ttl of a first program, a charge earns nothing either way).
 	had, err := s.everHadCashback(s.db.WithContext(ctx), held.MerchantID, held.Livemode)
 	return err == nil && !had
 }
@@ -66,7 +69,9 @@ func (s *Service) applySuccesses(ctx context.Context, in []success) ([]*Charge, 
 		}
 		taken = append(taken, i)
 	}
-	// Rows are locked in id order, as any other batch takes them.
+	// In id order, for a plan that follows the list; the lock order does
+	// not matter here: a charge is in one batch only, and a status job or
+	// callback on it waits for its row, then finds it moved.
 	slices.SortFunc(taken, func(a, b int) int { return cmp.Compare(in[a].held.ID, in[b].held.ID) })
 
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -75,11 +80,13 @@ func (s *Service) applySuccesses(ctx context.Context, in []success) ([]*Charge, 
 			return err
 		}
 		var entries []LedgerEntry
+		var events []Event
 		for _, ch := range moved {
 			entries = append(entries, legs(ch.MerchantID, ch.ID, nil, ch.Billed(), ch.Currency, *ch.SucceededAt, AccountCarrierReceivable, AccountMerchantPayable, "")...)
-			if err := s.emitCharge(tx, EventChargeSucceeded, ch); err != nil {
-				return err
-			}
+			events = append(events, chargeEventOf(EventChargeSucceeded, ch))
+		}
+		if err := EmitMany(tx, s.events, events); err != nil {
+			return fmt.Errorf("record %d %s events: %w", len(events), EventChargeSucceeded, err)
 		}
 		if len(entries) > 0 {
 			if err := tx.Create(&entries).Error; err != nil {
@@ -168,6 +175,11 @@ func (s *Service) bookSpentTx(ctx context.Context, tx *gorm.DB, moved map[string
 			(SELECT c.amount FROM subscriber_caps c WHERE c.msisdn_index = m.msisdn_index AND c.currency = m.currency) AS own_cap`, args...).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("book spend of %d charges: %w", len(booked), err)
+	}
+	if len(rows) != len(booked) {
+		// A month row missing, or two charges on one (which the batch
+		// keeps apart): each goes alone, which books or fails it exactly.
+		return nil, fmt.Errorf("book spend of %d charges: %d month rows", len(booked), len(rows))
 	}
 	var receipts []river.JobArgs
 	for _, ch := range booked {

@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"tollgate/billing"
+	"tollgate/internal/auth"
 	"tollgate/internal/problem"
 )
 
@@ -389,6 +390,39 @@ func TestLiveModeNeverDeliversToAnInternalAddress(t *testing.T) {
 		b.work(t)
 		if d := b.deliveries(t, v.ID)[0]; d.Status != deliveryPending || d.Attempts != 1 || len(target.requests()) != 0 {
 			t.Fatalf("after a redirect: %+v, the target got %d requests", d, len(target.requests()))
+		}
+	})
+}
+
+// Events recorded together queue what each alone would: one delivery and
+// one job per endpoint that wants it, none for the others, and every one
+// arrives.
+func TestEventsEmittedTogetherAreEachDelivered(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *testBundle) {
+		a, other := b.newMerchant(t, "mer_many_a"), b.newMerchant(t, "mer_many_b")
+		ra, rb := newReceiver(t, 0), newReceiver(t, 0)
+		all, onlyFailed := b.endpoint(t, a, ra), b.endpoint(t, other, rb, billing.EventChargeFailed)
+		var es []billing.Event
+		for i, p := range []auth.Principal{a, other, a} {
+			id := "ch_" + strconv.Itoa(i)
+			es = append(es, billing.Event{MerchantID: p.MerchantID, Livemode: p.Livemode, Type: billing.EventChargeSucceeded, ObjectID: id,
+				Object: map[string]any{"id": id, "object": "charge"}})
+		}
+		if err := b.store.DB.Transaction(func(tx *gorm.DB) error { return b.out.EmitManyTx(tx, es) }); err != nil {
+			t.Fatal(err)
+		}
+		if n := b.count(t, "events"); n != 3 {
+			t.Fatalf("%d events, want 3", n)
+		}
+		if jobs := b.deliveryJobs(t); len(jobs) != 2 {
+			t.Fatalf("%d delivery jobs, want 2 (merchant a's endpoint, twice)", len(jobs))
+		}
+		b.work(t)
+		if n := len(b.deliveries(t, all)); n != 2 || len(ra.requests()) != 2 {
+			t.Fatalf("a: %d deliveries, %d requests; want 2", n, len(ra.requests()))
+		}
+		if n := len(b.deliveries(t, onlyFailed)); n != 0 || len(rb.requests()) != 0 {
+			t.Fatalf("b's endpoint for failures only: %d deliveries, %d requests", n, len(rb.requests()))
 		}
 	})
 }

@@ -198,26 +198,55 @@ var _ billing.EventSink = (*Outbound)(nil)
 // EmitTx records an event and queues its deliveries in the caller's
 // transaction: the event exists exactly when the change it describes does.
 func (o *Outbound) EmitTx(tx *gorm.DB, e billing.Event) error {
-	data, err := json.Marshal(e.Object)
-	if err != nil {
-		return fmt.Errorf("encode event object: %w", err)
+	return o.EmitManyTx(tx, []billing.Event{e})
+}
+
+var _ billing.ManyEventSink = (*Outbound)(nil)
+
+// EmitManyTx records events and queues their deliveries as EmitTx does,
+// with one statement for the events, one for the deliveries and one for
+// their jobs.
+func (o *Outbound) EmitManyTx(tx *gorm.DB, es []billing.Event) error {
+	if len(es) == 0 {
+		return nil
 	}
-	ev := event{ID: "evt_" + auth.RandomString(24), MerchantID: e.MerchantID, Livemode: e.Livemode, Type: e.Type, ObjectID: e.ObjectID, Data: string(data), CreatedAt: o.now()}
-	if err := tx.Create(&ev).Error; err != nil {
-		return fmt.Errorf("insert event: %w", err)
+	now := o.now()
+	evs := make([]event, len(es))
+	for i, e := range es {
+		data, err := json.Marshal(e.Object)
+		if err != nil {
+			return fmt.Errorf("encode event object: %w", err)
+		}
+		evs[i] = event{ID: "evt_" + auth.RandomString(24), MerchantID: e.MerchantID, Livemode: e.Livemode, Type: e.Type, ObjectID: e.ObjectID, Data: string(data), CreatedAt: now}
 	}
-	eps, err := o.enabledTx(tx, e.MerchantID, e.Livemode)
-	if err != nil {
-		return err
+	if err := tx.Create(&evs).Error; err != nil {
+		return fmt.Errorf("insert %d events: %w", len(evs), err)
 	}
-	for i := range eps {
-		if eps[i].wants(e.Type) {
-			if err := o.queueTx(tx, &ev, &eps[i]); err != nil {
-				return err
+	var ds []delivery
+	for i := range evs {
+		eps, err := o.enabledTx(tx, evs[i].MerchantID, evs[i].Livemode)
+		if err != nil {
+			return err
+		}
+		for j := range eps {
+			if eps[j].wants(evs[i].Type) {
+				ds = append(ds, delivery{ID: "wd_" + auth.RandomString(24), EventID: evs[i].ID, EndpointID: eps[j].ID, Status: deliveryPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now})
 			}
 		}
 	}
-	return nil
+	if len(ds) == 0 {
+		return nil
+	}
+	if err := tx.Create(&ds).Error; err != nil {
+		return fmt.Errorf("insert %d deliveries: %w", len(ds), err)
+	}
+	args := make([]river.JobArgs, len(ds))
+	for i := range ds {
+		args[i] = DeliverArgs{DeliveryID: ds[i].ID}
+	}
+	// No ScheduledAt: a job due "now" is inserted available and fetched on
+	// the next poll; a scheduled one would wait for river's scheduler pass.
+	return jobs.InsertManyTx(tx.Statement.Context, o.jobs, tx, args)
 }
 
 // endpointsKey names one merchant's endpoints in one mode.

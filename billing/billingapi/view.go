@@ -142,3 +142,16 @@ func (v viewSink) EmitTx(tx *gorm.DB, e billing.Event) error {
 	e.Object = obj
 	return v.next.EmitTx(tx, e)
 }
+
+func (v viewSink) EmitManyTx(tx *gorm.DB, es []billing.Event) error {
+	viewed := make([]billing.Event, len(es))
+	for i, e := range es {
+		obj, err := view(e.Object)
+		if err != nil {
+			return fmt.Errorf("%s event: %w", e.Type, err)
+		}
+		e.Object = obj
+		viewed[i] = e
+	}
+	return billing.EmitMany(tx, v.next, viewed)
+}
