@@ -209,21 +209,9 @@ func (s *Service) buckets(ch *Charge, l line, prefs Preferences) []bucket {
 // SQLite's writers queue). A cap that would be passed is a 422 problem
 // naming it, and the caller's transaction rolls back: nothing is left.
 func (s *Service) holdRoomTx(tx *gorm.DB, ch *Charge) error {
-	prefs, err := s.preferencesTx(tx, ch.MSISDNIndex)
+	bs, month, err := s.roomTx(tx, ch)
 	if err != nil {
 		return err
-	}
-	if err := checkBlocked(prefs, ch.Category); err != nil {
-		return err
-	}
-	l := s.carrierLine(ch.Carrier, ch.Currency)
-	month := monthOf(ch.CreatedAt, l.Location)
-	ch.SpendMonth = &month
-	bs := s.buckets(ch, l, prefs)
-	for _, b := range bs {
-		if b.cap > 0 && ch.Billed() > b.cap {
-			return s.overCapTx(tx, b, ch, month)
-		}
 	}
 	// One statement: each row is created holding the amount, or the amount
 	// is added where it fits under that row's cap. The rows are locked in
@@ -256,6 +244,29 @@ func (s *Service) holdRoomTx(tx *gorm.DB, ch *Charge) error {
 		}
 	}
 	return nil
+}
+
+// roomTx reads the subscriber's choices and names the buckets ch must fit
+// in this month (ch.SpendMonth), refusing it where a category is blocked or
+// the charge alone is over a cap.
+func (s *Service) roomTx(tx *gorm.DB, ch *Charge) ([]bucket, string, error) {
+	prefs, err := s.preferencesTx(tx, ch.MSISDNIndex)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := checkBlocked(prefs, ch.Category); err != nil {
+		return nil, "", err
+	}
+	l := s.carrierLine(ch.Carrier, ch.Currency)
+	month := monthOf(ch.CreatedAt, l.Location)
+	ch.SpendMonth = &month
+	bs := s.buckets(ch, l, prefs)
+	for _, b := range bs {
+		if b.cap > 0 && ch.Billed() > b.cap {
+			return nil, "", s.overCapTx(tx, b, ch, month)
+		}
+	}
+	return bs, month, nil
 }
 
 func (s *Service) overCapTx(tx *gorm.DB, b bucket, ch *Charge, month string) error {

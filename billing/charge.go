@@ -318,6 +318,15 @@ func (s *Service) createOneTap(ctx context.Context, p auth.Principal, idemKey st
 			return nil, fmt.Errorf("open token of %s: %w", pm.ID, err)
 		}
 	}
+	if s.intentBatchable(ctx, ch) {
+		if recorded, err := s.intents.Do(ctx, ch); err == nil && recorded {
+			return s.submit(ctx, ch, c, carriers.ChargeRequest{Token: token, SinkToken: sinkToken})
+		}
+		// Left out (its number's other charge was in the batch), refused,
+		// declined, its key already used, or a failure: nothing of it was
+		// written (or, a commit's answer lost, its key now makes the single
+		// path find it), and the single path decides.
+	}
 	var dup *Charge
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.holdPeriodTx(tx, ch); err != nil {

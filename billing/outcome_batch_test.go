@@ -101,7 +101,8 @@ func TestABatchOfSuccessesWritesWhatOneAtATimeDoes(t *testing.T) {
 	})
 }
 
-// Many one-tap charges at once on a few numbers: every one succeeds once,
+// Many one-tap charges at once on a few numbers (so batches of intents
+// leave out a number's second charge): every one succeeds once,
 // the books balance and each number's month holds what its charges billed.
 func TestConcurrentSuccessesAreBookedOnce(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
@@ -144,6 +145,9 @@ func TestConcurrentSuccessesAreBookedOnce(t *testing.T) {
 		if s.successes != nil {
 			if st := s.successes.Stats(); st.Calls == 0 {
 				t.Errorf("no success went through the batch: %+v", st)
+			}
+			if st := s.intents.Stats(); st.Calls == 0 {
+				t.Errorf("no intent went through the batch: %+v", st)
 			}
 		}
 	})

@@ -273,11 +273,11 @@ func (s *Service) screenTx(tx *gorm.DB, ch *Charge) error {
 		return nil
 	}
 	if tx.Dialector.Name() == "postgres" {
-		key, err := strconv.ParseUint(ch.MSISDNIndex[:min(8, len(ch.MSISDNIndex))], 16, 32)
+		key, err := riskLockKey(ch.MSISDNIndex)
 		if err != nil {
-			return fmt.Errorf("risk lock key: %w", err)
+			return err
 		}
-		if err := tx.Exec("SELECT pg_advisory_xact_lock(?, ?)", riskLockClass, int32(uint32(key))).Error; err != nil {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?, ?)", riskLockClass, key).Error; err != nil {
 			return fmt.Errorf("risk lock: %w", err)
 		}
 	}
@@ -311,6 +311,16 @@ func (s *Service) screenTx(tx *gorm.DB, ch *Charge) error {
 		return d
 	}
 	return nil
+}
+
+// riskLockKey is a number's advisory lock key: its blind index's first 32
+// bits (numbers that share them share the lock, which only serializes more).
+func riskLockKey(index string) (int32, error) {
+	key, err := strconv.ParseUint(index[:min(8, len(index))], 16, 32)
+	if err != nil {
+		return 0, fmt.Errorf("risk lock key: %w", err)
+	}
+	return int32(uint32(key)), nil
 }
 
 // declinedBy reports whether a recording transaction failed because

@@ -78,6 +78,9 @@ type Service struct {
 	// successes applies the carrier's successes that arrive together
 	// (outcome_batch.go); nil on the embedded store.
 	successes *batch.Batcher[success, *Charge]
+	// intents records the one-tap intents that arrive together
+	// (intent_batch.go); nil on the embedded store.
+	intents *batch.Batcher[*Charge, bool]
 }
 
 // merchantMode names one merchant in one mode (test or live).
@@ -129,6 +132,7 @@ func NewService(d Deps, cfg Settings) (*Service, error) {
 	s.keyedCharges = batch.New(readBatchMax, s.chargesByKey)
 	s.paymentMethods = batch.New(readBatchMax, s.paymentMethodsByID)
 	s.successes = newSuccessBatcher(s)
+	s.intents = newIntentBatcher(s)
 	return s, nil
 }
 
@@ -138,6 +142,7 @@ func (s *Service) BatchStats() map[string]batch.Stats {
 		"charge_by_key_read": s.keyedCharges.Stats(), "payment_method_read": s.paymentMethods.Stats()}
 	if s.successes != nil {
 		stats["charge_success"] = s.successes.Stats()
+		stats["charge_intent"] = s.intents.Stats()
 	}
 	return stats
 }

@@ -403,7 +403,7 @@ type batchCollector []func() map[string]batch.Stats
 
 var (
 	batchesDesc = prometheus.NewDesc("tollgate_batches_total",
-		"Statements run for coalesced calls on this node, by batch (idempotency_claim, idempotency_answer, charge_by_key_read, payment_method_read, text_charge_read, charge_success).", []string{"batch"}, nil)
+		"Statements run for coalesced calls on this node, by batch (idempotency_claim, idempotency_answer, charge_by_key_read, payment_method_read, text_charge_read, charge_intent, charge_success).", []string{"batch"}, nil)
 	batchedCallsDesc = prometheus.NewDesc("tollgate_batched_calls_total",
 		"Calls those statements served, by batch; divided by tollgate_batches_total, the mean batch size.", []string{"batch"}, nil)
 )

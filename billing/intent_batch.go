@@ -1,0 +1,157 @@
+package billing
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"tollgate/internal/batch"
+)
+
+// The intents of one-tap charges that arrive together are recorded in one
+// transaction (PostgreSQL): the numbers' risk locks taken in one statement
+// and one order, each charge's velocity count and subscriber choices read
+// under them as screenTx and holdRoomTx read them, the room of all of them
+// reserved in one conditional upsert, the charges inserted in one statement
+// and their events emitted together. The batch is all or nothing (but for a
+// second charge of one number, which it leaves to the usual way): anything
+// a charge alone would be refused for (a risk rule, a blocked category, a
+// full bucket, its key already used) fails the batch, each of its charges
+// runs it again alone, and the one refused then takes the single path,
+// which records the refusal as it always has.
+
+// intentBatchMax bounds one transaction of intents.
+const intentBatchMax = 32
+
+// errIntentRefused: a bucket would not take a charge; the single path says
+// which and why.
+var errIntentRefused = errors.New("a bucket refused the charge")
+
+// intentBatchable says whether ch, a one-tap charge ready to be recorded
+// processing, may be recorded by recordIntents: no cash-out screening, no
+// subscription period to hold, not a scheduled charge's run, and no cashback
+// to spend (a merchant that never had a program).
+func (s *Service) intentBatchable(ctx context.Context, ch *Charge) bool {
+	if s.intents == nil || ch.riskCashOut != "" || ch.SubscriptionID != nil || ch.ScheduledFor != nil {
+		return false
+	}
+	had, err := s.everHadCashback(s.db.WithContext(ctx), ch.MerchantID, ch.Livemode)
+	return err == nil && !had
+}
+
+// recordIntents records the charges' intents, or fails as a whole; true
+// for each it recorded. Two charges of one number never share a batch: the
+// second is left out (false), for its caller to record the usual way, one
+// charge of the number after the other as the lock orders them.
+func (s *Service) recordIntents(ctx context.Context, chs []*Charge) ([]bool, error) {
+	keys := make(map[*Charge]int32, len(chs))
+	numbers := make(map[string]bool, len(chs))
+	recorded := make([]bool, len(chs))
+	var taken []*Charge
+	for i, ch := range chs {
+		if numbers[ch.MSISDNIndex] {
+			continue
+		}
+		numbers[ch.MSISDNIndex] = true
+		key, err := riskLockKey(ch.MSISDNIndex)
+		if err != nil {
+			return nil, err
+		}
+		keys[ch] = key
+		taken = append(taken, ch)
+		recorded[i] = true
+	}
+	inOrder := slices.SortedFunc(slices.Values(taken), func(a, b *Charge) int {
+		return cmp.Or(cmp.Compare(keys[a], keys[b]), cmp.Compare(a.MSISDNIndex, b.MSISDNIndex))
+	})
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.cfg.Risk.Velocity.On {
+			args := []any{riskLockClass}
+			for _, ch := range inOrder {
+				args = append(args, keys[ch])
+			}
+			// PostgreSQL evaluates a volatile function of the output after
+			// the sort: the locks are taken in key order.
+			if err := tx.Exec(`SELECT pg_advisory_xact_lock(?, v.column1) FROM (VALUES `+
+				strings.TrimSuffix(strings.Repeat("(CAST(? AS INTEGER)), ", len(inOrder)), ", ")+`) AS v ORDER BY v.column1`, args...).Error; err != nil {
+				return fmt.Errorf("risk locks: %w", err)
+			}
+		}
+		var rows []any
+		var caps []any
+		var want int
+		for _, ch := range inOrder {
+			d, err := s.velocity(tx, ch, time.Time{}, true)
+			if err != nil {
+				return err
+			}
+			if d.rule != "" {
+				return d
+			}
+			bs, month, err := s.roomTx(tx, ch)
+			if err != nil {
+				return err
+			}
+			for _, b := range bs {
+				rows = append(rows, ch.MSISDNIndex, ch.Currency, month, b.scope, ch.Billed())
+				if b.cap > 0 {
+					caps = append(caps, ch.MSISDNIndex+"|"+b.scope, b.cap)
+				}
+			}
+			want += len(bs)
+		}
+		if err := s.reserveTx(tx, rows, caps, want); err != nil {
+			return err
+		}
+		if err := tx.Create(inOrder).Error; err != nil {
+			return fmt.Errorf("insert %d charges: %w", len(inOrder), err)
+		}
+		events := make([]Event, len(inOrder))
+		for i, ch := range inOrder {
+			events[i] = chargeEventOf(EventChargeProcessing, ch)
+		}
+		return EmitMany(tx, s.events, events)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recorded, nil
+}
+
+// reserveTx holds the charges' amounts in their buckets with one
+// conditional upsert, as holdRoomTx does for one (rows: number, currency,
+// month, scope, amount; caps: number|scope, cap); every row must take its
+// amount.
+func (s *Service) reserveTx(tx *gorm.DB, rows, caps []any, want int) error {
+	q := `INSERT INTO spend_months (msisdn_index, currency, month, scope, reserved, spent) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, 0), ", want), ", ") +
+		` ON CONFLICT (msisdn_index, currency, month, scope) DO UPDATE SET reserved = spend_months.reserved + excluded.reserved`
+	args := rows
+	if len(caps) > 0 {
+		q += ` WHERE spend_months.reserved + excluded.reserved <= CASE excluded.msisdn_index || '|' || excluded.scope` +
+			strings.Repeat(" WHEN ? THEN ?", len(caps)/2) + ` ELSE spend_months.reserved + excluded.reserved END`
+		args = append(args, caps...)
+	}
+	var held []string
+	if err := tx.Raw(q+` RETURNING scope`, args...).Scan(&held).Error; err != nil {
+		return fmt.Errorf("reserve spend: %w", err)
+	}
+	if len(held) != want {
+		return errIntentRefused
+	}
+	return nil
+}
+
+// newIntentBatcher is nil where intents are recorded one at a time.
+func newIntentBatcher(s *Service) *batch.Batcher[*Charge, bool] {
+	if s.db.Dialector.Name() != "postgres" {
+		return nil
+	}
+	return batch.New(intentBatchMax, s.recordIntents)
+}
