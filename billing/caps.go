@@ -254,6 +254,11 @@ func (s *Service) roomTx(tx *gorm.DB, ch *Charge) ([]bucket, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	return s.roomWith(tx, ch, prefs)
+}
+
+// roomWith is roomTx with the subscriber's choices already read.
+func (s *Service) roomWith(tx *gorm.DB, ch *Charge, prefs Preferences) ([]bucket, string, error) {
 	if err := checkBlocked(prefs, ch.Category); err != nil {
 		return nil, "", err
 	}

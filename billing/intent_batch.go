@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -16,8 +15,8 @@ import (
 
 // The intents of one-tap charges that arrive together are recorded in one
 // transaction (PostgreSQL): the numbers' risk locks taken in one statement
-// and one order, each charge's velocity count and subscriber choices read
-// under them as screenTx and holdRoomTx read them, the room of all of them
+// and one order, the numbers' velocity counts and subscriber choices read
+// under them in one statement each, as screenTx and holdRoomTx read one's, the room of all of them
 // reserved in one conditional upsert, the charges inserted in one statement
 // and their events emitted together. The batch is all or nothing (but for a
 // second charge of one number, which it leaves to the usual way): anything
@@ -83,18 +82,29 @@ func (s *Service) recordIntents(ctx context.Context, chs []*Charge) ([]bool, err
 				return fmt.Errorf("risk locks: %w", err)
 			}
 		}
+		histories, err := s.velocityHistoriesTx(tx, inOrder)
+		if err != nil {
+			return err
+		}
+		indexes := make([]string, len(inOrder))
+		for i, ch := range inOrder {
+			indexes[i] = ch.MSISDNIndex
+		}
+		prefs, err := s.preferencesOfTx(tx, indexes)
+		if err != nil {
+			return err
+		}
 		var rows []any
 		var caps []any
 		var want int
 		for _, ch := range inOrder {
-			d, err := s.velocity(tx, ch, time.Time{}, true)
-			if err != nil {
-				return err
+			if s.cfg.Risk.Velocity.On {
+				h := histories[ch.MSISDNIndex]
+				if d := s.velocityOf(ch, h.N, h.Sum); d.rule != "" {
+					return d
+				}
 			}
-			if d.rule != "" {
-				return d
-			}
-			bs, month, err := s.roomTx(tx, ch)
+			bs, month, err := s.roomWith(tx, ch, prefs[ch.MSISDNIndex])
 			if err != nil {
 				return err
 			}
@@ -122,6 +132,43 @@ func (s *Service) recordIntents(ctx context.Context, chs []*Charge) ([]bool, err
 		return nil, err
 	}
 	return recorded, nil
+}
+
+// history is a number's charges in the velocity window: how many, and
+// their sum.
+type history struct {
+	MSISDNIndex string `gorm:"column:msisdn_index"`
+	N, Sum      int64
+}
+
+// velocityHistoriesTx counts each number's charges in the velocity window
+// in one statement, as riskHistory counts one number's (from its clearance,
+// when there is one); none when the rule is off. The charges are of
+// distinct numbers.
+func (s *Service) velocityHistoriesTx(tx *gorm.DB, chs []*Charge) (map[string]history, error) {
+	out := make(map[string]history, len(chs))
+	if !s.cfg.Risk.Velocity.On {
+		return out, nil
+	}
+	from := s.now().Add(-s.cfg.Risk.Velocity.Window)
+	args := make([]any, 0, 2*len(chs)+3)
+	for _, ch := range chs {
+		args = append(args, ch.MSISDNIndex, ch.Currency)
+	}
+	args = append(args, from, countedStatuses, from)
+	var rows []history
+	err := tx.Raw(`SELECT c.msisdn_index, COUNT(*) AS n, COALESCE(SUM(c.amount), 0) AS sum FROM charges AS c
+		JOIN (VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?), ", len(chs)), ", ")+`) AS v ON c.msisdn_index = v.column1 AND c.currency = v.column2
+		WHERE c.created_at >= ? AND c.status IN ?
+			AND c.created_at >= COALESCE((SELECT r.cleared_at FROM risk_clearances AS r WHERE r.msisdn_index = c.msisdn_index), ?)
+		GROUP BY c.msisdn_index`, args...).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("risk histories: %w", err)
+	}
+	for _, r := range rows {
+		out[r.MSISDNIndex] = r
+	}
+	return out, nil
 }
 
 // reserveTx holds the charges' amounts in their buckets with one

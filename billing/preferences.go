@@ -58,24 +58,58 @@ func (s *Service) preferencesTx(tx *gorm.DB, index string) (Preferences, error) 
 	if index == "" {
 		return out, errors.New("preferences: empty subscriber index")
 	}
-	var rows []struct {
-		Currency string
-		Amount   int64
-		Blocked  *string
-	}
-	err := tx.Raw(`SELECT currency, amount, NULL AS blocked FROM subscriber_caps WHERE msisdn_index = ?
-		UNION ALL SELECT '', 0, blocked_categories FROM subscriber_preferences WHERE msisdn_index = ?`, index, index).Scan(&rows).Error
+	var rows []preferenceRow
+	err := tx.Raw(`SELECT msisdn_index, currency, amount, NULL AS blocked FROM subscriber_caps WHERE msisdn_index = ?
+		UNION ALL SELECT msisdn_index, '', 0, blocked_categories FROM subscriber_preferences WHERE msisdn_index = ?`, index, index).Scan(&rows).Error
 	if err != nil {
 		return out, fmt.Errorf("load preferences: %w", err)
 	}
 	for _, r := range rows {
-		if r.Blocked == nil {
-			out.OwnCaps[r.Currency] = r.Amount
-			continue
+		if err := r.into(&out); err != nil {
+			return out, err
 		}
-		if err := json.Unmarshal([]byte(*r.Blocked), &out.BlockedCategories); err != nil {
-			return out, fmt.Errorf("decode blocked categories: %w", err)
+	}
+	return out, nil
+}
+
+// preferenceRow is one of a subscriber's own caps, or (Blocked set) their
+// blocked categories.
+type preferenceRow struct {
+	MSISDNIndex string `gorm:"column:msisdn_index"`
+	Currency    string
+	Amount      int64
+	Blocked     *string
+}
+
+func (r preferenceRow) into(p *Preferences) error {
+	if r.Blocked == nil {
+		p.OwnCaps[r.Currency] = r.Amount
+		return nil
+	}
+	if err := json.Unmarshal([]byte(*r.Blocked), &p.BlockedCategories); err != nil {
+		return fmt.Errorf("decode blocked categories: %w", err)
+	}
+	return nil
+}
+
+// preferencesOfTx reads the choices of several subscribers in one statement.
+func (s *Service) preferencesOfTx(tx *gorm.DB, indexes []string) (map[string]Preferences, error) {
+	out := make(map[string]Preferences, len(indexes))
+	for _, idx := range indexes {
+		out[idx] = Preferences{OwnCaps: map[string]int64{}, BlockedCategories: []string{}}
+	}
+	var rows []preferenceRow
+	err := tx.Raw(`SELECT msisdn_index, currency, amount, NULL AS blocked FROM subscriber_caps WHERE msisdn_index IN ?
+		UNION ALL SELECT msisdn_index, '', 0, blocked_categories FROM subscriber_preferences WHERE msisdn_index IN ?`, indexes, indexes).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("load preferences: %w", err)
+	}
+	for _, r := range rows {
+		p := out[r.MSISDNIndex]
+		if err := r.into(&p); err != nil {
+			return nil, err
 		}
+		out[r.MSISDNIndex] = p
 	}
 	return out, nil
 }

@@ -242,16 +242,23 @@ func (s *Service) velocity(db *gorm.DB, ch *Charge, since time.Time, clearedHere
 	if err != nil {
 		return riskDecision{}, err
 	}
+	return s.velocityOf(ch, n, sum), nil
+}
+
+// velocityOf is the velocity rule's verdict on ch, given the number's n
+// charges of sum in the window before it.
+func (s *Service) velocityOf(ch *Charge, n, sum int64) riskDecision {
+	v := s.cfg.Risk.Velocity
 	if v.MaxCount > 0 && n+1 > int64(v.MaxCount) {
 		return riskDecision{RiskVelocity, fmt.Sprintf("this phone number already has %d charges in the last %s, from any merchant; at most %d are allowed.",
-			n, span(v.Window), v.MaxCount)}, nil
+			n, span(v.Window), v.MaxCount)}
 	}
 	cur, _ := money.Lookup(ch.Currency)
 	if most, ok := v.MaxAmount[ch.Currency]; ok && sum+ch.Amount > most {
 		return riskDecision{RiskVelocity, fmt.Sprintf("this phone number already has %s of charges in the last %s, from any merchant; with this one it would pass the %s allowed.",
-			cur.Display(sum), span(v.Window), cur.Display(most))}, nil
+			cur.Display(sum), span(v.Window), cur.Display(most))}
 	}
-	return riskDecision{}, nil
+	return riskDecision{}
 }
 
 // riskLockClass is the first key of the PostgreSQL advisory locks the risk
