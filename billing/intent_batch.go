@@ -155,13 +155,15 @@ func (s *Service) velocityHistoriesTx(tx *gorm.DB, chs []*Charge) (map[string]hi
 	for _, ch := range chs {
 		args = append(args, ch.MSISDNIndex, ch.Currency)
 	}
-	args = append(args, from, countedStatuses, from)
+	args = append(args, from, from, countedStatuses)
+	// The clearance is read once per number, not once per charge counted.
 	var rows []history
-	err := tx.Raw(`SELECT c.msisdn_index, COUNT(*) AS n, COALESCE(SUM(c.amount), 0) AS sum FROM charges AS c
-		JOIN (VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?), ", len(chs)), ", ")+`) AS v ON c.msisdn_index = v.column1 AND c.currency = v.column2
-		WHERE c.created_at >= ? AND c.status IN ?
-			AND c.created_at >= COALESCE((SELECT r.cleared_at FROM risk_clearances AS r WHERE r.msisdn_index = c.msisdn_index), ?)
-		GROUP BY c.msisdn_index`, args...).Scan(&rows).Error
+	err := tx.Raw(`SELECT v.column1 AS msisdn_index, COUNT(*) AS n, COALESCE(SUM(c.amount), 0) AS sum
+		FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?), ", len(chs)), ", ")+`) AS v
+		LEFT JOIN risk_clearances AS r ON r.msisdn_index = v.column1
+		JOIN charges AS c ON c.msisdn_index = v.column1 AND c.currency = v.column2
+			AND c.created_at >= ? AND c.created_at >= COALESCE(r.cleared_at, ?) AND c.status IN ?
+		GROUP BY v.column1`, args...).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("risk histories: %w", err)
 	}
