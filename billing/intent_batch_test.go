@@ -3,6 +3,8 @@ package billing
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
 	"testing"
 
 	"tollgate/internal/store"
@@ -94,5 +96,53 @@ func TestABatchOfIntentsRecordsEachOrNone(t *testing.T) {
 		if _, err := s.CreateCharge(ctx, b.merchant, newKey(), tap(c, 1000, "")); err == nil {
 			t.Fatal("c's charge over the merchant cap was accepted")
 		}
+	})
+}
+
+// Charges on several numbers at once, more than their merchant caps hold:
+// batches that meet a full bucket fail and their charges run alone, so each
+// number gets exactly what its cap holds and the rest are refused, whether a
+// charge went in a batch or alone.
+func TestConcurrentIntentsNeverPassACap(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Service, b *testBundle) {
+		s.cfg.Caps = krCaps(t)
+		s.cfg.Caps.Merchant = map[string]map[string]int64{"*": {"KRW": 5000}}
+		ctx := context.Background()
+		numbers := []string{"+821044440001", "+821044440002", "+821044440003", "+821044440004"}
+		pms := make([]string, len(numbers))
+		for i, n := range numbers {
+			pms[i] = oneTap(t, s, b, b.merchant, n)
+		}
+		const each = 8 // 8 × 1,000 against 5,000 per number
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ok := map[string]int{}
+		var month string
+		for i := range len(numbers) * each {
+			wg.Go(func() {
+				n := i % len(numbers)
+				ch, err := s.CreateCharge(ctx, b.merchant, newKey(), tap(pms[n], 1000, ""))
+				switch {
+				case err == nil && ch.Status == StatusSucceeded:
+					mu.Lock()
+					ok[numbers[n]]++
+					month = *ch.SpendMonth
+					mu.Unlock()
+				case err != nil && strings.Contains(err.Error(), "merchant"):
+				default:
+					t.Errorf("charge %d: %+v %v", i, ch, err)
+				}
+			})
+		}
+		wg.Wait()
+		for _, n := range numbers {
+			if ok[n] != 5 {
+				t.Errorf("%s…: %d charges succeeded, want 5", n[:6], ok[n])
+			}
+			if row := spendRow(t, s, b, n, month, scopeMerchant(b.merchant.MerchantID)); row.Reserved != 5000 {
+				t.Errorf("%s…: merchant bucket holds %d, want 5000", n[:6], row.Reserved)
+			}
+		}
+		assertBalanced(t, b)
 	})
 }
