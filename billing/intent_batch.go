@@ -66,8 +66,11 @@ func (s *Service) recordIntents(ctx context.Context, chs []*Charge) ([]bool, err
 		taken = append(taken, ch)
 		recorded[i] = true
 	}
+	// Month rows are taken in number order, as the success batch takes
+	// them (bookSpentTx): in any other order the two could deadlock. The
+	// risk locks are ordered by their own statement.
 	inOrder := slices.SortedFunc(slices.Values(taken), func(a, b *Charge) int {
-		return cmp.Or(cmp.Compare(keys[a], keys[b]), cmp.Compare(a.MSISDNIndex, b.MSISDNIndex))
+		return cmp.Compare(a.MSISDNIndex, b.MSISDNIndex)
 	})
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.cfg.Risk.Velocity.On {
