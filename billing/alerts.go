@@ -8,6 +8,7 @@ import (
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
+	"tollgate/internal/batch"
 	"tollgate/money"
 )
 
@@ -137,10 +138,7 @@ func (s *Service) monthTx(tx *gorm.DB, ch *Charge) (spendMonth, Preferences, err
 // totalMonth runs q, a statement answering ch's total bucket as (reserved,
 // spent, own_cap), and makes of its one row the month and preferences.
 func totalMonth(ch *Charge, what string, q *gorm.DB) (spendMonth, Preferences, error) {
-	var rows []struct {
-		Reserved, Spent int64
-		OwnCap          *int64
-	}
+	var rows []monthRow
 	err := q.Scan(&rows).Error
 	if err == nil && len(rows) == 0 {
 		err = gorm.ErrRecordNotFound
@@ -148,11 +146,30 @@ func totalMonth(ch *Charge, what string, q *gorm.DB) (spendMonth, Preferences, e
 	if err != nil {
 		return spendMonth{}, Preferences{}, fmt.Errorf("%s of %s: %w", what, ch.ID, err)
 	}
+	total, prefs := rows[0].of(ch)
+	return total, prefs, nil
+}
+
+// monthKey names a subscriber's month in one currency.
+type monthKey struct{ index, currency, month string }
+
+// monthRow is a month's total bucket (reserved, spent) with the subscriber's
+// own cap in its currency, as a statement answers it; the key columns only
+// where the statement names several months.
+type monthRow struct {
+	MSISDNIndex     string `gorm:"column:msisdn_index"`
+	Currency, Month string
+	Reserved, Spent int64
+	OwnCap          *int64
+}
+
+// of is the row as ch's month and the choices a receipt or alert needs.
+func (r monthRow) of(ch *Charge) (spendMonth, Preferences) {
 	prefs := Preferences{OwnCaps: map[string]int64{}}
-	if rows[0].OwnCap != nil {
-		prefs.OwnCaps[ch.Currency] = *rows[0].OwnCap
+	if r.OwnCap != nil {
+		prefs.OwnCaps[ch.Currency] = *r.OwnCap
 	}
-	return spendMonth{MSISDNIndex: ch.MSISDNIndex, Currency: ch.Currency, Month: *ch.SpendMonth, Scope: scopeTotal, Reserved: rows[0].Reserved, Spent: rows[0].Spent}, prefs, nil
+	return spendMonth{MSISDNIndex: ch.MSISDNIndex, Currency: ch.Currency, Month: *ch.SpendMonth, Scope: scopeTotal, Reserved: r.Reserved, Spent: r.Spent}, prefs
 }
 
 // leftText is what a receipt says is left: the room under the binding cap
@@ -243,25 +260,13 @@ func (w *subscriberTextWorker) Work(ctx context.Context, job *river.Job[Subscrib
 // most its fetch limit (100 by default) at a time.
 const textBatchMax = 100
 
-// chargesByID reads charges in one statement, nil for an id not found, a
-// copy for each id asked.
+// chargesByID reads charges in one statement, nil for an id not found.
 func (s *Service) chargesByID(ctx context.Context, ids []string) ([]*Charge, error) {
 	var found []Charge
 	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&found).Error; err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*Charge, len(found))
-	for i := range found {
-		byID[found[i].ID] = &found[i]
-	}
-	out := make([]*Charge, len(ids))
-	for i, id := range ids {
-		if ch := byID[id]; ch != nil {
-			c := *ch // the callers' own
-			out[i] = &c
-		}
-	}
-	return out, nil
+	return batch.Match(ids, found, func(ch *Charge) string { return ch.ID }), nil
 }
 
 // texts are the messages to subscribers in one language. Amounts are

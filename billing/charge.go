@@ -13,6 +13,7 @@ import (
 
 	"tollgate/carriers"
 	"tollgate/internal/auth"
+	"tollgate/internal/batch"
 	"tollgate/internal/msisdn"
 	"tollgate/internal/problem"
 	"tollgate/internal/store"
@@ -438,18 +439,7 @@ func (s *Service) chargesByKey(ctx context.Context, keys []chargeKey) ([]*Charge
 	if err := s.db.WithContext(ctx).Where("(merchant_id, idempotency_key) IN ?", pairs).Find(&found).Error; err != nil {
 		return nil, err
 	}
-	byKey := make(map[chargeKey]*Charge, len(found))
-	for i := range found {
-		byKey[chargeKey{found[i].MerchantID, found[i].IdempotencyKey}] = &found[i]
-	}
-	out := make([]*Charge, len(keys))
-	for i, k := range keys {
-		if ch := byKey[k]; ch != nil {
-			c := *ch // the callers' own: they change what they read
-			out[i] = &c
-		}
-	}
-	return out, nil
+	return batch.Match(keys, found, func(ch *Charge) chargeKey { return chargeKey{ch.MerchantID, ch.IdempotencyKey} }), nil
 }
 
 // GetCharge returns a charge the principal may see; anything else is 404.

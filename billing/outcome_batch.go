@@ -58,10 +58,10 @@ func (s *Service) applySuccesses(ctx context.Context, in []success) ([]*Charge, 
 	now := s.now()
 	// One charge per spend month; the others go their own way after.
 	taken := make([]int, 0, len(in))
-	months := map[string]bool{}
+	months := map[monthKey]bool{}
 	for i, sc := range in {
 		if m := sc.held.SpendMonth; m != nil {
-			key := sc.held.MSISDNIndex + "|" + sc.held.Currency + "|" + *m
+			key := monthKey{sc.held.MSISDNIndex, sc.held.Currency, *m}
 			if months[key] {
 				continue
 			}
@@ -164,11 +164,7 @@ func (s *Service) bookSpentTx(ctx context.Context, tx *gorm.DB, moved map[string
 			return nil, fmt.Errorf("lock %d spend months: %w", len(booked), err)
 		}
 	}
-	var rows []struct {
-		MSISDNIndex, Currency, Month string
-		Reserved, Spent              int64
-		OwnCap                       *int64
-	}
+	var rows []monthRow
 	err := tx.Raw(`UPDATE spend_months AS m SET spent = m.spent + v.column4 FROM (VALUES `+values+`) AS v
 		WHERE m.msisdn_index = v.column1 AND m.currency = v.column2 AND m.month = v.column3 AND m.scope = ?
 		RETURNING m.msisdn_index, m.currency, m.month, m.reserved, m.spent,
@@ -181,23 +177,17 @@ func (s *Service) bookSpentTx(ctx context.Context, tx *gorm.DB, moved map[string
 		// keeps apart): each goes alone, which books or fails it exactly.
 		return nil, fmt.Errorf("book spend of %d charges: %d month rows", len(booked), len(rows))
 	}
+	byMonth := make(map[monthKey]monthRow, len(rows))
+	for _, r := range rows {
+		byMonth[monthKey{r.MSISDNIndex, r.Currency, r.Month}] = r
+	}
 	var receipts []river.JobArgs
 	for _, ch := range booked {
-		i := slices.IndexFunc(rows, func(r struct {
-			MSISDNIndex, Currency, Month string
-			Reserved, Spent              int64
-			OwnCap                       *int64
-		}) bool {
-			return r.MSISDNIndex == ch.MSISDNIndex && r.Currency == ch.Currency && r.Month == *ch.SpendMonth
-		})
-		if i < 0 {
+		row, ok := byMonth[monthKey{ch.MSISDNIndex, ch.Currency, *ch.SpendMonth}]
+		if !ok {
 			return nil, fmt.Errorf("book spend of %s: %w", ch.ID, gorm.ErrRecordNotFound)
 		}
-		prefs := Preferences{OwnCaps: map[string]int64{}}
-		if rows[i].OwnCap != nil {
-			prefs.OwnCaps[ch.Currency] = *rows[i].OwnCap
-		}
-		total := spendMonth{MSISDNIndex: ch.MSISDNIndex, Currency: ch.Currency, Month: *ch.SpendMonth, Scope: scopeTotal, Reserved: rows[i].Reserved, Spent: rows[i].Spent}
+		total, prefs := row.of(ch)
 		receipt, err := s.bookedTx(tx.WithContext(ctx), ch, total, prefs)
 		if err != nil {
 			return nil, err

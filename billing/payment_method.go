@@ -10,6 +10,7 @@ import (
 
 	"tollgate/carriers"
 	"tollgate/internal/auth"
+	"tollgate/internal/batch"
 	"tollgate/internal/msisdn"
 	"tollgate/internal/problem"
 	"tollgate/internal/store"
@@ -133,25 +134,13 @@ func (s *Service) getPaymentMethod(ctx context.Context, p auth.Principal, id str
 }
 
 // paymentMethodsByID reads payment methods in one statement, nil for an id
-// not found; every one-tap charge reads its own first. Each caller gets its
-// own copy: callers change what they read.
+// not found; every one-tap charge reads its own first.
 func (s *Service) paymentMethodsByID(ctx context.Context, ids []string) ([]*PaymentMethod, error) {
 	var found []PaymentMethod
 	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&found).Error; err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*PaymentMethod, len(found))
-	for i := range found {
-		byID[found[i].ID] = &found[i]
-	}
-	out := make([]*PaymentMethod, len(ids))
-	for i, id := range ids {
-		if pm := byID[id]; pm != nil {
-			c := *pm
-			out[i] = &c
-		}
-	}
-	return out, nil
+	return batch.Match(ids, found, func(pm *PaymentMethod) string { return pm.ID }), nil
 }
 
 // GetPaymentMethod returns one of the merchant's payment methods.

@@ -142,6 +142,8 @@ func (s *Service) BatchStats() map[string]batch.Stats {
 		"charge_by_key_read": s.keyedCharges.Stats(), "payment_method_read": s.paymentMethods.Stats()}
 	if s.successes != nil {
 		stats["charge_success"] = s.successes.Stats()
+	}
+	if s.intents != nil {
 		stats["charge_intent"] = s.intents.Stats()
 	}
 	return stats

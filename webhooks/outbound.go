@@ -230,7 +230,7 @@ func (o *Outbound) EmitManyTx(tx *gorm.DB, es []billing.Event) error {
 		}
 		for j := range eps {
 			if eps[j].wants(evs[i].Type) {
-				ds = append(ds, delivery{ID: "wd_" + auth.RandomString(24), EventID: evs[i].ID, EndpointID: eps[j].ID, Status: deliveryPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now})
+				ds = append(ds, newDelivery(&evs[i], &eps[j], now))
 			}
 		}
 	}
@@ -276,10 +276,14 @@ func (o *Outbound) changed(merchantID string, livemode bool) {
 	o.endpoints.Forget(endpointsKey{merchantID, livemode})
 }
 
+// newDelivery is ev's delivery to ep, due at once.
+func newDelivery(ev *event, ep *endpoint, now time.Time) delivery {
+	return delivery{ID: "wd_" + auth.RandomString(24), EventID: ev.ID, EndpointID: ep.ID, Status: deliveryPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now}
+}
+
 // queueTx creates a delivery and its job.
 func (o *Outbound) queueTx(tx *gorm.DB, ev *event, ep *endpoint) error {
-	now := o.now()
-	d := delivery{ID: "wd_" + auth.RandomString(24), EventID: ev.ID, EndpointID: ep.ID, Status: deliveryPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now}
+	d := newDelivery(ev, ep, o.now())
 	if err := tx.Create(&d).Error; err != nil {
 		return fmt.Errorf("insert delivery: %w", err)
 	}

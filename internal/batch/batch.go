@@ -197,3 +197,21 @@ type Stats struct {
 func (b *Batcher[In, Out]) Stats() Stats {
 	return Stats{Batches: b.batches.Load(), Calls: b.items.Load()}
 }
+
+// Match lays out rows read for keys in the keys' order, as a Func that
+// reads by key answers: a copy of the row for each key (callers may change
+// theirs, and a key may be asked twice), nil where no row has it.
+func Match[K comparable, R any](keys []K, rows []R, keyOf func(*R) K) []*R {
+	byKey := make(map[K]*R, len(rows))
+	for i := range rows {
+		byKey[keyOf(&rows[i])] = &rows[i]
+	}
+	out := make([]*R, len(keys))
+	for i, k := range keys {
+		if r := byKey[k]; r != nil {
+			c := *r
+			out[i] = &c
+		}
+	}
+	return out
+}

@@ -293,3 +293,17 @@ func waitRunning[In, Out any](b *Batcher[In, Out]) {
 		runtime.Gosched()
 	}
 }
+
+func TestMatchLaysRowsOutInTheKeysOrder(t *testing.T) {
+	type row struct {
+		id string
+		n  int
+	}
+	got := Match([]string{"b", "x", "a", "b"}, []row{{"a", 1}, {"b", 2}}, func(r *row) string { return r.id })
+	if len(got) != 4 || got[0].n != 2 || got[1] != nil || got[2].n != 1 || got[3].n != 2 {
+		t.Fatalf("Match = %v", got)
+	}
+	if got[0] == got[3] {
+		t.Fatal("a key asked twice shares one row")
+	}
+}
