@@ -27,6 +27,7 @@
 # dropped and made again), GATEWAYS (1), DURATION (20s), CONCURRENCY (32),
 # PAYMENT_METHODS (200), STORE (postgres|sqlite), WEBHOOKS (0),
 # TOLLGATE_BIN (a tollgate binary to measure instead of building this tree),
+# RATE (step 2's rate instead of half the peak, for a latency curve),
 # PPROF (1: gateway i serves pprof on 127.0.0.1:1706i), PORT_BASE (18080),
 # STEPS (all | peak: step 1 alone, for a quick comparison of two builds |
 # latency: steps 1 and 2, the peak and the open loop at half of it),
@@ -181,17 +182,32 @@ charges=$(($(figure "$work/peak.out" charges) + $(figure "$work/peak.out" warmup
 awk -v t="$ticks" -v pg="$pg" -v sim="$sim" -v m="$machine" -v hz="$(getconf CLK_TCK)" -v c="$charges" -v rss="$(peak_rss)" 'BEGIN {
 	f = 1000 / hz / c
 	printf "CPU per charge: gateway %.2f ms, PostgreSQL %.2f ms, simulator %.2f ms, load tool and the rest %.2f ms, whole machine %.2f ms (%d charges, warm-up included); gateway peak RSS %d MiB\n", t * f, pg * f, sim * f, (m - t - pg - sim) * f, m * f, c, rss }' | tee -a "$work/peak.out"
-# The coalesced statements' mean batch sizes so far (internal/batch).
-for t in "${targets[@]}"; do curl -fsS "$t/metrics"; done | awk -F'[{}" ]+' '
-	/^tollgate_batches_total/ { b[$3] += $NF } /^tollgate_batched_calls_total/ { c[$3] += $NF }
-	END { line = "mean batch size:"; for (k in b) if (b[k] > 0) line = line sprintf(" %s %.2f (%d calls),", k, c[k] / b[k], c[k]); print line }' | sed 's/,$//' | tee -a "$work/peak.out"
+# The coalesced statements (internal/batch): mean batch size, how long a
+# call waited for its batch to begin, how long a batch ran, over a step.
+batch_snapshot() { # file: the gateways' batch counters now
+	for t in "${targets[@]}"; do curl -fsS "$t/metrics"; done | awk -F'[{}" ]+' '
+		/^tollgate_batches_total/ { b[$3] += $NF } /^tollgate_batched_calls_total/ { c[$3] += $NF }
+		/^tollgate_batch_wait_seconds_total/ { w[$3] += $NF } /^tollgate_batch_run_seconds_total/ { r[$3] += $NF }
+		END { for (k in b) print k, b[k], c[k], w[k], r[k] }' >"$1"
+}
+batch_report() { # before, after, output
+	awk 'NR == FNR { b[$1] = $2; c[$1] = $3; w[$1] = $4; r[$1] = $5; next }
+		{ nb = $2 - b[$1]; nc = $3 - c[$1]; if (nb > 0) line = line sprintf(" %s %.2f (wait %.1f ms, run %.1f ms),", $1, nc / nb, 1000 * ($4 - w[$1]) / nc, 1000 * ($5 - r[$1]) / nb) }
+		END { print "mean batch size:" line }' "$1" "$2" | sed 's/,$//' | tee -a "$3"
+}
+echo "- 0 0 0 0" >"$work/batches.0"
+batch_snapshot "$work/batches.1"
+batch_report "$work/batches.0" "$work/batches.1" "$work/peak.out"
 if [ "$STEPS" = peak ]; then
 	exit 0
 fi
-half=$(awk -v p="$peak" 'BEGIN { printf "%d", p / 2 }')
+half=${RATE:-$(awk -v p="$peak" 'BEGIN { printf "%d", p / 2 }')}
 vacuum # the peak step left thousands of dead rows
-echo "== 2. open loop at half the peak: $half/s"
-load half -rate "$half" -concurrency "$CONCURRENCY"
+echo "== 2. open loop at ${RATE:+RATE, not }half the peak: $half/s"
+batch_snapshot "$work/batches.2"
+load half -rate "$half" -concurrency "$CONCURRENCY" -timeline "$work/half.timeline"
+batch_snapshot "$work/batches.3"
+batch_report "$work/batches.2" "$work/batches.3" "$work/half.out"
 if [ "$STEPS" = latency ]; then
 	exit 0
 fi

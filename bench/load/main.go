@@ -60,6 +60,7 @@ type options struct {
 	amount      int
 	webhooks    bool
 	label       string
+	timeline    string
 }
 
 func run(args []string, stdout io.Writer) error {
@@ -76,6 +77,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.IntVar(&o.amount, "amount", 100, "amount per charge in KRW (minor units)")
 	fs.BoolVar(&o.webhooks, "webhooks", false, "also register a webhook endpoint on 127.0.0.1 and measure answer → charge.succeeded arrival")
 	fs.StringVar(&o.label, "label", "", "a name printed with the summary")
+	fs.StringVar(&o.timeline, "timeline", "", "also write each charge's start (ms since the first) and latency (ms) to this file, one per line: where in time the slow ones fall")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -167,6 +169,7 @@ func run(args []string, stdout io.Writer) error {
 	began := time.Now()
 	var (
 		lat      []time.Duration
+		starts   []time.Duration // since began, for -timeline
 		errs     = map[string]int{}
 		answered = map[string]time.Time{} // charge id → answer received
 		last     time.Time
@@ -174,14 +177,16 @@ func run(args []string, stdout io.Writer) error {
 	for r := range a.Attack(targeter, pacer, o.duration, "charges") {
 		l := r.Latency
 		if o.rate > 0 {
-			// From the scheduled start: the seq-th charge was due at
-			// began + seq/rate, whether or not it could start then.
-			due := began.Add(time.Duration(r.Seq) * time.Second / time.Duration(o.rate))
+			// From the scheduled start: vegeta's constant pacer sends the
+			// seq-th charge (from 0) at (seq+1)/rate after it begins,
+			// and it was due then whether or not it could start.
+			due := began.Add(time.Duration(r.Seq+1) * time.Second / time.Duration(o.rate))
 			if d := r.End().Sub(due); d > l {
 				l = d
 			}
 		}
 		lat = append(lat, l)
+		starts = append(starts, r.End().Add(-l).Sub(began))
 		if r.End().After(last) {
 			last = r.End()
 		}
@@ -200,6 +205,11 @@ func run(args []string, stdout io.Writer) error {
 			answered[ch.ID] = r.End()
 		}
 	}
+	if o.timeline != "" {
+		if err := writeTimeline(o.timeline, starts, lat); err != nil {
+			return err
+		}
+	}
 	elapsed := last.Sub(began)
 	s := summary{Label: o.label, Mode: mode, Gateways: len(o.targets), Charges: len(lat), Seconds: elapsed.Seconds(), Warmup: warm}
 	s.PerSecond = float64(len(lat)) / elapsed.Seconds()
@@ -212,6 +222,16 @@ func run(args []string, stdout io.Writer) error {
 		s.Webhooks = recv.measure(answered, 30*time.Second)
 	}
 	return s.print(stdout)
+}
+
+// writeTimeline writes each charge's start and latency in milliseconds,
+// one charge per line in the order the answers came.
+func writeTimeline(path string, starts, lat []time.Duration) error {
+	var b bytes.Buffer
+	for i := range lat {
+		fmt.Fprintf(&b, "%.1f %.1f\n", float64(starts[i].Microseconds())/1000, float64(lat[i].Microseconds())/1000)
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 // summary is what one run measured; the last line of the output is it as

@@ -406,11 +406,17 @@ var (
 		"Statements run for coalesced calls on this node, by batch (idempotency_claim, idempotency_answer, charge_by_key_read, payment_method_read, text_charge_read, charge_intent, charge_success).", []string{"batch"}, nil)
 	batchedCallsDesc = prometheus.NewDesc("tollgate_batched_calls_total",
 		"Calls those statements served, by batch; divided by tollgate_batches_total, the mean batch size.", []string{"batch"}, nil)
+	batchWaitDesc = prometheus.NewDesc("tollgate_batch_wait_seconds_total",
+		"Time calls spent waiting for their batch to begin (the batch before it running), by batch; divided by tollgate_batched_calls_total, the mean wait.", []string{"batch"}, nil)
+	batchRunDesc = prometheus.NewDesc("tollgate_batch_run_seconds_total",
+		"Time batches spent running their statements, by batch; divided by tollgate_batches_total, the mean run.", []string{"batch"}, nil)
 )
 
 func (c batchCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- batchesDesc
 	ch <- batchedCallsDesc
+	ch <- batchWaitDesc
+	ch <- batchRunDesc
 }
 
 func (c batchCollector) Collect(ch chan<- prometheus.Metric) {
@@ -418,6 +424,8 @@ func (c batchCollector) Collect(ch chan<- prometheus.Metric) {
 		for name, st := range stats() {
 			ch <- prometheus.MustNewConstMetric(batchesDesc, prometheus.CounterValue, float64(st.Batches), name)
 			ch <- prometheus.MustNewConstMetric(batchedCallsDesc, prometheus.CounterValue, float64(st.Calls), name)
+			ch <- prometheus.MustNewConstMetric(batchWaitDesc, prometheus.CounterValue, st.Waited.Seconds(), name)
+			ch <- prometheus.MustNewConstMetric(batchRunDesc, prometheus.CounterValue, st.Ran.Seconds(), name)
 		}
 	}
 }

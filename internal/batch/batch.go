@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Func runs one batch: one output per input, in the same order, or an
@@ -26,6 +27,7 @@ type Batcher[In, Out any] struct {
 	running bool
 
 	batches, items atomic.Uint64
+	waited, ran    atomic.Int64 // nanoseconds: calls queued before their batch; batches running
 }
 
 type call[In, Out any] struct {
@@ -36,6 +38,8 @@ type call[In, Out any] struct {
 	// rather than with its result.
 	lead bool
 	done chan struct{}
+	// queued is when the call joined, for Stats.Waited.
+	queued time.Time
 }
 
 // New returns a Batcher running at most max inputs per batch (max >= 1).
@@ -65,7 +69,9 @@ func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	if !errors.As(err, &shared) {
 		return out, err
 	}
+	began := time.Now()
 	outs, panicked, err := b.call(ctx, []In{in})
+	b.ran.Add(int64(time.Since(began)))
 	b.batches.Add(1)
 	b.items.Add(1)
 	if panicked != nil {
@@ -82,7 +88,7 @@ func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 }
 
 func (b *Batcher[In, Out]) join(ctx context.Context, in In) (Out, error) {
-	c := &call[In, Out]{in: in, done: make(chan struct{})}
+	c := &call[In, Out]{in: in, done: make(chan struct{}), queued: time.Now()}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
 	if b.running {
@@ -150,10 +156,15 @@ func (b *Batcher[In, Out]) leave(c *call[In, Out]) bool {
 
 func (b *Batcher[In, Out]) runBatch(ctx context.Context, leader *call[In, Out], calls []*call[In, Out]) (panicked any) {
 	ins := make([]In, len(calls))
+	began := time.Now()
+	var waited time.Duration
 	for i, c := range calls {
 		ins[i] = c.in
+		waited += began.Sub(c.queued)
 	}
 	outs, panicked, err := b.call(ctx, ins)
+	b.waited.Add(int64(waited))
+	b.ran.Add(int64(time.Since(began)))
 	if err == nil && len(outs) != len(ins) {
 		err = errors.New("batch: wrong number of outputs")
 	}
@@ -187,15 +198,19 @@ func (b *Batcher[In, Out]) call(ctx context.Context, ins []In) (outs []Out, pani
 	return outs, nil, err
 }
 
-// Stats count a Batcher's work: Calls / Batches is its mean batch size.
+// Stats count a Batcher's work: Calls / Batches is its mean batch size,
+// Waited / Calls how long a call waits for its batch to begin, Ran /
+// Batches how long a batch runs.
 type Stats struct {
 	Batches, Calls uint64
+	Waited, Ran    time.Duration
 }
 
 // Stats are the statements run so far and the calls they served, the
 // retries alone after a failed batch included.
 func (b *Batcher[In, Out]) Stats() Stats {
-	return Stats{Batches: b.batches.Load(), Calls: b.items.Load()}
+	return Stats{Batches: b.batches.Load(), Calls: b.items.Load(),
+		Waited: time.Duration(b.waited.Load()), Ran: time.Duration(b.ran.Load())}
 }
 
 // Match lays out rows read for keys in the keys' order, as a Func that

@@ -101,8 +101,13 @@ func TestCallsArrivingDuringABatchFormTheNext(t *testing.T) {
 	if !slices.EqualFunc(g.batches, want, slices.Equal) {
 		t.Fatalf("batches %v, want %v", g.batches, want)
 	}
-	if st := b.Stats(); st != (Stats{Batches: 4, Calls: 8}) {
+	st := b.Stats()
+	if st.Batches != 4 || st.Calls != 8 {
 		t.Fatalf("Stats() = %+v, want 4 batches of 8 calls", st)
+	}
+	// Calls 1 to 7 queued behind the held batch: they waited, and it ran.
+	if st.Waited <= 0 || st.Ran <= 0 {
+		t.Fatalf("Stats() = %+v, want time waited and run", st)
 	}
 }
 
