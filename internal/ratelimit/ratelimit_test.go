@@ -70,6 +70,24 @@ func TestSharedLetsTheQuotaThroughThenRefusesUntilItRefills(t *testing.T) {
 	})
 }
 
+// On PostgreSQL the counters are unlogged: a check waits for no WAL flush
+// (the migration's trade: a crash empties them).
+func TestSharedCountersAreUnloggedOnPostgres(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		if d != store.Postgres {
+			continue
+		}
+		st := storetest.New(t, d)
+		var persistence string
+		if err := st.DB.Raw("SELECT relpersistence FROM pg_class WHERE oid = to_regclass('rate_limits')").Scan(&persistence).Error; err != nil {
+			t.Fatal(err)
+		}
+		if persistence != "u" {
+			t.Fatalf("rate_limits relpersistence = %q, want u (unlogged)", persistence)
+		}
+	}
+}
+
 // Two gateway nodes on one database share the count: what one spends, the
 // other cannot spend again, even when every request races.
 func TestSharedHoldsAcrossNodesUnderConcurrency(t *testing.T) {
