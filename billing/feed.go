@@ -51,8 +51,9 @@ func (b *Books) SucceededCharges(ctx context.Context, carrier string, from, to t
 // processing that were created before before.
 func (b *Books) ProcessingCharges(ctx context.Context, carrier string, before time.Time, fn func(FeedRow) error) error {
 	return b.feed(ctx, "processing charges", fn,
-		`SELECT id, amount - cashback_applied, currency, status FROM charges WHERE carrier = ? AND status = ? AND created_at < ?`,
-		carrier, StatusProcessing, before)
+		// The status literal lets the planner use charges_processing.
+		`SELECT id, amount - cashback_applied, currency, status FROM charges WHERE carrier = ? AND status = '`+string(StatusProcessing)+`' AND created_at < ?`,
+		carrier, before)
 }
 
 // SucceededRefunds calls fn for each refund of the carrier's charges that

@@ -95,11 +95,12 @@ func (s *Service) UnwatchedCharges(ctx context.Context, before time.Time) (int64
 
 // unwatched selects the charges (as c) processing since before or earlier
 // with no status job waiting or running: from the few processing rows
-// (charges_status) and the waiting status jobs; args->>'x' reads a job's
-// JSON arguments on PostgreSQL and SQLite alike.
+// (charges_processing, whose condition the status names literally so the
+// planner can use it) and the waiting status jobs; args->>'x' reads a
+// job's JSON arguments on PostgreSQL and SQLite alike.
 func (s *Service) unwatched(ctx context.Context, before time.Time) *gorm.DB {
 	return s.db.WithContext(ctx).Table("charges AS c").
-		Where("c.status = ? AND c.updated_at < ?", StatusProcessing, before).
+		Where("c.status = '"+string(StatusProcessing)+"' AND c.updated_at < ?", before).
 		Where("NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = ? AND j.state IN ? AND j.args->>'charge_id' = c.id)", ChargeStatusArgs{}.Kind(), waitingJobStates)
 }
 
