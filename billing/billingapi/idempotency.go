@@ -202,6 +202,11 @@ func (a *API) runAndStore(c echo.Context, next echo.HandlerFunc, merchantID, key
 		c.Error(err) // render now, so the answer can be kept
 	}
 	c.Response().Writer = rec.ResponseWriter
+	// The answer goes out before it is kept: what it says is committed
+	// already, and a retry that arrives meanwhile finds the key in progress
+	// and waits for it (above) as it would for the request itself. A
+	// writer that cannot flush sends it when the handler returns.
+	_ = http.NewResponseController(rec.ResponseWriter).Flush()
 	// The merchant may have gone; the answer is still recorded.
 	ctx := context.WithoutCancel(c.Request().Context())
 	where := a.db.WithContext(ctx).Where("merchant_id = ? AND key = ?", merchantID, key)
