@@ -29,7 +29,8 @@
 # TOLLGATE_BIN (a tollgate binary to measure instead of building this tree),
 # RATE (step 2's rate instead of half the peak, for a latency curve),
 # PPROF (1: gateway i serves pprof on 127.0.0.1:1706i), PORT_BASE (18080),
-# STEPS (all | peak: step 1 alone, for a quick comparison of two builds |
+# MAX_PROCS (the gateways' max_procs: 2 x the CPUs on PostgreSQL, 0 on
+# SQLite), STEPS (all | peak: step 1 alone, for a quick comparison of two builds |
 # latency: steps 1 and 2, the peak and the open loop at half of it),
 # WHATIF (1: also steps 6 and 7, the ceilings if the results of 8 charges,
 # then all of their statements, were written together:
@@ -50,6 +51,10 @@ PORT_BASE=${PORT_BASE:-18080}
 STEPS=${STEPS:-all}
 WHATIF=${WHATIF:-0}
 SIM_PORT=$((PORT_BASE + 10))
+# PostgreSQL shares this machine with the gateways: twice the CPUs of Go
+# threads keep the gateways' share of it against the database's backends
+# (configs/default.yaml, max_procs). SQLite runs inside the gateway: Go's own.
+if [ "$STORE" = sqlite ]; then MAX_PROCS=${MAX_PROCS:-0}; else MAX_PROCS=${MAX_PROCS:-$((2 * $(nproc)))}; fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tollgate-bench.XXXXXX")
 pids=()
@@ -94,7 +99,7 @@ wait_up() { # url
 	return 1
 }
 
-echo "== simulator and $GATEWAYS gateway(s) on $STORE"
+echo "== simulator and $GATEWAYS gateway(s) on $STORE (max_procs $MAX_PROCS)"
 "$bin" sim --listen "127.0.0.1:$SIM_PORT" >"$work/sim.log" 2>&1 &
 pids+=($!)
 simpid=$!
@@ -104,6 +109,7 @@ for i in $(seq 1 "$GATEWAYS"); do
 	port=$((PORT_BASE + i))
 	cp bench/gateway.yaml "$work/gw$i.yaml"
 	if [ "$PPROF" = 1 ]; then echo "pprof_listen: 127.0.0.1:$((17060 + i))" >>"$work/gw$i.yaml"; fi
+	echo "max_procs: $MAX_PROCS" >>"$work/gw$i.yaml"
 	TOLLGATE_CONFIG=$work/gw$i.yaml "$bin" serve --listen "127.0.0.1:$port" >"$work/gw$i.out" 2>"$work/gw$i.log" &
 	pids+=($!)
 	gwpids+=($!)

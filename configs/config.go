@@ -51,6 +51,7 @@ type Config struct {
 	TrustedProxies  []string           `yaml:"trusted_proxies"`   // CIDRs of reverse proxies whose X-Forwarded-For names the client; empty = the TCP peer is the client
 	DatabasePool    int                `yaml:"database_pool"`     // open connections per node; 0 = the store's default (PostgreSQL 32, SQLite 8)
 	GCPercent       int                `yaml:"gc_percent"`        // Go's GOGC for serve (heap growth between collections, %); the GOGC environment variable wins
+	MaxProcs        int                `yaml:"max_procs"`         // Go's GOMAXPROCS for serve: 0 is Go's own choice (the CPUs it may use); the GOMAXPROCS environment variable wins
 }
 
 // JobsConfig tunes the durable job queue.
@@ -278,6 +279,9 @@ func (c Config) Validate() error {
 	}
 	if c.GCPercent < 25 || c.GCPercent > 2000 {
 		return fmt.Errorf("gc_percent: must be between 25 and 2000 (Go's default is 100), got %d", c.GCPercent)
+	}
+	if c.MaxProcs < 0 || c.MaxProcs > 1024 {
+		return fmt.Errorf("max_procs: must be between 0 (Go's own choice, the CPUs) and 1024, got %d", c.MaxProcs)
 	}
 	if c.DatabasePool < 0 || c.DatabasePool > 500 {
 		return fmt.Errorf("database_pool: must be between 0 (the default) and 500, got %d", c.DatabasePool)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -259,7 +260,10 @@ func buildApp(ctx context.Context, cfg configs.Config, st *store.Store, addr str
 	if err != nil {
 		return nil, err
 	}
-	a.metrics.MustRegister(batchCollector{a.billingAPI.BatchStats, a.billing.BatchStats})
+	a.metrics.MustRegister(batchCollector{a.billingAPI.BatchStats, a.billing.BatchStats},
+		// go_sql_*{db_name="tollgate"}: the pool's connections in use and
+		// the requests that waited for one (a pool too small shows here).
+		collectors.NewDBStatsCollector(st.SQL, "tollgate"))
 	pageSettings, err := withPageLimits(mypage.Settings{Livemode: cfg.Mode == "live", SessionTTL: cfg.MyPage.SessionTTL,
 		CodeTTL: cfg.Confirmation.CodeTTL, MaxAttempts: cfg.Confirmation.MaxAttempts}, cfg.RateLimits)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -93,7 +94,9 @@ func cmdServe(stdout, stderr io.Writer, getenv func(string) string) (*flag.FlagS
 		}
 		log := newLogger(stderr, cfg.LogLevel)
 		gcPercent, gcFrom := applyGCPercent(cfg.GCPercent, getenv)
-		log.Info("starting", "mode", cfg.Mode, "listen", cfg.Listen, "database", cfg.Redacted().DatabaseURL, "gc_percent", gcPercent, "gc_percent_from", gcFrom)
+		procs, procsFrom := applyMaxProcs(cfg.MaxProcs, getenv)
+		log.Info("starting", "mode", cfg.Mode, "listen", cfg.Listen, "database", cfg.Redacted().DatabaseURL, "gc_percent", gcPercent, "gc_percent_from", gcFrom,
+			"max_procs", procs, "max_procs_from", procsFrom)
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
 			return fmt.Errorf("listen: %s: %w", cfg.Listen, err)
@@ -166,6 +169,20 @@ func cmdServe(stdout, stderr io.Writer, getenv func(string) string) (*flag.FlagS
 // (a value it cannot parse leaves Go's 100). It answers the target in
 // force (-1: off) and where it came from. A gateway's live heap is small
 // and its garbage per charge large, so collecting less often saves CPU.
+// applyMaxProcs sets how many threads run Go code at once from max_procs
+// unless GOMAXPROCS, which the runtime has applied already, is set, or
+// max_procs is 0 (Go's own choice); it returns what is in force and why.
+func applyMaxProcs(configured int, getenv func(string) string) (int, string) {
+	if v := getenv("GOMAXPROCS"); v != "" {
+		return runtime.GOMAXPROCS(0), "GOMAXPROCS=" + v
+	}
+	if configured == 0 {
+		return runtime.GOMAXPROCS(0), "go"
+	}
+	runtime.GOMAXPROCS(configured)
+	return configured, "max_procs"
+}
+
 func applyGCPercent(configured int, getenv func(string) string) (int, string) {
 	if v := getenv("GOGC"); v != "" {
 		return debug.SetGCPercent(debug.SetGCPercent(-1)), "GOGC=" + v

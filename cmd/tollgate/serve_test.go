@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -141,6 +142,26 @@ func TestSimURLWithoutSimPath(t *testing.T) {
 			t.Fatalf("charge through a simulator at %s: %d %v", sim.base, r.Status, r.Body)
 		}
 	})
+}
+
+// max_procs sets GOMAXPROCS unless the operator's GOMAXPROCS, already
+// applied by the runtime, says otherwise; 0 leaves Go's own choice.
+func TestMaxProcsYieldsToGOMAXPROCS(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	before := runtime.GOMAXPROCS(0)
+	if got, from := applyMaxProcs(0, getenv); got != before || from != "go" || runtime.GOMAXPROCS(0) != before {
+		t.Fatalf("max_procs 0: %d from %s, want Go's %d left alone", got, from, before)
+	}
+	if got, from := applyMaxProcs(before+3, getenv); got != before+3 || from != "max_procs" || runtime.GOMAXPROCS(0) != before+3 {
+		t.Fatalf("max_procs %d: %d from %s, in force %d", before+3, got, from, runtime.GOMAXPROCS(0))
+	}
+	runtime.GOMAXPROCS(before)
+	env["GOMAXPROCS"] = "1"
+	if got, from := applyMaxProcs(before+3, getenv); got != before || from != "GOMAXPROCS=1" || runtime.GOMAXPROCS(0) != before {
+		t.Fatalf("with GOMAXPROCS set: %d from %s, want the runtime's %d left alone and named", got, from, before)
+	}
 }
 
 // gc_percent sets the collector's target unless the operator's GOGC,
