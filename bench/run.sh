@@ -271,7 +271,7 @@ if [ "$WHATIF" = 1 ]; then
 fi
 
 echo "== result ($STORE, $GATEWAYS gateway(s); logs and outputs in $work)"
-awk -v g="$peak" -v p="$tps" 'BEGIN { printf "gateway %.0f charges/s / pgbench %.0f tps = %.2f\n", g, p, g / p }'
+awk -v g="$peak" -v p="$tps" 'BEGIN { printf "gateway %.0f charges/s / pgbench %.0f tps = %.3f\n", g, p, g / p }'
 # The ceiling the gateway's own statements set, with nothing else on the
 # machine: how much of the distance is the statements, how much the rest.
 awk -v g="$peak" -v p="$tps" -v o="$own" 'BEGIN { printf "PostgreSQL alone, the gateway'"'"'s statements: %.0f charges/s = %.2f of pgbench; the gateway reached %.2f of that\n", o, o / p, g / o }'
