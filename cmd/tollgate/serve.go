@@ -164,11 +164,6 @@ func cmdServe(stdout, stderr io.Writer, getenv func(string) string) (*flag.FlagS
 	}
 }
 
-// applyGCPercent sets the collector's target to gc_percent unless the
-// operator set GOGC, which the runtime has already applied and which wins
-// (a value it cannot parse leaves Go's 100). It answers the target in
-// force (-1: off) and where it came from. A gateway's live heap is small
-// and its garbage per charge large, so collecting less often saves CPU.
 // applyMaxProcs sets how many threads run Go code at once from max_procs
 // unless GOMAXPROCS, which the runtime has applied already, is set, or
 // max_procs is 0 (Go's own choice); it returns what is in force and why.
@@ -183,6 +178,11 @@ func applyMaxProcs(configured int, getenv func(string) string) (int, string) {
 	return configured, "max_procs"
 }
 
+// applyGCPercent sets the collector's target to gc_percent unless the
+// operator set GOGC, which the runtime has already applied and which wins
+// (a value it cannot parse leaves Go's 100). It answers the target in
+// force (-1: off) and where it came from. A gateway's live heap is small
+// and its garbage per charge large, so collecting less often saves CPU.
 func applyGCPercent(configured int, getenv func(string) string) (int, string) {
 	if v := getenv("GOGC"); v != "" {
 		return debug.SetGCPercent(debug.SetGCPercent(-1)), "GOGC=" + v
