@@ -7,31 +7,28 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// exampleBinary builds client/example once per test process, as a merchant
-// would: go build of the package, nothing borrowed from the test.
-var exampleBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "tollgate-example-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "example")
+// exampleBinary builds client/example into the test's own directory, as a
+// merchant would: go build of the package, nothing borrowed from the test.
+// (A binary shared by the process was removed by the first run's cleanup
+// and missing for -count=2's second.)
+func exampleBinary(t *testing.T) (string, error) {
+	bin := filepath.Join(t.TempDir(), "example")
 	out, err := exec.Command("go", "build", "-o", bin, "tollgate/client/example").CombinedOutput()
 	if err != nil {
 		return "", &exec.ExitError{Stderr: out}
 	}
 	return bin, nil
-})
+}
 
 // The documented example program charges and refunds against a running
 // gateway, through the client alone, given only the URL and a test key.
 func TestClientExampleRunsAgainstAGateway(t *testing.T) {
 	t.Parallel()
-	bin, err := exampleBinary()
+	bin, err := exampleBinary(t)
 	if err != nil {
 		var ee *exec.ExitError
 		if ok := asExit(err, &ee); ok {
@@ -39,7 +36,6 @@ func TestClientExampleRunsAgainstAGateway(t *testing.T) {
 		}
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(bin)) })
 	eachStore(t, func(t *testing.T, g *gw) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
