@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"tollgate/internal/batch"
+	"tollgate/internal/store"
 )
 
 // The intents of one-tap charges that arrive together are recorded in one
@@ -81,7 +82,7 @@ func (s *Service) recordIntents(ctx context.Context, chs []*Charge) ([]bool, err
 			// PostgreSQL evaluates a volatile function of the output after
 			// the sort: the locks are taken in key order.
 			if err := tx.Exec(`SELECT pg_advisory_xact_lock(?, v.column1) FROM (VALUES `+
-				strings.TrimSuffix(strings.Repeat("(CAST(? AS INTEGER)), ", len(inOrder)), ", ")+`) AS v ORDER BY v.column1`, args...).Error; err != nil {
+				store.Tuples("(CAST(? AS INTEGER))", len(inOrder))+`) AS v ORDER BY v.column1`, args...).Error; err != nil {
 				return fmt.Errorf("risk locks: %w", err)
 			}
 		}
@@ -162,7 +163,7 @@ func (s *Service) velocityHistoriesTx(tx *gorm.DB, chs []*Charge) (map[string]hi
 	// The clearance is read once per number, not once per charge counted.
 	var rows []history
 	err := tx.Raw(`SELECT v.column1 AS msisdn_index, COUNT(*) AS n, COALESCE(SUM(c.amount), 0) AS sum
-		FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?), ", len(chs)), ", ")+`) AS v
+		FROM (VALUES `+store.Tuples("(?, ?)", len(chs))+`) AS v
 		LEFT JOIN risk_clearances AS r ON r.msisdn_index = v.column1
 		JOIN charges AS c ON c.msisdn_index = v.column1 AND c.currency = v.column2
 			AND c.created_at >= ? AND c.created_at >= COALESCE(r.cleared_at, ?) AND c.status IN ?
@@ -182,7 +183,7 @@ func (s *Service) velocityHistoriesTx(tx *gorm.DB, chs []*Charge) (map[string]hi
 // amount.
 func (s *Service) reserveTx(tx *gorm.DB, rows, caps []any, want int) error {
 	q := `INSERT INTO spend_months (msisdn_index, currency, month, scope, reserved, spent) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, 0), ", want), ", ") +
+		store.Tuples("(?, ?, ?, ?, ?, 0)", want) +
 		` ON CONFLICT (msisdn_index, currency, month, scope) DO UPDATE SET reserved = spend_months.reserved + excluded.reserved`
 	args := rows
 	if len(caps) > 0 {

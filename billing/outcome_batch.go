@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -14,6 +13,7 @@ import (
 	"tollgate/carriers"
 	"tollgate/internal/batch"
 	"tollgate/internal/jobs"
+	"tollgate/internal/store"
 )
 
 // The plainest and most frequent result, a one-tap charge the carrier
@@ -123,7 +123,7 @@ func (s *Service) moveSucceededTx(tx *gorm.DB, in []success, taken []int, now ti
 	var rows []Charge
 	err := tx.Raw(`UPDATE charges AS c SET status = ?, updated_at = ?, succeeded_at = v.column3,
 		carrier_reference = CASE WHEN v.column2 = '' THEN c.carrier_reference ELSE v.column2 END
-		FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, CAST(? AS TIMESTAMPTZ)), ", len(taken)), ", ")+`) AS v
+		FROM (VALUES `+store.Tuples("(?, ?, CAST(? AS TIMESTAMPTZ))", len(taken))+`) AS v
 		WHERE c.id = v.column1 AND c.status = ? RETURNING c.*`, args...).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("move %d charges to succeeded: %w", len(taken), err)
@@ -151,7 +151,7 @@ func (s *Service) bookSpentTx(ctx context.Context, tx *gorm.DB, moved map[string
 	slices.SortFunc(booked, func(a, b *Charge) int {
 		return cmp.Or(cmp.Compare(a.MSISDNIndex, b.MSISDNIndex), cmp.Compare(a.Currency, b.Currency), cmp.Compare(*a.SpendMonth, *b.SpendMonth))
 	})
-	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, CAST(? AS BIGINT)), ", len(booked)), ", ")
+	values := store.Tuples("(?, ?, ?, CAST(? AS BIGINT))", len(booked))
 	args := make([]any, 0, 4*len(booked)+1)
 	for _, ch := range booked {
 		args = append(args, ch.MSISDNIndex, ch.Currency, *ch.SpendMonth, ch.Billed())

@@ -6,7 +6,8 @@ import (
 	"database/sql/driver"
 	"maps"
 	"slices"
-	"strings"
+
+	"tollgate/internal/store"
 )
 
 // Concurrent requests write their keys together: claims in one insert,
@@ -40,7 +41,7 @@ func (a *API) insertClaims(ctx context.Context, rows []idempotencyKey) ([]bool, 
 	}
 	var got []struct{ MerchantID, Key string }
 	err := a.db.WithContext(ctx).Raw("INSERT INTO idempotency_keys (merchant_id, key, request_hash, state, created_at, locked_until) VALUES "+
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(first)), ", ")+
+		store.Tuples("(?, ?, ?, ?, ?, ?)", len(first))+
 		" ON CONFLICT DO NOTHING RETURNING merchant_id, key", args...).Scan(&got).Error
 	if err != nil {
 		return nil, err
@@ -75,7 +76,7 @@ func (a *API) storeAnswers(ctx context.Context, answers []keptAnswer) ([]struct{
 	if a.db.Dialector.Name() == "postgres" {
 		blobType = "BYTEA"
 	}
-	row := "(?, ?, CAST(? AS INTEGER), ?, CAST(? AS " + blobType + ")), "
+	row := "(?, ?, CAST(? AS INTEGER), ?, CAST(? AS " + blobType + "))"
 	args := make([]any, 0, 5*len(answers))
 	inOrder := slices.SortedFunc(slices.Values(answers), func(a, b keptAnswer) int {
 		return keyID{a.merchantID, a.key}.compare(keyID{b.merchantID, b.key})
@@ -84,7 +85,7 @@ func (a *API) storeAnswers(ctx context.Context, answers []keptAnswer) ([]struct{
 		args = append(args, ans.merchantID, ans.key, ans.status, ans.contentType, blob(ans.body))
 	}
 	err := a.db.WithContext(ctx).Exec("UPDATE idempotency_keys AS k SET state = ?, response_status = v.column3, response_type = v.column4, response_body = v.column5"+
-		" FROM (VALUES "+strings.TrimSuffix(strings.Repeat(row, len(answers)), ", ")+") AS v WHERE k.merchant_id = v.column1 AND k.key = v.column2",
+		" FROM (VALUES "+store.Tuples(row, len(answers))+") AS v WHERE k.merchant_id = v.column1 AND k.key = v.column2",
 		append([]any{idemDone}, args...)...).Error
 	if err != nil {
 		return nil, err

@@ -176,3 +176,9 @@ func IsUniqueViolation(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "duplicate key value")
 }
+
+// Tuples is n copies of tuple joined by commas, the rows of a multi-row
+// VALUES list: Tuples("(?, ?)", 3) is "(?, ?), (?, ?), (?, ?)".
+func Tuples(tuple string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ")
+}

@@ -50,3 +50,12 @@ func TestMigrateIsIdempotentAndUniqueViolationsAreRecognised(t *testing.T) {
 		}
 	})
 }
+
+func TestTuplesMakesAValuesList(t *testing.T) {
+	if got := store.Tuples("(?, ?)", 3); got != "(?, ?), (?, ?), (?, ?)" {
+		t.Fatalf("Tuples(3) = %q", got)
+	}
+	if got := store.Tuples("(?)", 1); got != "(?)" {
+		t.Fatalf("Tuples(1) = %q", got)
+	}
+}
