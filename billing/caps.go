@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -213,29 +212,17 @@ func (s *Service) holdRoomTx(tx *gorm.DB, ch *Charge) error {
 	if err != nil {
 		return err
 	}
-	// One statement: each row is created holding the amount, or the amount
-	// is added where it fits under that row's cap. The rows are locked in
-	// the order of bs, total first, as every other writer of them does.
-	// RETURNING names the rows that took the amount; a missing one is full.
-	q := `INSERT INTO spend_months (msisdn_index, currency, month, scope, reserved, spent) VALUES `
-	var args, caps []any
-	for i, b := range bs {
-		if i > 0 {
-			q += ", "
-		}
-		q += "(?, ?, ?, ?, ?, 0)"
-		args = append(args, ch.MSISDNIndex, ch.Currency, month, b.scope, ch.Billed())
+	// One statement (reserveTx); the rows are locked in the order of bs,
+	// total first, as every other writer of them does.
+	var rows, caps []any
+	for _, b := range bs {
+		rows = append(rows, ch.MSISDNIndex, ch.Currency, month, b.scope, ch.Billed())
 		if b.cap > 0 {
-			caps = append(caps, b.scope, b.cap)
+			caps = append(caps, ch.MSISDNIndex+"|"+b.scope, b.cap)
 		}
 	}
-	q += ` ON CONFLICT (msisdn_index, currency, month, scope) DO UPDATE SET reserved = spend_months.reserved + excluded.reserved`
-	if len(caps) > 0 {
-		q += ` WHERE spend_months.reserved + excluded.reserved <= CASE excluded.scope` + strings.Repeat(" WHEN ? THEN ?", len(caps)/2) + ` ELSE spend_months.reserved + excluded.reserved END`
-		args = append(args, caps...)
-	}
-	var held []string
-	if err := tx.Raw(q+` RETURNING scope`, args...).Scan(&held).Error; err != nil {
+	held, err := reserveTx(tx, rows, caps)
+	if err != nil {
 		return fmt.Errorf("reserve spend of %s: %w", ch.ID, err)
 	}
 	for _, b := range bs {

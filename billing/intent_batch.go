@@ -120,8 +120,12 @@ func (s *Service) recordIntents(ctx context.Context, chs []*Charge) ([]bool, err
 			}
 			want += len(bs)
 		}
-		if err := s.reserveTx(tx, rows, caps, want); err != nil {
-			return err
+		held, err := reserveTx(tx, rows, caps)
+		if err != nil {
+			return fmt.Errorf("reserve spend: %w", err)
+		}
+		if len(held) != want {
+			return errIntentRefused
 		}
 		if err := tx.Create(inOrder).Error; err != nil {
 			return fmt.Errorf("insert %d charges: %w", len(inOrder), err)
@@ -177,28 +181,26 @@ func (s *Service) velocityHistoriesTx(tx *gorm.DB, chs []*Charge) (map[string]hi
 	return out, nil
 }
 
-// reserveTx holds the charges' amounts in their buckets with one
-// conditional upsert, as holdRoomTx does for one (rows: number, currency,
-// month, scope, amount; caps: number|scope, cap); every row must take its
-// amount.
-func (s *Service) reserveTx(tx *gorm.DB, rows, caps []any, want int) error {
+// reserveTx holds amounts in spend buckets with one conditional upsert
+// (rows: number, currency, month, scope, amount, five values a row; caps:
+// "number|scope", cap): each row is created holding its amount, or the
+// amount is added where it fits under that row's cap, PostgreSQL
+// re-checking the WHERE once the row is locked and SQLite's writers
+// queueing, so concurrent charges never overshoot a cap. It returns the
+// scopes of the rows that took their amount; a row missing is full.
+func reserveTx(tx *gorm.DB, rows, caps []any) ([]string, error) {
 	q := `INSERT INTO spend_months (msisdn_index, currency, month, scope, reserved, spent) VALUES ` +
-		store.Tuples("(?, ?, ?, ?, ?, 0)", want) +
+		store.Tuples("(?, ?, ?, ?, ?, 0)", len(rows)/5) +
 		` ON CONFLICT (msisdn_index, currency, month, scope) DO UPDATE SET reserved = spend_months.reserved + excluded.reserved`
 	args := rows
 	if len(caps) > 0 {
 		q += ` WHERE spend_months.reserved + excluded.reserved <= CASE excluded.msisdn_index || '|' || excluded.scope` +
 			strings.Repeat(" WHEN ? THEN ?", len(caps)/2) + ` ELSE spend_months.reserved + excluded.reserved END`
-		args = append(args, caps...)
+		args = append(slices.Clip(args), caps...)
 	}
 	var held []string
-	if err := tx.Raw(q+` RETURNING scope`, args...).Scan(&held).Error; err != nil {
-		return fmt.Errorf("reserve spend: %w", err)
-	}
-	if len(held) != want {
-		return errIntentRefused
-	}
-	return nil
+	err := tx.Raw(q+` RETURNING scope`, args...).Scan(&held).Error
+	return held, err
 }
 
 // newIntentBatcher is nil where intents are recorded one at a time.

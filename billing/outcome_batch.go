@@ -93,7 +93,7 @@ func (s *Service) applySuccesses(ctx context.Context, in []success) ([]*Charge, 
 				return fmt.Errorf("post %d charges: %w", len(moved), err)
 			}
 		}
-		receipts, err := s.bookSpentTx(ctx, tx, moved)
+		receipts, err := s.bookSpentTx(tx, moved)
 		if err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ func (s *Service) moveSucceededTx(tx *gorm.DB, in []success, taken []int, now ti
 // bookSpentTx books each moved charge as spent in its month's total
 // bucket, the rows locked in one order first, and returns the receipts to
 // queue; thresholds reached are alerted as spentTx does.
-func (s *Service) bookSpentTx(ctx context.Context, tx *gorm.DB, moved map[string]*Charge) ([]river.JobArgs, error) {
+func (s *Service) bookSpentTx(tx *gorm.DB, moved map[string]*Charge) ([]river.JobArgs, error) {
 	var booked []*Charge
 	for _, ch := range moved {
 		if ch.SpendMonth != nil {
@@ -188,7 +188,7 @@ func (s *Service) bookSpentTx(ctx context.Context, tx *gorm.DB, moved map[string
 			return nil, fmt.Errorf("book spend of %s: %w", ch.ID, gorm.ErrRecordNotFound)
 		}
 		total, prefs := row.of(ch)
-		receipt, err := s.bookedTx(tx.WithContext(ctx), ch, total, prefs)
+		receipt, err := s.bookedTx(tx, ch, total, prefs)
 		if err != nil {
 			return nil, err
 		}

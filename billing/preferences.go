@@ -51,25 +51,13 @@ func (s *Service) Preferences(ctx context.Context, index string) (Preferences, e
 	return s.preferencesTx(s.db.WithContext(ctx), index)
 }
 
-// preferencesTx reads both of the subscriber's tables in one statement:
-// every charge reads them, so one round trip instead of two.
+// preferencesTx reads one subscriber's choices (preferencesOfTx).
 func (s *Service) preferencesTx(tx *gorm.DB, index string) (Preferences, error) {
-	out := Preferences{OwnCaps: map[string]int64{}, BlockedCategories: []string{}}
 	if index == "" {
-		return out, errors.New("preferences: empty subscriber index")
+		return Preferences{OwnCaps: map[string]int64{}, BlockedCategories: []string{}}, errors.New("preferences: empty subscriber index")
 	}
-	var rows []preferenceRow
-	err := tx.Raw(`SELECT msisdn_index, currency, amount, NULL AS blocked FROM subscriber_caps WHERE msisdn_index = ?
-		UNION ALL SELECT msisdn_index, '', 0, blocked_categories FROM subscriber_preferences WHERE msisdn_index = ?`, index, index).Scan(&rows).Error
-	if err != nil {
-		return out, fmt.Errorf("load preferences: %w", err)
-	}
-	for _, r := range rows {
-		if err := r.into(&out); err != nil {
-			return out, err
-		}
-	}
-	return out, nil
+	prefs, err := s.preferencesOfTx(tx, []string{index})
+	return prefs[index], err
 }
 
 // preferenceRow is one of a subscriber's own caps, or (Blocked set) their
@@ -92,7 +80,9 @@ func (r preferenceRow) into(p *Preferences) error {
 	return nil
 }
 
-// preferencesOfTx reads the choices of several subscribers in one statement.
+// preferencesOfTx reads the choices of several subscribers, both of their
+// tables in one statement: every charge reads them, so one round trip
+// instead of two.
 func (s *Service) preferencesOfTx(tx *gorm.DB, indexes []string) (map[string]Preferences, error) {
 	out := make(map[string]Preferences, len(indexes))
 	for _, idx := range indexes {
